@@ -1,0 +1,29 @@
+"""The build pipeline: inputs file → model → layout → workbook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .inputs import load_inputs
+from .layout import Layout, build_layout
+from .model import Model, build_model
+from .writer import write_workbook
+
+
+@dataclass(frozen=True)
+class Built:
+    model: Model
+    layout: Layout
+    path: Path
+
+
+def plan(inputs_path: str | Path, sources_dir: str | Path | None = None) -> Layout:
+    """Load, validate and lay out one model without writing anything."""
+    return build_layout(build_model(load_inputs(inputs_path, sources_dir)))
+
+
+def build(inputs_path: str | Path, out_path: str | Path, sources_dir: str | Path | None = None) -> Built:
+    """Build the workbook for one inputs file; nothing is written if the inputs are invalid."""
+    layout = plan(inputs_path, sources_dir)
+    return Built(layout.model, layout, write_workbook(layout, out_path))

@@ -1,0 +1,209 @@
+"""A small expression tree for metric declarations.
+
+Metrics are written with ordinary Python operators over :func:`ref` nodes::
+
+    ref("hailuo_revenue_usd") / ref("hailuo_paying_users")
+
+The tree knows its dependencies (the names it refers to) and nothing about cells: turning it into
+Excel text is :mod:`unitecon.render`'s job, computing it is :mod:`unitecon.model`'s. The only numbers
+allowed in a tree are unit constants (12 months a year, 1, 0, 100, 1e6); any other number must be an
+input, so it is cited and visible on the Inputs sheet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .functions import lookup
+
+#: Numbers that may appear inside a formula: they convert units, they are not assumptions.
+UNIT_CONSTANTS: dict[float, str] = {0: "zero", 1: "one", 12: "months per year", 100: "percent", 1e6: "million"}
+
+#: Binary operators in Excel precedence order (higher binds tighter).
+PRECEDENCE = {"<=": 1, ">=": 1, "<": 1, ">": 1, "=": 1, "+": 2, "-": 2, "*": 3, "/": 3, "^": 5}
+
+
+def _wrap(value: object) -> Expr:
+    if isinstance(value, Expr):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"cannot use {value!r} in an expression")
+    if float(value) not in UNIT_CONSTANTS:
+        raise ValueError(
+            f"number {value!r} typed into a formula: only unit constants {sorted(UNIT_CONSTANTS)} are allowed; "
+            "make it a cited input instead"
+        )
+    return Num(float(value))
+
+
+class Expr:
+    """Base class: operator overloads build the tree."""
+
+    def __add__(self, other: object) -> Expr:
+        return BinOp("+", self, _wrap(other))
+
+    def __radd__(self, other: object) -> Expr:
+        return BinOp("+", _wrap(other), self)
+
+    def __sub__(self, other: object) -> Expr:
+        return BinOp("-", self, _wrap(other))
+
+    def __rsub__(self, other: object) -> Expr:
+        return BinOp("-", _wrap(other), self)
+
+    def __mul__(self, other: object) -> Expr:
+        return BinOp("*", self, _wrap(other))
+
+    def __rmul__(self, other: object) -> Expr:
+        return BinOp("*", _wrap(other), self)
+
+    def __truediv__(self, other: object) -> Expr:
+        return BinOp("/", self, _wrap(other))
+
+    def __rtruediv__(self, other: object) -> Expr:
+        return BinOp("/", _wrap(other), self)
+
+    def __pow__(self, other: object) -> Expr:
+        return BinOp("^", self, _wrap(other))
+
+    def __neg__(self) -> Expr:
+        return Neg(self)
+
+    def children(self) -> tuple[Expr, ...]:
+        return ()
+
+    def walk(self):
+        """This node and every node below it, depth first."""
+        yield self
+        for child in self.children():
+            yield from child.walk()
+
+    def refs(self) -> set[str]:
+        """Names this expression reads (inputs or metrics), at any grain."""
+        out: set[str] = set()
+        for node in self.walk():
+            if isinstance(node, Ref | At | Across | InputLink):
+                out.add(node.name)
+            elif isinstance(node, Block):
+                out.update(node.names)
+        return out
+
+    def period_refs(self) -> set[str]:
+        """Names read period by period (so the result exists only where they all do)."""
+        out: set[str] = set()
+        self._collect_period_refs(out)
+        return out
+
+    def _collect_period_refs(self, out: set[str]) -> None:
+        for child in self.children():
+            child._collect_period_refs(out)
+
+
+@dataclass(frozen=True, eq=False)
+class Ref(Expr):
+    """A name: an input series, an input figure, or another metric, in the same period."""
+
+    name: str
+
+    def _collect_period_refs(self, out: set[str]) -> None:
+        out.add(self.name)
+
+
+@dataclass(frozen=True, eq=False)
+class Num(Expr):
+    value: float
+
+
+@dataclass(frozen=True, eq=False)
+class BinOp(Expr):
+    op: str
+    left: Expr
+    right: Expr
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True, eq=False)
+class Neg(Expr):
+    operand: Expr
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.operand,)
+
+
+@dataclass(frozen=True, eq=False)
+class Call(Expr):
+    func: str
+    args: tuple[Expr, ...]
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.args
+
+
+@dataclass(frozen=True, eq=False)
+class At(Expr):
+    """One period's value of a period series, used where a single number is wanted."""
+
+    name: str
+    period: str
+
+
+@dataclass(frozen=True, eq=False)
+class Across(Expr):
+    """A period series' cells across the whole time axis, as one range argument (SUM, MIN …)."""
+
+    name: str
+
+
+@dataclass(frozen=True, eq=False)
+class Block(Expr):
+    """Several scalar rows stacked one under the other, as one range argument (MIN of the checks)."""
+
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class InputLink(Expr):
+    """Each period's cited figure of an input series, brought in by its defined name."""
+
+    name: str
+
+    def _collect_period_refs(self, out: set[str]) -> None:
+        out.add(self.name)
+
+
+def ref(name: str) -> Ref:
+    """Refer to an input or metric by name."""
+    return Ref(name)
+
+
+def at(name: str, period: str) -> At:
+    """The value of period series ``name`` in ``period``."""
+    return At(name, period)
+
+
+def total(name: str) -> Call:
+    """The sum of period series ``name`` over every period it has."""
+    return Call("SUM", (Across(name),))
+
+
+def call(func: str, *args: object) -> Call:
+    """Call an allow-listed spreadsheet function."""
+    fn = lookup(func)
+    if len(args) < fn.min_args or (fn.max_args is not None and len(args) > fn.max_args):
+        raise ValueError(f"{fn.name} takes {fn.min_args}..{fn.max_args or 'any'} arguments, got {len(args)}")
+    return Call(fn.name, tuple(_wrap(a) for a in args))
+
+
+def compare(op: str, left: object, right: object) -> BinOp:
+    """A comparison (``<=``, ``>=``, …); TRUE/FALSE in the sheet."""
+    if PRECEDENCE.get(op) != 1:
+        raise ValueError(f"not a comparison operator: {op}")
+    return BinOp(op, _wrap(left), _wrap(right))
+
+
+MONTHS_PER_YEAR = Num(12.0)
+ONE = Num(1.0)
+#: The built-in period series holding each period's length in months.
+PERIOD_MONTHS = "period_months"

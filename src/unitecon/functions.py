@@ -1,0 +1,61 @@
+"""The allow-list of spreadsheet functions, in one place.
+
+Only functions that Excel, LibreOffice Calc and the ``formulas`` package evaluate alike may appear in
+a metric. Each entry gives the Excel name and the Python meaning the engine uses to compute the
+cached values it writes. Anything else is refused when a metric is declared.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    min_args: int
+    max_args: int | None
+    python: Callable[..., float]
+    description: str
+
+
+def _numbers(args: tuple[object, ...]) -> list[float]:
+    """Flatten arguments the way SUM/MIN/MAX see them: ranges arrive as lists, blanks are skipped."""
+    out: list[float] = []
+    for arg in args:
+        items = arg if isinstance(arg, list) else [arg]
+        out.extend(float(x) for x in items if x is not None and not (isinstance(x, float) and math.isnan(x)))
+    return out
+
+
+def _min(*args: object) -> float:
+    values = _numbers(args)
+    return min(values) if values else 0.0
+
+
+def _max(*args: object) -> float:
+    values = _numbers(args)
+    return max(values) if values else 0.0
+
+
+FUNCTIONS: dict[str, Function] = {
+    f.name: f
+    for f in (
+        Function("ABS", 1, 1, lambda x: abs(x), "absolute value"),
+        Function("SUM", 1, None, lambda *a: sum(_numbers(a)), "sum; blanks count as nothing"),
+        Function("MIN", 1, None, _min, "smallest value; blanks skipped; 0 if none"),
+        Function("MAX", 1, None, _max, "largest value; blanks skipped; 0 if none"),
+        Function("COUNT", 1, None, lambda *a: float(len(_numbers(a))), "how many numbers"),
+    )
+}
+
+
+def lookup(name: str) -> Function:
+    """The allow-listed function called ``name``; ValueError for anything not on the list."""
+    try:
+        return FUNCTIONS[name.upper()]
+    except KeyError:
+        allowed = ", ".join(sorted(FUNCTIONS))
+        raise ValueError(f"function {name!r} is not on the allow-list ({allowed})") from None

@@ -1,0 +1,384 @@
+"""Load and validate an inputs file: cited figures, periods and documents.
+
+The file is YAML read with ruamel.yaml (round-trip mode, so line numbers are known for error messages
+and a later ``pull`` can rewrite it without losing comments). Its shape is checked by pydantic models;
+every problem becomes one :class:`~unitecon.errors.Problem` line naming file, line, key path and what
+was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from .errors import InputsError, Problem
+from .units import INPUT_UNITS, input_bounds
+
+SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
+PERIOD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class SourceSpec(_Strict):
+    """Where a figure comes from: a quote in a document, or an analyst's stated assumption."""
+
+    document: str | None = None
+    quote: str | None = None
+    assumption: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _document_and_quote_or_assumption(self) -> SourceSpec:
+        if self.assumption:
+            if self.document or self.quote:
+                raise ValueError("give either document + quote or assumption, not both")
+        elif not (self.document and self.quote):
+            raise ValueError("a source needs document and quote (or assumption: <rationale>)")
+        return self
+
+
+class AlternativeSpec(_Strict):
+    value: float
+    source: SourceSpec
+
+
+class FigureSpec(_Strict):
+    value: float
+    source: SourceSpec
+    alternatives: list[AlternativeSpec] = Field(default_factory=list)
+
+
+class InputSpec(_Strict):
+    label: str = Field(min_length=1)
+    unit: Literal[INPUT_UNITS]  # type: ignore[valid-type]
+    kind: Literal["flow", "balance", "rate"]
+    grain: Literal["period", "scalar"]
+    description: str | None = None
+    values: dict[str, FigureSpec] | None = None
+    period: str | None = None
+    value: float | None = None
+    source: SourceSpec | None = None
+    alternatives: list[AlternativeSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _grain_fields(self) -> InputSpec:
+        if self.grain == "period":
+            if not self.values:
+                raise ValueError("grain 'period' needs values: {<period id>: {value, source}}")
+            if self.value is not None or self.source is not None or self.period is not None:
+                raise ValueError("grain 'period' takes values:, not value/source/period")
+        else:
+            if self.values is not None:
+                raise ValueError("grain 'scalar' takes value, period and source, not values:")
+            missing = [k for k in ("value", "period", "source") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"grain 'scalar' needs {', '.join(missing)}")
+        return self
+
+
+class PeriodSpec(_Strict):
+    label: str
+    start: dt.date
+    end: dt.date
+    months: int = Field(gt=0, le=120)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PeriodSpec:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class DocumentSpec(_Strict):
+    title: str
+    publisher: str | None = None
+    published: str | None = None
+
+
+class InputsFileSpec(_Strict):
+    model: str = Field(pattern=SNAKE.pattern)
+    company: str
+    currency: Literal["USD", "CNY"]
+    documents: dict[str, DocumentSpec]
+    periods: dict[str, PeriodSpec] = Field(min_length=1)
+    headlines: dict[str, str] = Field(default_factory=dict)
+    inputs: dict[str, InputSpec] = Field(min_length=1)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The validated, flattened form the rest of unitecon uses.
+
+
+@dataclass(frozen=True)
+class Source:
+    document: str | None
+    quote: str | None
+    assumption: str | None
+    note: str | None
+
+    @property
+    def is_assumption(self) -> bool:
+        return self.assumption is not None
+
+
+@dataclass(frozen=True)
+class Period:
+    id: str
+    label: str
+    start: dt.date
+    end: dt.date
+    months: int
+
+    @property
+    def name_suffix(self) -> str:
+        return self.id.lower()
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One cited number: the cell an input defined name points to."""
+
+    name: str
+    series: str
+    period: str
+    value: float
+    source: Source
+    alternative_of: str | None = None
+
+
+@dataclass
+class Series:
+    """An input as declared: one scalar figure, or one figure per period."""
+
+    key: str
+    label: str
+    unit: str
+    kind: str
+    grain: str
+    description: str | None
+    figures: dict[str, Figure]
+    alternatives: list[Figure] = field(default_factory=list)
+
+    @property
+    def periods(self) -> list[str]:
+        return list(self.figures)
+
+
+@dataclass
+class Inputs:
+    """A validated inputs file."""
+
+    path: Path
+    model: str
+    company: str
+    currency: str
+    documents: dict[str, DocumentSpec]
+    periods: dict[str, Period]
+    headlines: dict[str, str]
+    series: dict[str, Series]
+    digest: str
+
+    @property
+    def ccy(self) -> str:
+        return self.currency.lower()
+
+    def figures(self) -> list[Figure]:
+        """Every figure, primary ones first in file order, each followed by its alternatives."""
+        out: list[Figure] = []
+        for series in self.series.values():
+            for figure in series.figures.values():
+                out.append(figure)
+                out.extend(a for a in series.alternatives if a.alternative_of == figure.name)
+        return out
+
+
+def figure_name(key: str, period: str | None, n_periods: int) -> str:
+    """The defined name of a figure: the key alone when the series has one figure, else key_period."""
+    if period is None or n_periods == 1:
+        return key
+    return f"{key}_{period.lower()}"
+
+
+def load_inputs(path: str | Path, sources_dir: str | Path | None = None) -> Inputs:
+    """Read and validate an inputs file; raise :class:`InputsError` listing every problem."""
+    path = Path(path)
+    shown = str(path)
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise InputsError(Problem(shown, "", f"cannot read file ({exc.strerror})")) from None
+    try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputsError(Problem(shown, "", f"not UTF-8 text (byte {exc.start}); save it as UTF-8")) from None
+    yaml = YAML(typ="rt")
+    try:
+        data = yaml.load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputsError(Problem(shown, "", f"not valid YAML: {problem}", line)) from None
+    if not isinstance(data, dict):
+        raise InputsError(Problem(shown, "", "expected a mapping with model, periods, inputs … at top level"))
+
+    try:
+        spec = InputsFileSpec.model_validate(_plain(data))
+    except ValidationError as exc:
+        raise InputsError([_problem(shown, data, err) for err in exc.errors()]) from None
+
+    problems = _cross_check(shown, data, spec, Path(sources_dir) if sources_dir else path.parent / "sources")
+    if problems:
+        raise InputsError(problems)
+    return _flatten(path, spec, hashlib.sha256(raw_bytes).hexdigest())
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented containers as plain dicts and lists (pydantic validates those)."""
+    if isinstance(node, dict):
+        return {str(k) if not isinstance(k, str) else k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _line_of(data: Any, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the deepest key of ``loc`` found in the round-trip document."""
+    node, line = data, None
+    for key in loc:
+        try:
+            if isinstance(node, dict) and key in node:
+                line = node.lc.key(key)[0] + 1
+                node = node[key]
+            elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+                line = node.lc.item(key)[0] + 1
+                node = node[key]
+            else:
+                break
+        except (AttributeError, KeyError, TypeError):
+            break
+    return line
+
+
+def _problem(shown: str, data: Any, err: dict[str, Any]) -> Problem:
+    loc = tuple(err["loc"])
+    where = ".".join(str(p) for p in loc)
+    kind = err["type"]
+    if kind == "missing":
+        message = "required key is missing"
+    elif kind == "extra_forbidden":
+        message = "unknown key (misspelt?)"
+    else:
+        message = err["msg"].removeprefix("Value error, ")
+        if "input" in err and not isinstance(err["input"], dict | list):
+            message += f" (got {err['input']!r})"
+    return Problem(shown, where, message, _line_of(data, loc))
+
+
+def _cross_check(shown: str, data: Any, spec: InputsFileSpec, sources_dir: Path) -> list[Problem]:
+    """Checks that need the whole file: names, periods, bounds, documents and quotes."""
+    problems: list[Problem] = []
+
+    def add(loc: tuple[Any, ...], message: str) -> None:
+        problems.append(Problem(shown, ".".join(str(p) for p in loc), message, _line_of(data, loc)))
+
+    for pid in spec.periods:
+        if not PERIOD_ID.match(pid):
+            add(("periods", pid), "period id must be letters, digits and _ (e.g. FY2024, 9M2025, H1_2025)")
+    texts: dict[str, str] = {}
+    for doc in spec.documents:
+        try:
+            texts[doc] = (sources_dir / doc).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            add(("documents", doc), f"document file not found or unreadable in {sources_dir}")
+
+    def check_source(loc: tuple[Any, ...], source: SourceSpec) -> None:
+        if source.assumption:
+            return
+        if source.document not in spec.documents:
+            add((*loc, "source", "document"), f"unknown document {source.document!r}; list it under documents:")
+        elif source.document in texts and source.quote not in texts[source.document]:
+            add((*loc, "source", "quote"), f"quote not found verbatim in {source.document}")
+
+    def check_value(loc: tuple[Any, ...], key: str, unit: str, value: float) -> None:
+        low, high = input_bounds(key, unit)
+        if low is not None and value < low:
+            add((*loc, "value"), f"must be >= {low:g} for unit {unit} (got {value:g})")
+        if high is not None and value > high:
+            add((*loc, "value"), f"must be between 0 and 1 for a share/rate (got {value:g}); write 71.1% as 0.711")
+
+    for key, item in spec.inputs.items():
+        base: tuple[Any, ...] = ("inputs", key)
+        if not SNAKE.match(key):
+            add(base, "input key must be snake_case (lower-case letters, digits, _)")
+        if item.grain == "scalar":
+            if item.period not in spec.periods:
+                add((*base, "period"), f"unknown period {item.period!r}; expected one of {', '.join(spec.periods)}")
+            check_value(base, key, item.unit, item.value or 0.0)
+            check_source(base, item.source)  # type: ignore[arg-type]
+            for i, alt in enumerate(item.alternatives):
+                check_value((*base, "alternatives", i), key, item.unit, alt.value)
+                check_source((*base, "alternatives", i), alt.source)
+            continue
+        for pid, fig in (item.values or {}).items():
+            loc = (*base, "values", pid)
+            if pid not in spec.periods:
+                add(loc, f"unknown period {pid!r}; expected one of {', '.join(spec.periods)}")
+            check_value(loc, key, item.unit, fig.value)
+            check_source(loc, fig.source)
+            for i, alt in enumerate(fig.alternatives):
+                check_value((*loc, "alternatives", i), key, item.unit, alt.value)
+                check_source((*loc, "alternatives", i), alt.source)
+    for name, period in spec.headlines.items():
+        if period != "scalar" and period not in spec.periods:
+            expected = ", ".join(["scalar", *spec.periods])
+            add(("headlines", name), f"unknown period {period!r}; expected one of {expected}")
+    return problems
+
+
+def _source(spec: SourceSpec) -> Source:
+    return Source(spec.document, spec.quote, spec.assumption, spec.note)
+
+
+def _flatten(path: Path, spec: InputsFileSpec, digest: str) -> Inputs:
+    periods = {
+        pid: Period(pid, p.label, p.start, p.end, p.months) for pid, p in spec.periods.items()
+    }
+    series: dict[str, Series] = {}
+    for key, item in spec.inputs.items():
+        if item.grain == "scalar":
+            entries = {item.period: FigureSpec(value=item.value, source=item.source, alternatives=item.alternatives)}
+        else:
+            # keep the time axis order, whatever order the file lists the values in
+            entries = {pid: item.values[pid] for pid in periods if pid in item.values}  # type: ignore[index]
+        figures: dict[str, Figure] = {}
+        alternatives: list[Figure] = []
+        for pid, fig in entries.items():
+            name = figure_name(key, None if item.grain == "scalar" else pid, len(entries))
+            figures[pid] = Figure(name, key, pid, float(fig.value), _source(fig.source))  # type: ignore[arg-type]
+            for i, alt in enumerate(fig.alternatives):
+                alt_name = f"{name}_alt" if i == 0 else f"{name}_alt{i + 1}"
+                alternatives.append(Figure(alt_name, key, pid, float(alt.value), _source(alt.source), name))
+        series[key] = Series(key, item.label, item.unit, item.kind, item.grain, item.description, figures, alternatives)
+    return Inputs(
+        path=path,
+        model=spec.model,
+        company=spec.company,
+        currency=spec.currency,
+        documents=spec.documents,
+        periods=periods,
+        headlines=dict(spec.headlines),
+        series=series,
+        digest=digest,
+    )

@@ -1,0 +1,366 @@
+"""Apply the metric catalogue to one inputs file: which rows exist, over which periods, in what order.
+
+A :class:`Model` is a list of :class:`Row` objects (input links, metrics, check parts, the master
+check) plus the values the engine computes for them. Those values become the cached values written
+beside each formula; the tests recompute the formulas from the written file instead and compare both
+with an independent reference.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import math
+from dataclasses import dataclass, field
+
+from .errors import ModelError, Problem
+from .expr import (
+    ONE,
+    PERIOD_MONTHS,
+    Across,
+    At,
+    BinOp,
+    Block,
+    Call,
+    Expr,
+    InputLink,
+    Neg,
+    Num,
+    Ref,
+    call,
+    compare,
+    ref,
+)
+from .functions import FUNCTIONS
+from .inputs import Figure, Inputs, Series, Source
+from .metrics import Check, Metric, catalogue
+
+SCALAR = None  # the "period" of a scalar cell
+
+
+@dataclass
+class Row:
+    """One row of the workbook that holds formulas: a consistent formula over ``periods``, or one cell."""
+
+    name: str
+    label: str
+    unit: str
+    grain: str
+    expr: Expr
+    description: str
+    section: str
+    role: str
+    periods: list[str] = field(default_factory=list)
+    check: str | None = None
+
+    @property
+    def cells(self) -> list[str | None]:
+        """The period ids this row has a cell for (``[None]`` for a scalar)."""
+        return list(self.periods) if self.grain == "period" else [SCALAR]
+
+
+@dataclass
+class Model:
+    """Everything the layout and writer need: inputs, rows in dependency order, computed values."""
+
+    inputs: Inputs
+    series: dict[str, Series]
+    rows: list[Row]
+    values: dict[tuple[str, str | None], float]
+    headlines: dict[str, str | None]
+
+    @property
+    def periods(self) -> list[str]:
+        return list(self.inputs.periods)
+
+    def figures(self) -> list[Figure]:
+        """All named input cells: period lengths first, then the file's figures and alternatives."""
+        return list(self.series[PERIOD_MONTHS].figures.values()) + self.inputs.figures()
+
+    def row(self, name: str) -> Row:
+        for row in self.rows:
+            if row.name == name:
+                return row
+        raise KeyError(name)
+
+    def value(self, name: str, period: str | None = SCALAR) -> float:
+        return self.values[(name, period)]
+
+
+def _period_months_series(inputs: Inputs) -> Series:
+    figures = {
+        pid: Figure(
+            f"months_{p.name_suffix}",
+            PERIOD_MONTHS,
+            pid,
+            float(p.months),
+            Source(None, None, f"Period definition: {p.label}, {p.start:%Y-%m-%d} to {p.end:%Y-%m-%d}", None),
+        )
+        for pid, p in inputs.periods.items()
+    }
+    return Series(PERIOD_MONTHS, "Months in period", "months", "flow", "period",
+                  "Length of each period in months, from the inputs file's periods.", figures)
+
+
+class _Scope:
+    """What each name is: a period series (with its periods) or a scalar."""
+
+    def __init__(self, series: dict[str, Series], periods: list[str]):
+        self.axis = periods
+        self.period_names: dict[str, list[str]] = {}
+        self.scalar_names: set[str] = set()
+        for s in series.values():
+            if s.grain == "period":
+                self.period_names[s.key] = s.periods
+            for f in s.figures.values():
+                if f.name not in self.period_names:
+                    self.scalar_names.add(f.name)
+            self.scalar_names.update(a.name for a in s.alternatives)
+
+    def knows(self, name: str) -> bool:
+        return name in self.period_names or name in self.scalar_names
+
+    def add(self, name: str, grain: str, periods: list[str]) -> None:
+        if grain == "period":
+            self.period_names[name] = periods
+        else:
+            self.scalar_names.add(name)
+
+    def periods_for(self, name: str, grain: str, exprs: list[Expr]) -> list[str] | None:
+        """The periods a row over ``exprs`` can exist in; None if it cannot exist at all."""
+        refs = set().union(*(e.refs() for e in exprs))
+        if not all(self.knows(r) for r in refs):
+            return None
+        for e in exprs:
+            for node in e.walk():
+                if isinstance(node, At) and node.period not in self.period_names.get(node.name, ()):
+                    return None
+                if isinstance(node, Across) and node.name not in self.period_names:
+                    return None
+        period_refs = set().union(*(e.period_refs() for e in exprs))
+        series_refs = [r for r in period_refs if r in self.period_names]
+        if grain == "scalar":
+            if series_refs:
+                message = f"scalar metric reads period series {sorted(series_refs)}: use at() or total()"
+                raise ModelError(Problem("metric catalogue", name, message))
+            return []
+        periods = [p for p in self.axis if all(p in self.period_names[r] for r in series_refs)]
+        return periods or None
+
+
+def _check_catalogue(metrics: list[Metric], checks: list[Check], inputs: Inputs) -> None:
+    names = [m.name for m in metrics] + [f"check_{c.name}" for c in checks]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ModelError(Problem("metric catalogue", ", ".join(dupes), "declared more than once"))
+    clash = sorted(set(names) & set(inputs.series))
+    if clash:
+        raise ModelError(Problem(str(inputs.path), "inputs", f"{', '.join(clash)}: input key is also a metric name"))
+    graph = {m.name: {r for r in m.expr.refs() if r in set(names)} for m in metrics}
+    try:
+        tuple(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as exc:
+        raise ModelError(Problem("metric catalogue", " -> ".join(exc.args[1]), "circular definition")) from None
+
+
+def _missing_inputs(name: str, metrics: dict[str, Metric], scope: _Scope, seen: set[str] | None = None) -> set[str]:
+    """The input names that ``name`` ultimately needs and the inputs file lacks."""
+    seen = seen if seen is not None else set()
+    if name in seen:
+        return set()
+    seen.add(name)
+    if name not in metrics:
+        return set() if scope.knows(name) else {name}
+    out: set[str] = set()
+    for r in metrics[name].expr.refs():
+        out |= _missing_inputs(r, metrics, scope, seen)
+    return out
+
+
+def _check_rows(check: Check, periods: list[str], section: str = "Checks") -> list[Row]:
+    base = f"check_{check.name}"
+    actual, expected, diff = f"{base}_actual", f"{base}_expected", f"{base}_difference"
+    if check.rule == "match":
+        status = compare("<=", call("ABS", ref(diff)), ref(check.tolerance)) * ONE
+        rule = "within tolerance"
+    else:
+        status = compare(">=", ref(actual), ref(expected)) * ONE
+        rule = "actual at least expected"
+
+    def row(name: str, label: str, unit: str, expr: Expr, role: str, description: str) -> Row:
+        return Row(name, label, unit, check.grain, expr, description, section, role, list(periods), check.name)
+
+    return [
+        row(actual, f"{check.label}: actual", check.unit, check.actual, "check_actual", check.description),
+        row(expected, f"{check.label}: expected", check.unit, check.expected, "check_expected", check.description),
+        row(diff, f"{check.label}: difference", "ratio", ref(actual) / ref(expected) - ONE, "check_difference",
+            "actual ÷ expected − 1"),
+        row(f"{base}_status", f"{check.label}: status", "flag", status, "check_status",
+            f"1 = OK ({rule}), 0 = FAIL"),
+    ]
+
+
+def _conflict_checks(inputs: Inputs) -> list[Check]:
+    out = []
+    for s in inputs.series.values():
+        for alt in s.alternatives:
+            primary = next(f for f in s.figures.values() if f.name == alt.alternative_of)
+            where = alt.source.document or "an assumption"
+            actual = ref(primary.name) if s.grain == "scalar" else At(s.key, primary.period)
+            out.append(Check(
+                f"conflict_{alt.name}",
+                f"Source conflict: {s.label} {primary.period} (used vs {where})",
+                s.unit, "scalar", actual, ref(alt.name),
+                f"The model uses {primary.source.document}; {where} reports {alt.value:,.6g}.",
+                tolerance="conflict_tolerance",
+            ))
+    return out
+
+
+def build_model(inputs: Inputs) -> Model:
+    """Apply the catalogue to ``inputs``: rows that can be computed, in dependency order, with values."""
+    metrics, checks = catalogue(inputs.ccy)
+    checks = checks + _conflict_checks(inputs)
+    _check_catalogue(metrics, checks, inputs)
+    series = {PERIOD_MONTHS: _period_months_series(inputs), **inputs.series}
+    axis = list(inputs.periods)
+    scope = _Scope(series, axis)
+
+    rows: list[Row] = [
+        Row(s.key, s.label, s.unit, "period", InputLink(s.key), s.description or "Cited input, linked by name.",
+            "Inputs by period", "link", s.periods)
+        for s in series.values() if s.grain == "period"
+    ]
+    by_name = {m.name: m for m in metrics}
+    pending = list(metrics)
+    progress = True
+    while pending and progress:
+        progress = False
+        for m in list(pending):
+            periods = scope.periods_for(m.name, m.grain, [m.expr])
+            if periods is None:
+                continue
+            scope.add(m.name, m.grain, periods)
+            rows.append(Row(m.name, m.label, m.unit, m.grain, m.expr, m.description, m.section, "metric", periods))
+            pending.remove(m)
+            progress = True
+
+    headlines: dict[str, str | None] = {}
+    problems = []
+    for name, period in inputs.headlines.items():
+        pid = None if period == "scalar" else period
+        if name in pending or (name not in by_name and not scope.knows(name)):
+            missing = _missing_inputs(name, by_name, scope) if name in by_name else {name}
+            problems.append(Problem(str(inputs.path), f"headlines.{name}",
+                                    f"cannot be computed: missing input(s) {', '.join(sorted(missing))}"))
+            continue
+        row = next(r for r in rows if r.name == name)
+        if (row.grain == "scalar") != (pid is None) or (pid is not None and pid not in row.periods):
+            have = "scalar" if row.grain == "scalar" else ", ".join(row.periods)
+            problems.append(Problem(str(inputs.path), f"headlines.{name}",
+                                    f"has no cell for {period!r}; expected one of: {have}"))
+            continue
+        headlines[name] = pid
+    if problems:
+        raise ModelError(problems)
+
+    summaries: list[str] = []
+    for check in checks:
+        periods = scope.periods_for(check.name, check.grain, [check.actual, check.expected])
+        if periods is None:
+            continue
+        if check.tolerance and not scope.knows(check.tolerance):
+            raise ModelError(Problem(str(inputs.path), f"inputs.{check.tolerance}",
+                                     f"required by check {check.name!r}: add it (unit ratio, grain scalar)"))
+        parts = _check_rows(check, periods)
+        for part in parts:
+            scope.add(part.name, part.grain, periods)
+        rows.extend(parts)
+        status = parts[-1].name
+        summary = call("MIN", Across(status)) if check.grain == "period" else ref(status)
+        rows.append(Row(f"check_{check.name}", check.label, "flag", "scalar", summary, check.description,
+                        "Check summary", "check_summary", [], check.name))
+        summaries.append(f"check_{check.name}")
+        scope.add(f"check_{check.name}", "scalar", [])
+    if summaries:
+        block = Block(tuple(summaries))
+        rows += [
+            Row("master_check", "MASTER CHECK (all checks OK)", "flag", "scalar", call("MIN", block),
+                "1 only when every check passes.", "Master check", "master"),
+            Row("failing_checks", "Number of failing checks", "count", "scalar",
+                call("COUNT", block) - call("SUM", block), "How many checks fail.", "Master check", "master"),
+        ]
+    rows += _output_rows(inputs, rows, headlines)
+    model = Model(inputs, series, rows, {}, headlines)
+    _evaluate(model)
+    return model
+
+
+def _output_rows(inputs: Inputs, rows: list[Row], headlines: dict[str, str | None]) -> list[Row]:
+    """The Summary sheet: headline metrics, and annualised ARPPU by product line for the chart."""
+    from .metrics.arppu import PRODUCTS
+
+    by_name = {r.name: r for r in rows}
+    out = []
+    for name, pid in headlines.items():
+        row = by_name[name]
+        when = inputs.periods[pid].label if pid else "all periods" if row.expr.period_refs() else "scalar"
+        out.append(Row(f"out_{name}", f"{row.label} ({when})", row.unit, "scalar",
+                       At(name, pid) if pid else ref(name), row.description, "Headline metrics", "output"))
+    for key, (label, _, _) in PRODUCTS.items():
+        row = by_name.get(f"{key}_arppu_annualised_usd")
+        if row:
+            pid = row.periods[-1]
+            out.append(Row(f"out_arppu_{key}", f"{label} ({inputs.periods[pid].label})", row.unit, "scalar",
+                           At(row.name, pid), row.description, "ARPPU by product line, annualised", "output"))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Python evaluation of the tree, for the cached values written beside each formula.
+
+
+def _evaluate(model: Model) -> None:
+    values = model.values
+    period_rows = {r.name: r.periods for r in model.rows if r.grain == "period"}
+    for s in model.series.values():
+        for f in [*s.figures.values(), *s.alternatives]:
+            values[(f.name, SCALAR)] = f.value
+            if s.grain == "period" and f.alternative_of is None:
+                values[(s.key, f.period)] = f.value
+
+    def ev(e: Expr, p: str | None) -> float | list[float] | bool:
+        match e:
+            case Num(value=v):
+                return v
+            case Ref(name=n) | InputLink(name=n):
+                return values[(n, p)] if n in period_rows else values[(n, SCALAR)]
+            case At(name=n, period=q):
+                return values[(n, q)]
+            case Across(name=n):
+                return [values[(n, q)] for q in period_rows[n]]
+            case Block(names=ns):
+                return [values[(n, SCALAR)] for n in ns]
+            case Neg(operand=o):
+                return -ev(o, p)
+            case Call(func=f, args=args):
+                return FUNCTIONS[f].python(*(ev(a, p) for a in args))
+            case BinOp(op=op, left=a, right=b):
+                return _binop(op, ev(a, p), ev(b, p))
+        raise TypeError(f"cannot evaluate {e!r}")
+
+    for row in model.rows:
+        for p in row.cells:
+            if row.role == "link":
+                continue
+            values[(row.name, p)] = float(ev(row.expr, p))
+
+
+def _binop(op: str, a, b):
+    if op == "/":
+        return a / b if b else math.nan
+    if op == "^":
+        return math.pow(a, b)
+    return {
+        "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
+        "<=": lambda: a <= b, ">=": lambda: a >= b, "<": lambda: a < b, ">": lambda: a > b, "=": lambda: a == b,
+    }[op]()

@@ -1,0 +1,57 @@
+"""Units: what a number measures, how it is formatted, and the range an input may take."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CURRENCIES = {"USD": '"$"', "CNY": '"¥"', "HKD": '"HK$"'}
+
+#: Units an input may declare in an inputs file.
+INPUT_UNITS = ("USD", "CNY", "HKD", "count", "ratio", "multiple", "months", "CNY_per_USD", "HKD_per_USD")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit as written in the Unit column, e.g. ``USD``, ``USD/user/month``, ``ratio``."""
+
+    text: str
+
+    @property
+    def base(self) -> str:
+        return self.text.split("/")[0]
+
+    @property
+    def is_currency(self) -> bool:
+        return self.base in CURRENCIES
+
+    @property
+    def label(self) -> str:
+        return self.text.replace("_per_", " per ").replace("/", " per ")
+
+    def number_format(self) -> str:
+        """Excel number format for values in this unit."""
+        if self.is_currency:
+            symbol = CURRENCIES[self.base]
+            return f"{symbol}#,##0.00" if "/" in self.text else f"{symbol}#,##0"
+        return {
+            "count": "#,##0",
+            "ratio": "0.0%",
+            "multiple": '0.00"x"',
+            "months": "0.0",
+            "CNY_per_USD": "0.0000",
+            "HKD_per_USD": "0.0000",
+            "flag": '"OK";"FAIL";"FAIL"',
+        }.get(self.text, "General")
+
+
+def input_bounds(key: str, unit: str) -> tuple[float | None, float | None]:
+    """The natural (min, max) of an input, used both to validate the file and as Excel data validation.
+
+    Counts, money and exchange rates are never negative (costs and losses are entered as positive
+    amounts); shares, rates and tolerances lie in 0..1. Margins are ratios that may be negative.
+    """
+    if unit == "ratio" and key.endswith(("_share", "_rate", "tolerance")):
+        return 0.0, 1.0
+    if unit in ("count", "months", "multiple", "CNY_per_USD", "HKD_per_USD") or unit in CURRENCIES:
+        return 0.0, None
+    return None, None

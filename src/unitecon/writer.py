@@ -1,0 +1,351 @@
+"""Write the .xlsx: styles, number formats, validation, comments, charts, names and cached values.
+
+XlsxWriter writes the file because it stores a cached value beside every formula (so pandas,
+previewers and Excel's Protected View see numbers) while flagging the workbook for a full
+recalculation on open, and because its output is byte-for-byte reproducible once the document
+timestamp is fixed. Formula text comes from :mod:`unitecon.render`; positions from
+:mod:`unitecon.layout`. User-supplied text is always written with ``write_string``: it never
+becomes a formula.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from . import __version__
+from .expr import ref
+from .inputs import Figure
+from .layout import (
+    CALCULATIONS,
+    CHECKS,
+    COVER,
+    FIRST_PERIOD,
+    HEADER_ROW,
+    INPUT_COLUMNS,
+    INPUT_VALUE_COL,
+    INPUTS,
+    LABEL,
+    NAME,
+    SCALAR_COL,
+    SHEET_ORDER,
+    SUMMARY,
+    UNIT,
+    Cell,
+    Layout,
+)
+from .model import SCALAR, Row
+from .render import formula
+from .units import Unit, input_bounds
+
+#: Fixed document timestamp: same inputs give the same bytes.
+DOCUMENT_DATE = dt.datetime(2026, 1, 1)
+
+BLUE, GREEN, INPUT_FILL, HEAD_FILL = "#0000FF", "#007A33", "#FFF2CC", "#D9E1F2"
+OK_FILL, FAIL_FILL = "#C6EFCE", "#FFC7CE"
+
+
+class _Styles:
+    """Cell formats, created once per (role, unit) so the file holds no duplicates."""
+
+    def __init__(self, wb: xlsxwriter.Workbook):
+        self.wb = wb
+        self._cache: dict[tuple[str, str], object] = {}
+        base = {"font_name": "Arial", "font_size": 10}
+        self.text = wb.add_format(base)
+        self.wrap = wb.add_format({**base, "text_wrap": True, "valign": "top"})
+        self.name = wb.add_format({**base, "font_color": "#595959", "italic": True})
+        self.title = wb.add_format({**base, "bold": True, "font_size": 14})
+        self.subtitle = wb.add_format({**base, "italic": True, "font_color": "#595959"})
+        self.header = wb.add_format({**base, "bold": True, "bg_color": HEAD_FILL, "bottom": 1, "text_wrap": True})
+        self.heading = wb.add_format({**base, "bold": True, "bottom": 1})
+        self.bold = wb.add_format({**base, "bold": True})
+        self.base = base
+
+    def value(self, role: str, unit: str):
+        key = (role, unit)
+        if key not in self._cache:
+            spec = {**self.base, "num_format": Unit(unit).number_format()}
+            if role == "input":
+                spec |= {"font_color": BLUE, "bg_color": INPUT_FILL, "border": 1, "border_color": "#BFBFBF"}
+            elif role in ("link", "output"):
+                spec |= {"font_color": GREEN}
+            elif role in ("master", "check_summary", "check_status"):
+                spec |= {"bold": True, "align": "center"}
+            self._cache[key] = self.wb.add_format(spec)
+        return self._cache[key]
+
+
+def write_workbook(layout: Layout, path: str | Path) -> Path:
+    """Write the workbook for ``layout`` to ``path`` atomically (temp file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx.tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        _write(layout, Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _write(layout: Layout, path: Path) -> None:
+    model = layout.model
+    inputs = model.inputs
+    wb = xlsxwriter.Workbook(
+        str(path),
+        {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
+    )
+    wb.set_properties({
+        "title": f"{inputs.company} unit economics",
+        "author": "unitecon",
+        "comments": f"Built by unitecon {__version__} from {inputs.path.name} (sha256 {inputs.digest})",
+        "created": DOCUMENT_DATE,
+    })
+    wb.set_calc_mode("auto")
+    styles = _Styles(wb)
+    sheets = {name: wb.add_worksheet(name) for name in SHEET_ORDER}
+    for ws in sheets.values():
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.set_paper(9)
+        ws.hide_gridlines(2)
+
+    _write_inputs(sheets[INPUTS], layout, styles)
+    for sheet in (CALCULATIONS, CHECKS, SUMMARY):
+        _write_rows(sheets[sheet], sheet, layout, styles)
+    _write_cover(sheets[COVER], layout, styles)
+    _write_charts(wb, sheets[SUMMARY], layout)
+    for name, cell in sorted(layout.names.items()):
+        wb.define_name(name, f"={cell.sheet}!{cell.a1(absolute=True)}")
+    wb.close()
+
+
+def _cached(value: float) -> float | str:
+    return "#DIV/0!" if math.isnan(value) or math.isinf(value) else value
+
+
+def _period_text(layout: Layout, figure: Figure) -> str:
+    period = layout.model.inputs.periods.get(figure.period)
+    series = layout.model.series[figure.series]
+    if period is None:
+        return figure.period
+    if series.kind == "balance":
+        return f"at {period.end:%Y-%m-%d} ({figure.period})"
+    return f"{period.label}: {period.months} months to {period.end:%Y-%m-%d}"
+
+
+def _write_inputs(ws, layout: Layout, styles: _Styles) -> None:
+    model = layout.model
+    ws.write_string(0, 0, f"{model.inputs.company}: inputs", styles.title)
+    ws.write_string(1, 0, "Every assumption, one row each, with its source. Blue cells are inputs: edit them "
+                          "and every dependent number follows. Hover a value for its source quote.", styles.subtitle)
+    for col, text in enumerate(INPUT_COLUMNS):
+        ws.write_string(HEADER_ROW, col, text, styles.header)
+    for width, col in zip((44, 34, 16, 12, 30, 8, 26, 60, 40), range(len(INPUT_COLUMNS)), strict=True):
+        ws.set_column(col, col, width, styles.wrap if col in (7, 8) else None)
+    ws.freeze_panes(HEADER_ROW + 1, INPUT_VALUE_COL + 1)
+    ws.autofilter(HEADER_ROW, 0, HEADER_ROW, len(INPUT_COLUMNS) - 1)
+    for line in layout.lines[INPUTS]:
+        if line.kind == "heading":
+            ws.write_string(line.row, 0, line.text, styles.heading)
+            continue
+        figure: Figure = line.item
+        series = model.series[figure.series]
+        src = figure.source
+        label = series.label + (f" — alternative report ({figure.alternative_of})" if figure.alternative_of else "")
+        r = line.row
+        ws.write_string(r, 0, label, styles.text)
+        ws.write_string(r, 1, figure.name, styles.name)
+        ws.write_number(r, INPUT_VALUE_COL, figure.value, styles.value("input", series.unit))
+        ws.write_string(r, 3, Unit(series.unit).label, styles.text)
+        ws.write_string(r, 4, _period_text(layout, figure), styles.text)
+        ws.write_string(r, 5, series.kind, styles.text)
+        ws.write_string(r, 6, src.document or "Assumption", styles.text)
+        ws.write_string(r, 7, src.quote or src.assumption or "", styles.wrap)
+        ws.write_string(r, 8, src.note or "", styles.wrap)
+        comment = f"{src.document}: «{src.quote}»" if src.document else f"Assumption: {src.assumption}"
+        ws.write_comment(r, INPUT_VALUE_COL, comment, {"author": "unitecon", "x_scale": 2, "y_scale": 1.5})
+        _validate(ws, r, figure.series, series.unit)
+
+
+def _validate(ws, row: int, key: str, unit: str) -> None:
+    low, high = input_bounds(key, unit)
+    if low is None:
+        return
+    whole = unit in ("count", "months")
+    spec = {
+        "validate": "integer" if whole else "decimal",
+        "criteria": "between" if high is not None else ">=",
+        "error_title": "unitecon input",
+        "error_message": f"Expected {'a whole number ' if whole else 'a number '}"
+                         + (f"between {low:g} and {high:g}" if high is not None else f">= {low:g}"),
+    }
+    if high is not None:
+        spec |= {"minimum": low, "maximum": high}
+    else:
+        spec |= {"value": low}
+    ws.data_validation(row, INPUT_VALUE_COL, row, INPUT_VALUE_COL, spec)
+
+
+def _write_rows(ws, sheet: str, layout: Layout, styles: _Styles) -> None:
+    model = layout.model
+    periods = model.inputs.periods
+    title = {CALCULATIONS: "calculations", CHECKS: "checks", SUMMARY: "summary"}[sheet]
+    ws.write_string(0, 0, f"{model.inputs.company}: {title}", styles.title)
+    ws.write_string(1, 0, f"Reporting currency {model.inputs.currency}. Costs and losses are positive numbers. "
+                          "One formula per row, copied across the periods; black = formula, green = link.",
+                    styles.subtitle)
+    heads = ["Label", "Name", "Unit", "Value" if sheet != CALCULATIONS else "Total / scalar"]
+    if sheet != SUMMARY:
+        heads += [periods[p].label for p in model.periods]
+    for col, text in enumerate(heads):
+        ws.write_string(HEADER_ROW, col, text, styles.header)
+    if sheet != SUMMARY:
+        ws.write_string(HEADER_ROW + 1, LABEL, "Period ends", styles.subtitle)
+        for p, col in layout.period_col.items():
+            ws.write_string(HEADER_ROW + 1, col, f"{periods[p].end:%Y-%m-%d}", styles.subtitle)
+        ws.freeze_panes(HEADER_ROW + 2, FIRST_PERIOD)
+    else:
+        ws.freeze_panes(HEADER_ROW + 1, 0)
+    ws.set_column(LABEL, LABEL, 58)
+    ws.set_column(NAME, NAME, 40)
+    ws.set_column(UNIT, UNIT, 18)
+    ws.set_column(SCALAR_COL, FIRST_PERIOD + len(model.periods), 16)
+    flags = []
+    for line in layout.lines.get(sheet, []):
+        if line.kind == "heading":
+            ws.write_string(line.row, LABEL, line.text, styles.heading)
+            continue
+        row: Row = line.item
+        ws.write_string(line.row, LABEL, row.label, styles.bold if row.role == "master" else styles.text)
+        ws.write_string(line.row, NAME, row.name, styles.name)
+        ws.write_string(line.row, UNIT, Unit(row.unit).label, styles.text)
+        fmt = styles.value(row.role, row.unit)
+        for p in row.cells:
+            cell = layout.cells[(row.name, p)]
+            value = model.values[(row.name, p)] if row.role != "link" else model.series[row.name].figures[p].value
+            ws.write_formula(cell.row, cell.col, formula(row.expr, layout, sheet, p), fmt, _cached(value))
+            if row.unit == "flag":
+                flags.append(cell)
+    _flag_colours(ws, flags, styles)
+
+
+def _flag_colours(ws, cells, styles: _Styles) -> None:
+    ok = styles.wb.add_format({"bg_color": OK_FILL, "font_color": "#006100"}) if cells else None
+    fail = styles.wb.add_format({"bg_color": FAIL_FILL, "font_color": "#9C0006"}) if cells else None
+    for cell in cells:
+        ws.conditional_format(cell.row, cell.col, cell.row, cell.col,
+                              {"type": "cell", "criteria": "==", "value": 1, "format": ok})
+        ws.conditional_format(cell.row, cell.col, cell.row, cell.col,
+                              {"type": "cell", "criteria": "!=", "value": 1, "format": fail})
+
+
+def _write_cover(ws, layout: Layout, styles: _Styles) -> None:
+    model = layout.model
+    inputs = model.inputs
+    ws.set_column(0, 0, 30)
+    ws.set_column(1, 1, 100, styles.wrap)
+    ws.write_string(0, 0, f"{inputs.company}: unit economics", styles.title)
+    rows: list[tuple[str, str]] = [
+        ("What this is", f"Unit economics of {inputs.company} from its Hong Kong prospectus as reported in the "
+                         "press: ARPPU by product line, revenue per B2B customer, the compute-to-revenue "
+                         "exchange rate, margins, burn and runway. Every calculated cell is a live formula."),
+        ("How to use", "Change a blue cell on the Inputs sheet; every number on Calculations, Checks and "
+                       "Summary follows. Each input row cites its source document and the exact quote. "
+                       "To make a change permanent, edit the inputs file and rebuild with `unitecon build`."),
+        ("Sheets", "Summary (outputs and charts) · Inputs (cited assumptions) · Calculations (workings, time "
+                   "flowing left to right) · Checks (reconciliations rolled up to the master check)."),
+        ("Conventions", f"Reporting currency {inputs.currency}. Costs and losses are positive numbers. "
+                        "One formula per row, copied across the periods; the first cell of a row shows the "
+                        "rule. Unit constants (12 months a year) are the only numbers inside formulas."),
+        ("Defined names", "Every input and every headline metric has a workbook-scoped snake_case name; "
+                          "row formulas use plain relative references so they copy across periods. Input "
+                          "rows with several periods are named <key>_<period>, e.g. revenue_usd_fy2024."),
+    ]
+    r = 2
+    for head, text in rows:
+        ws.write_string(r, 0, head, styles.bold)
+        ws.write_string(r, 1, text, styles.wrap)
+        r += 1
+    r += 1
+    ws.write_string(r, 0, "Colour legend", styles.heading)
+    legend = [
+        ("input", "count", 1234, "Input: blue on light yellow. Edit these."),
+        ("metric", "count", 1234, "Formula: black. Do not overtype."),
+        ("link", "count", 1234, "Link to an input or another sheet: green."),
+    ]
+    for role, unit, sample, text in legend:
+        r += 1
+        ws.write_number(r, 0, sample, styles.value(role, unit))
+        ws.write_string(r, 1, text, styles.wrap)
+    r += 2
+    ws.write_string(r, 0, "Master check", styles.heading)
+    if ("master_check", SCALAR) in layout.cells:
+        for name in ("master_check", "failing_checks"):
+            r += 1
+            row = model.row(name)
+            ws.write_formula(r, 0, formula(ref(name), layout, COVER, SCALAR),
+                             styles.value("master" if name == "master_check" else "output", row.unit),
+                             _cached(model.value(name)))
+            ws.write_string(r, 1, f"{row.label}: {row.description} See the Checks sheet.", styles.wrap)
+            if name == "master_check":
+                _flag_colours(ws, [Cell(COVER, r, 0)], styles)
+    r += 2
+    ws.write_string(r, 0, "Provenance", styles.heading)
+    for head, text in (
+        ("Tool", f"unitecon {__version__}"),
+        ("Inputs file", inputs.path.name),
+        ("Inputs sha256", inputs.digest),
+        ("Sources", "; ".join(f"{doc}: {d.title}" for doc, d in inputs.documents.items())),
+    ):
+        r += 1
+        ws.write_string(r, 0, head, styles.bold)
+        ws.write_string(r, 1, text, styles.wrap)
+    ws.activate()
+
+
+def _write_charts(wb, ws, layout: Layout) -> None:
+    model = layout.model
+    arppu = [r for r in model.rows if r.name.startswith("out_arppu_")]
+    anchor = FIRST_PERIOD + 1
+    if arppu:
+        first, last = layout.cells[(arppu[0].name, SCALAR)], layout.cells[(arppu[-1].name, SCALAR)]
+        chart = wb.add_chart({"type": "bar"})
+        chart.add_series({
+            "name": "Annualised ARPPU (USD per paying user per year)",
+            "categories": [SUMMARY, first.row, LABEL, last.row, LABEL],
+            "values": [SUMMARY, first.row, SCALAR_COL, last.row, SCALAR_COL],
+            "data_labels": {"value": True, "num_format": '"$"#,##0'},
+            "fill": {"color": "#4472C4"},
+        })
+        chart.set_title({"name": "ARPPU by product line (annualised, USD)"})
+        chart.set_x_axis({"name": "USD per paying user per year", "num_format": '"$"#,##0'})
+        chart.set_legend({"none": True})
+        chart.set_size({"width": 640, "height": 300})
+        ws.insert_chart(xl_rowcol_to_cell(HEADER_ROW, anchor), chart)
+    if any(r.name == "compute_to_revenue" for r in model.rows):
+        first, last = layout.row_span("compute_to_revenue")
+        row_first_col = FIRST_PERIOD
+        chart = wb.add_chart({"type": "column"})
+        chart.add_series({
+            "name": f"{model.inputs.company}: compute spend per unit of revenue",
+            "categories": [CALCULATIONS, HEADER_ROW, row_first_col, HEADER_ROW, last.col],
+            "values": [CALCULATIONS, first.row, row_first_col, last.row, last.col],
+            "data_labels": {"value": True, "num_format": '0.00"x"'},
+            "fill": {"color": "#C55A11"},
+        })
+        chart.set_title({"name": "Compute-to-revenue exchange rate by period"})
+        chart.set_y_axis({"name": "compute spend ÷ revenue (x)", "num_format": '0.0"x"'})
+        chart.set_x_axis({"name": "period"})
+        chart.set_legend({"none": True})
+        chart.set_size({"width": 640, "height": 300})
+        ws.insert_chart(xl_rowcol_to_cell(HEADER_ROW + 17, anchor), chart)

@@ -1,0 +1,244 @@
+"""Independent reference computation of the unitecon metrics (SPEC section 3).
+
+Reads an inputs YAML with plain ``ruamel.yaml`` and computes every metric with
+pandas row arithmetic. It deliberately imports nothing from ``unitecon``: the
+tests compare the engine's workbook against this file, so a wrong metric
+declaration in the engine shows up as a mismatch.
+
+Frame layout: rows = input keys and metric names, columns = period ids plus
+``"scalar"``. Period rows have NaN in ``"scalar"``; scalar rows have NaN in the
+period columns. Alternatives are ignored (the model uses the primary value).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from ruamel.yaml import YAML
+
+SCALAR = "scalar"
+NAN = float("nan")
+
+
+@dataclass
+class Reference:
+    """Inputs and metrics of one model, computed independently of the engine."""
+
+    model: str
+    currency: str
+    periods: list[str]
+    months: dict[str, int]
+    values: pd.DataFrame
+
+    def get(self, name: str, period: str | None = None) -> float:
+        """Value of ``name`` in ``period`` (None -> the scalar column); KeyError if absent/NaN."""
+        column = SCALAR if period is None else period
+        if name not in self.values.index or column not in self.values.columns:
+            raise KeyError(f"{name}[{column}]")
+        value = float(self.values.at[name, column])
+        if np.isnan(value):
+            raise KeyError(f"{name}[{column}] is undefined")
+        return value
+
+
+def read_inputs(path: Path) -> tuple[dict, pd.DataFrame]:
+    """Load the YAML into a plain dict and a frame of its primary input values."""
+    doc = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    periods = [str(p) for p in doc["periods"]]
+    df = pd.DataFrame(index=pd.Index([], dtype=object), columns=[*periods, SCALAR], dtype=float)
+    for key, spec in doc["inputs"].items():
+        df.loc[key] = NAN
+        if spec["grain"] == "scalar":
+            df.loc[key, SCALAR] = float(spec["value"])
+        else:
+            for period, entry in spec["values"].items():
+                df.loc[key, str(period)] = float(entry["value"])
+    return doc, df
+
+
+def compute_metrics(df: pd.DataFrame, periods: list[str], months: pd.Series, ccy: str) -> pd.DataFrame:
+    """Add every SPEC section 3 metric (and the Checks figures) whose inputs exist in ``df``."""
+
+    def has(*names: str) -> bool:
+        return all(name in df.index for name in names)
+
+    def row(name: str) -> pd.Series:
+        """Period values of ``name`` (Series indexed by period id)."""
+        return df.loc[name, periods].astype(float)
+
+    def scalar(name: str) -> float:
+        return float(df.at[name, SCALAR])
+
+    def set_row(name: str, values: pd.Series) -> None:
+        df.loc[name] = NAN
+        df.loc[name, periods] = values.astype(float)
+
+    def set_scalar(name: str, value: float) -> None:
+        df.loc[name] = NAN
+        df.loc[name, SCALAR] = float(value)
+
+    last = periods[-1]
+    revenue = f"revenue_{ccy}"
+    rd = f"rd_expense_{ccy}"
+    sd = f"sd_expense_{ccy}"
+    net_loss = f"net_loss_{ccy}"
+    cash = f"cash_{ccy}"
+    ocf = f"operating_cash_outflow_{ccy}"
+    compute = f"compute_spend_{ccy}"
+    burn = f"monthly_burn_{ccy}"
+    annualised = f"revenue_annualised_{ccy}"
+    market_cap = f"market_cap_{ccy}"
+
+    # ---- Common metrics ------------------------------------------------------------------
+    if has(rd, "compute_share_of_rd"):
+        set_row(compute, row(rd) * scalar("compute_share_of_rd"))
+    if has(compute, revenue):
+        set_row("compute_to_revenue", row(compute) / row(revenue))
+        set_row("revenue_per_compute", row(revenue) / row(compute))
+    if has(sd, revenue):
+        set_row("sd_to_revenue", row(sd) / row(revenue))
+    if has(rd, revenue):
+        set_row("rd_to_revenue", row(rd) / row(revenue))
+    if has(net_loss, revenue):
+        set_row("net_loss_margin", row(net_loss) / row(revenue))
+    if has(revenue, "gross_margin"):
+        set_row(f"gross_profit_{ccy}", row(revenue) * row("gross_margin"))
+    if has(net_loss):
+        set_scalar(f"cumulative_net_loss_{ccy}", row(net_loss).sum(min_count=1))
+    if has(ocf):
+        set_row(burn, row(ocf) / months)
+    if has(cash, burn):
+        set_row("runway_months", row(cash) / row(burn))
+    if has(cash, f"monthly_burn_reported_{ccy}"):
+        set_scalar("runway_months_reported_burn", row(cash)[last] / scalar(f"monthly_burn_reported_{ccy}"))
+    if has(revenue):
+        set_row(annualised, row(revenue) / months * 12)
+    if has("market_cap_hkd", "hkd_per_usd"):
+        if ccy == "usd":
+            set_scalar(market_cap, scalar("market_cap_hkd") / scalar("hkd_per_usd"))
+        elif has("usd_cny"):
+            set_scalar(market_cap, scalar("market_cap_hkd") / scalar("hkd_per_usd") * scalar("usd_cny"))
+    if has(market_cap, annualised):
+        set_scalar("price_to_sales", scalar(market_cap) / row(annualised)[last])
+
+    # ---- MiniMax only --------------------------------------------------------------------
+    if has("revenue_usd", "b2b_revenue_share"):
+        set_row("b2b_revenue_usd", row("revenue_usd") * row("b2b_revenue_share"))
+    if has("b2b_revenue_usd", "b2b_customers"):
+        set_row("b2b_revenue_per_customer_usd", row("b2b_revenue_usd") / row("b2b_customers"))
+        set_row(
+            "b2b_revenue_per_customer_annualised_usd",
+            row("b2b_revenue_per_customer_usd") / months * 12,
+        )
+    if has("b2b_revenue_usd", "b2b_gross_margin"):
+        set_row("b2b_gross_profit_usd", row("b2b_revenue_usd") * row("b2b_gross_margin"))
+    if has("ai_native_revenue_usd", "ai_native_gross_margin"):
+        set_row("ai_native_gross_profit_usd", row("ai_native_revenue_usd") * row("ai_native_gross_margin"))
+    if has("ai_native_revenue_usd", "revenue_usd"):
+        set_row("ai_native_revenue_share", row("ai_native_revenue_usd") / row("revenue_usd"))
+    if has("ai_native_revenue_usd", "hailuo_revenue_usd", "talkie_revenue_usd"):
+        set_row(
+            "other_ai_native_revenue_usd",
+            row("ai_native_revenue_usd") - row("hailuo_revenue_usd") - row("talkie_revenue_usd"),
+        )
+
+    products = {  # product -> (revenue row, paying-users row)
+        "hailuo": ("hailuo_revenue_usd", "hailuo_paying_users"),
+        "talkie": ("talkie_revenue_usd", "talkie_paying_users"),
+        "ai_native": ("ai_native_revenue_usd", "ai_native_paying_users"),
+        "llm_app": ("other_ai_native_revenue_usd", "llm_app_paying_users"),
+    }
+    for product, (product_revenue, users) in products.items():
+        if not has(product_revenue, users):
+            continue
+        set_row(f"{product}_arppu_usd", row(product_revenue) / row(users))
+        set_row(f"{product}_arppu_monthly_usd", row(f"{product}_arppu_usd") / months)
+        set_row(f"{product}_arppu_annualised_usd", row(f"{product}_arppu_monthly_usd") * 12)
+        if has("usd_cny"):
+            set_row(f"{product}_arppu_cny", row(f"{product}_arppu_usd") * scalar("usd_cny"))
+            set_row(
+                f"{product}_arppu_annualised_cny",
+                row(f"{product}_arppu_annualised_usd") * scalar("usd_cny"),
+            )
+
+    if has("hailuo_arppu_usd", "hailuo_arppu_reported_usd"):
+        set_row("hailuo_arppu_variance", row("hailuo_arppu_usd") / row("hailuo_arppu_reported_usd") - 1)
+    if has("ai_native_arppu_usd", "ai_native_arppu_reported_usd"):
+        set_row(
+            "ai_native_arppu_variance",
+            row("ai_native_arppu_usd") / row("ai_native_arppu_reported_usd") - 1,
+        )
+
+    # MiniMax reconciliation figures (Checks sheet)
+    if has("ai_native_revenue_usd", "b2b_revenue_usd"):
+        set_row("segment_sum_usd", row("ai_native_revenue_usd") + row("b2b_revenue_usd"))
+    if has("ai_native_revenue_share", "ai_native_gross_margin", "b2b_revenue_share", "b2b_gross_margin"):
+        set_row(
+            "blended_gross_margin",
+            row("ai_native_revenue_share") * row("ai_native_gross_margin")
+            + row("b2b_revenue_share") * row("b2b_gross_margin"),
+        )
+    if has("hailuo_paying_users", "hailuo_arppu_reported_usd"):
+        set_row("hailuo_revenue_implied_usd", row("hailuo_paying_users") * row("hailuo_arppu_reported_usd"))
+    if has("ai_native_paying_users", "ai_native_arppu_reported_usd"):
+        set_row(
+            "ai_native_revenue_implied_usd",
+            row("ai_native_paying_users") * row("ai_native_arppu_reported_usd"),
+        )
+    if has("b2b_customers", "b2b_revenue_per_customer_press_usd"):
+        set_row(
+            "b2b_revenue_implied_annual_usd",
+            row("b2b_customers") * scalar("b2b_revenue_per_customer_press_usd"),
+        )
+    if has("b2b_revenue_usd"):
+        set_row("b2b_revenue_annualised_usd", row("b2b_revenue_usd") / months * 12)
+
+    # ---- Zhipu only ----------------------------------------------------------------------
+    if has("revenue_cny", "institutions"):
+        set_row("revenue_per_customer_cny", row("revenue_cny") / row("institutions"))
+        set_row("revenue_per_customer_annualised_cny", row("revenue_per_customer_cny") / months * 12)
+    if has("revenue_cny") and {"FY2022", "FY2023", "FY2024"} <= set(periods):
+        growth = row("revenue_cny")["FY2024"] / row("revenue_cny")["FY2022"]
+        years = (months["FY2023"] + months["FY2024"]) / 12
+        set_scalar("revenue_cagr_2022_2024", growth ** (1 / years) - 1)
+    if has("revenue_cny", "on_prem_revenue_share"):
+        set_row("on_prem_revenue_cny", row("revenue_cny") * row("on_prem_revenue_share"))
+        set_row("cloud_revenue_cny", row("revenue_cny") - row("on_prem_revenue_cny"))
+    if has("on_prem_revenue_cny", "on_prem_gross_margin"):
+        set_row("on_prem_gross_profit_cny", row("on_prem_revenue_cny") * scalar("on_prem_gross_margin"))
+    if has("cloud_revenue_cny", "cloud_gross_margin"):
+        set_row("cloud_gross_profit_cny", row("cloud_revenue_cny") * row("cloud_gross_margin"))
+    if has("revenue_cny", "usd_cny"):
+        set_row("revenue_usd", row("revenue_cny") / scalar("usd_cny"))
+
+    # Zhipu reconciliation figure (Checks sheet)
+    if has("compute_spend_cny", "compute_spend_reported_cny"):
+        set_row("compute_spend_check_ratio", row("compute_spend_cny") / row("compute_spend_reported_cny"))
+
+    return df
+
+
+def load_reference(path: str | Path) -> Reference:
+    """Read an inputs YAML and compute its inputs + metrics frame."""
+    doc, df = read_inputs(Path(path))
+    periods = [str(p) for p in doc["periods"]]
+    months = {str(p): int(spec["months"]) for p, spec in doc["periods"].items()}
+    ccy = str(doc["currency"]).lower()
+    df = compute_metrics(df, periods, pd.Series(months, dtype=float), ccy)
+    # Division by zero -> NaN; metrics that are undefined everywhere are absent.
+    df = df.astype(float).replace([np.inf, -np.inf], np.nan).dropna(how="all")
+    return Reference(model=str(doc["model"]), currency=ccy, periods=periods, months=months, values=df)
+
+
+if __name__ == "__main__":
+    repo = Path(__file__).resolve().parent.parent
+    display = ("display.max_rows", None, "display.width", 200, "display.float_format", "{:,.6g}".format)
+    with pd.option_context(*display):
+        for name in ("minimax", "zhipu"):
+            ref = load_reference(repo / "inputs" / f"{name}.yaml")
+            print(f"== {ref.model} ({ref.currency}), months {ref.months}")
+            print(ref.values)
+            print()
