@@ -104,6 +104,8 @@ def compute_metrics(df: pd.DataFrame, periods: list[str], months: pd.Series, ccy
         set_row("rd_to_revenue", row(rd) / row(revenue))
     if has(net_loss, revenue):
         set_row("net_loss_margin", row(net_loss) / row(revenue))
+    if has(f"adjusted_net_loss_{ccy}", revenue):
+        set_row("adjusted_loss_margin", row(f"adjusted_net_loss_{ccy}") / row(revenue))
     if has(revenue, "gross_margin"):
         set_row(f"gross_profit_{ccy}", row(revenue) * row("gross_margin"))
     if has(net_loss):
@@ -172,6 +174,16 @@ def compute_metrics(df: pd.DataFrame, periods: list[str], months: pd.Series, ccy
             row("ai_native_arppu_usd") / row("ai_native_arppu_reported_usd") - 1,
         )
 
+    # the journalist's per-user / per-customer yearly figures against the annualised computed ones
+    for product in ("hailuo", "talkie", "llm_app"):
+        if has(f"{product}_arppu_annualised_cny", f"{product}_arppu_press_cny"):
+            annual_cny = row(f"{product}_arppu_annualised_cny")
+            set_row(f"{product}_arppu_press_variance", annual_cny / scalar(f"{product}_arppu_press_cny") - 1)
+    if has("b2b_revenue_per_customer_annualised_usd", "b2b_revenue_per_customer_press_usd"):
+        annual_usd = row("b2b_revenue_per_customer_annualised_usd")
+        set_row("b2b_revenue_per_customer_press_variance",
+                annual_usd / scalar("b2b_revenue_per_customer_press_usd") - 1)
+
     # MiniMax reconciliation figures (Checks sheet)
     if has("ai_native_revenue_usd", "b2b_revenue_usd"):
         set_row("segment_sum_usd", row("ai_native_revenue_usd") + row("b2b_revenue_usd"))
@@ -235,7 +247,10 @@ def load_reference(path: str | Path) -> Reference:
 
 if __name__ == "__main__":
     repo = Path(__file__).resolve().parent.parent
-    display = ("display.max_rows", None, "display.width", 200, "display.float_format", "{:,.6g}".format)
+    display = (
+        *("display.max_rows", None, "display.max_columns", None, "display.width", 200),
+        *("display.float_format", "{:,.6g}".format),
+    )
     with pd.option_context(*display):
         for name in ("minimax", "zhipu"):
             ref = load_reference(repo / "inputs" / f"{name}.yaml")

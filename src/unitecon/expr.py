@@ -141,9 +141,12 @@ class Call(Expr):
         return self.args
 
 
+LATEST = "<latest>"
+
+
 @dataclass(frozen=True, eq=False)
 class At(Expr):
-    """One period's value of a period series, used where a single number is wanted."""
+    """One period's value of a period series (``LATEST``: its last period), where one number is wanted."""
 
     name: str
     period: str
@@ -181,6 +184,11 @@ def ref(name: str) -> Ref:
 def at(name: str, period: str) -> At:
     """The value of period series ``name`` in ``period``."""
     return At(name, period)
+
+
+def latest(name: str) -> At:
+    """The value of period series ``name`` in the last period it has (cash at the latest balance date)."""
+    return At(name, LATEST)
 
 
 def total(name: str) -> Call:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .errors import ModelError, Problem
 from .expr import (
+    LATEST,
     ONE,
     PERIOD_MONTHS,
     Across,
@@ -132,7 +133,9 @@ class _Scope:
             return None
         for e in exprs:
             for node in e.walk():
-                if isinstance(node, At) and node.period not in self.period_names.get(node.name, ()):
+                if isinstance(node, At) and node.name not in self.period_names:
+                    return None
+                if isinstance(node, At) and node.period not in (LATEST, *self.period_names[node.name]):
                     return None
                 if isinstance(node, Across) and node.name not in self.period_names:
                     return None
@@ -248,12 +251,12 @@ def build_model(inputs: Inputs) -> Model:
     problems = []
     for name, period in inputs.headlines.items():
         pid = None if period == "scalar" else period
-        if name in pending or (name not in by_name and not scope.knows(name)):
-            missing = _missing_inputs(name, by_name, scope) if name in by_name else {name}
-            problems.append(Problem(str(inputs.path), f"headlines.{name}",
-                                    f"cannot be computed: missing input(s) {', '.join(sorted(missing))}"))
+        row = next((r for r in rows if r.name == name), None)
+        if row is None:
+            missing = _missing_inputs(name, by_name, scope) if name in by_name else set()
+            why = f"missing input(s) {', '.join(sorted(missing))}" if missing else "not a metric (misspelt?)"
+            problems.append(Problem(str(inputs.path), f"headlines.{name}", f"cannot be computed: {why}"))
             continue
-        row = next(r for r in rows if r.name == name)
         if (row.grain == "scalar") != (pid is None) or (pid is not None and pid not in row.periods):
             have = "scalar" if row.grain == "scalar" else ", ".join(row.periods)
             problems.append(Problem(str(inputs.path), f"headlines.{name}",
@@ -335,7 +338,7 @@ def _evaluate(model: Model) -> None:
             case Ref(name=n) | InputLink(name=n):
                 return values[(n, p)] if n in period_rows else values[(n, SCALAR)]
             case At(name=n, period=q):
-                return values[(n, q)]
+                return values[(n, period_rows[n][-1] if q == LATEST else q)]
             case Across(name=n):
                 return [values[(n, q)] for q in period_rows[n]]
             case Block(names=ns):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .expr import PRECEDENCE, Across, At, BinOp, Block, Call, Expr, InputLink, Neg, Num, Ref
+from .expr import LATEST, PRECEDENCE, Across, At, BinOp, Block, Call, Expr, InputLink, Neg, Num, Ref
 from .layout import Cell, Layout
 from .model import SCALAR
 
@@ -20,15 +20,16 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(value)
 
 
-def _text(e: Expr, leaf: Callable[[Expr], str], parent: int = 0, right: bool = False) -> str:
+def _text(e: Expr, leaf: Callable[[Expr], str], parent: str | None = None, right: bool = False) -> str:
     if isinstance(e, BinOp):
-        prec = PRECEDENCE[e.op]
-        inner = f"{_text(e.left, leaf, prec)}{e.op}{_text(e.right, leaf, prec, right=True)}"
-        needs = prec < parent or (right and prec == parent and e.op not in _ASSOCIATIVE)
+        prec, outer = PRECEDENCE[e.op], PRECEDENCE.get(parent or "", 0)
+        inner = f"{_text(e.left, leaf, e.op)}{e.op}{_text(e.right, leaf, e.op, right=True)}"
+        # a-(b-c), a/(b*c), a^(b^c): a right operand of equal rank keeps its parentheses unless the outer
+        # operator is associative
+        needs = prec < outer or (right and prec == outer and parent not in _ASSOCIATIVE)
         return f"({inner})" if needs else inner
     if isinstance(e, Neg):
-        operand = _text(e.operand, leaf, 6)
-        return f"-{operand}" if not isinstance(e.operand, BinOp) else f"-({_text(e.operand, leaf)})"
+        return f"-{_text(e.operand, leaf)}" if not isinstance(e.operand, BinOp) else f"-({_text(e.operand, leaf)})"
     if isinstance(e, Call):
         return f"{e.func}({','.join(_text(a, leaf) for a in e.args)})"
     if isinstance(e, Num):
@@ -55,7 +56,7 @@ def formula(e: Expr, layout: Layout, sheet: str, period: str | None) -> str:
             case Ref(name=n):
                 return scalar_ref(layout.cell(n))
             case At(name=n, period=q):
-                return scalar_ref(layout.cells[(n, q)])
+                return scalar_ref(layout.cells[(n, q)] if q != LATEST else layout.row_span(n)[1])
             case Across(name=n):
                 return span(*layout.row_span(n))
             case Block(names=ns):
@@ -77,7 +78,7 @@ def in_names(e: Expr) -> str:
             case Ref(name=n) | InputLink(name=n):
                 return n
             case At(name=n, period=q):
-                return f"{n}[{q}]"
+                return f"{n}[{'latest' if q == LATEST else q}]"
             case Across(name=n):
                 return f"{n}[all periods]"
             case Block(names=ns):

@@ -41,6 +41,7 @@ class Recomputed:
     sheets: dict[str, str]
     names: dict[str, Key]
     formulas: dict[Key, str] = field(default_factory=dict)
+    constants: dict[Key, Any] = field(default_factory=dict)
     cached: dict[Key, Any] = field(default_factory=dict)
     values: dict[Key, Any] = field(default_factory=dict)
 
@@ -48,10 +49,14 @@ class Recomputed:
         return (sheet.upper(), a1.replace("$", "").upper())
 
     def value(self, sheet: str, a1: str) -> Any:
-        return self.values[self.key(sheet, a1)]
+        """The value of any cell: recomputed for a formula, as stored for a constant."""
+        return self._get(self.key(sheet, a1))
 
     def by_name(self, name: str) -> Any:
-        return self.values[self.names[name.upper()]]
+        return self._get(self.names[name.upper()])
+
+    def _get(self, key: Key) -> Any:
+        return self.values[key] if key in self.formulas else self.constants.get(key)
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ def recompute(path: str | Path, overrides: dict[tuple[str, str], Any] | None = N
         for sheet, ref in dn.destinations:
             names[name.upper()] = (sheet.upper(), ref.replace("$", "").upper())
     rec = Recomputed(sheets, names)
-    constants: dict[Key, Any] = {}
+    constants = rec.constants
     for ws in wb.worksheets:
         cached_ws = cached_wb[ws.title]
         for row in ws.iter_rows():

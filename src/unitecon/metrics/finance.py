@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..expr import MONTHS_PER_YEAR, PERIOD_MONTHS, at, ref, total
+from ..expr import MONTHS_PER_YEAR, PERIOD_MONTHS, at, latest, ref, total
 from . import Metric, in_section
 
 metric = in_section("Margins and cash")
@@ -45,9 +45,9 @@ def metrics(ccy: str) -> list[Metric]:
         metric("runway_months", "Cash runway at period end", "months", "period",
                ref(f"cash_{ccy}") / ref(f"monthly_burn_{ccy}"),
                "Cash at the period end divided by the period's monthly burn."),
-        metric("runway_months_reported_burn", "Cash runway at the company's expected burn", "months", "period",
-               ref(f"cash_{ccy}") / ref(f"monthly_burn_reported_{ccy}"),
-               "Cash at the period end divided by the monthly burn the company expects."),
+        metric("runway_months_reported_burn", "Cash runway at the company's expected burn", "months", "scalar",
+               latest(f"cash_{ccy}") / ref(f"monthly_burn_reported_{ccy}"),
+               "Cash at the latest balance date divided by the monthly burn the company expects."),
         metric("revenue_cagr_2022_2024", "Revenue CAGR 2022–2024", "ratio", "scalar",
                (at(f"revenue_{ccy}", "FY2024") / at(f"revenue_{ccy}", "FY2022"))
                ** (MONTHS_PER_YEAR / (at(PERIOD_MONTHS, "FY2023") + at(PERIOD_MONTHS, "FY2024"))) - 1,
@@ -62,8 +62,8 @@ def metrics(ccy: str) -> list[Metric]:
     out += [
         metric(f"market_cap_{ccy}", "Market capitalisation at listing", c, "scalar", market_cap,
                "Market capitalisation in HKD converted to the reporting currency."),
-        metric("price_to_sales", "Market cap ÷ annualised revenue", "multiple", "period",
-               ref(f"market_cap_{ccy}") / ref(f"revenue_annualised_{ccy}"),
-               "Market capitalisation at listing over each period's annualised revenue."),
+        metric("price_to_sales", "Market cap ÷ latest annualised revenue", "multiple", "scalar",
+               ref(f"market_cap_{ccy}") / latest(f"revenue_annualised_{ccy}"),
+               "Market capitalisation at listing over the latest period's annualised revenue."),
     ]
     return out

@@ -1,0 +1,146 @@
+"""Bad inputs: one clear line per problem (file, key path, what is wrong, what is expected), exit 1, no
+traceback, and nothing already on disk touched."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from click.testing import CliRunner
+from conftest import INPUTS
+
+from unitecon.cli import main
+
+GOOD = (INPUTS / "minimax.yaml").read_text(encoding="utf-8")
+
+
+def _run(tmp_path, text: str | bytes, extra_args=()):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir(exist_ok=True)
+    shutil.copytree(INPUTS / "sources", inputs / "sources", dirs_exist_ok=True)
+    path = inputs / "minimax.yaml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    existing = out / "minimax.xlsx"
+    existing.write_bytes(b"previous workbook")
+    result = CliRunner().invoke(main, ["build", "minimax", "--inputs", str(inputs), "--out", str(out), *extra_args])
+    assert existing.read_bytes() == b"previous workbook", "a failed build must not touch the existing workbook"
+    assert sorted(p.name for p in out.iterdir()) == ["minimax.xlsx"], "no temp files left behind"
+    return result
+
+
+def _one_error(result, *fragments: str) -> str:
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def _replace_once(old: str, new: str) -> str:
+    assert GOOD.count(old) >= 1, old
+    return GOOD.replace(old, new, 1)
+
+
+def test_missing_key(tmp_path):
+    text = GOOD.replace("currency: USD\n", "", 1)
+    _one_error(_run(tmp_path, text), "minimax.yaml", "currency", "required key is missing")
+
+
+def test_wrong_type_names_the_key_path_and_line(tmp_path):
+    text = _replace_once("value: 300000", "value: many")
+    line = _one_error(_run(tmp_path, text), "inputs.hailuo_paying_users.values.9M2025.value", "valid number")
+    assert ":" in line.split(" ")[1]  # file:line
+
+
+def test_negative_count(tmp_path):
+    text = _replace_once("value: 300000", "value: -300000")
+    _one_error(_run(tmp_path, text), "hailuo_paying_users", "must be >= 0")
+
+
+def test_share_outside_zero_to_one(tmp_path):
+    text = _replace_once("value: 0.289", "value: 28.9")
+    _one_error(_run(tmp_path, text), "b2b_revenue_share", "between 0 and 1")
+
+
+def test_unknown_unit(tmp_path):
+    text = _replace_once("unit: count", "unit: parsecs")
+    _one_error(_run(tmp_path, text), "unit", "parsecs", "'USD'")
+
+
+def test_missing_source(tmp_path):
+    import re
+
+    text = re.sub(r"(value: 300000\n)(\s+)source:", r"\1\2sauce:", GOOD, count=1)
+    assert text != GOOD
+    result = _run(tmp_path, text)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "source" in result.output and "required key is missing" in result.output
+
+
+def test_quote_not_in_document(tmp_path):
+    text = _replace_once("海螺视频付费用户30万", "海螺视频付费用户300万")
+    _one_error(_run(tmp_path, text), "quote not found verbatim")
+
+
+def test_unknown_period(tmp_path):
+    text = _replace_once("hailuo_arppu_usd: 9M2025", "hailuo_arppu_usd: Q4_2025")
+    _one_error(_run(tmp_path, text), "headlines.hailuo_arppu_usd", "unknown period")
+
+
+def test_misspelt_key(tmp_path):
+    text = _replace_once("    label:", "    lable:")
+    result = _run(tmp_path, text)
+    assert result.exit_code == 1 and "unknown key (misspelt?)" in result.output
+
+
+def test_not_yaml(tmp_path):
+    _one_error(_run(tmp_path, "model: [unclosed\n"), "not valid YAML")
+
+
+def test_not_utf8(tmp_path):
+    _one_error(_run(tmp_path, GOOD.encode("gb18030")), "not UTF-8")
+
+
+def test_headline_whose_input_is_missing(tmp_path):
+    import re
+
+    text = re.sub(r"\n  hailuo_paying_users:\n(    .*\n)+", "\n", GOOD, count=1)
+    assert "hailuo_paying_users:" not in text.split("inputs:")[1]
+    _one_error(_run(tmp_path, text), "headlines.hailuo_arppu_usd", "missing input(s) hailuo_paying_users")
+
+
+def test_unknown_model_name(tmp_path):
+    result = CliRunner().invoke(main, ["build", "nosuch", "--inputs", str(INPUTS), "--out", str(tmp_path)])
+    _one_error(result, "no such inputs file", "minimax")
+
+
+@pytest.mark.parametrize("payload", ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(1)", "\t=1", "\r=1",
+                                     "=cmd|' /C calc'!A0"])
+def test_label_and_quote_text_is_written_as_text_never_as_formula(tmp_path, payload):
+    import openpyxl
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    data = yaml.load(GOOD)
+    data["inputs"]["hailuo_paying_users"]["label"] = payload
+    data["inputs"]["hailuo_paying_users"]["values"]["9M2025"]["source"]["note"] = payload
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    shutil.copytree(INPUTS / "sources", inputs / "sources")
+    with (inputs / "minimax.yaml").open("w", encoding="utf-8") as fh:
+        yaml.dump(data, fh)
+    result = CliRunner().invoke(main, ["build", "--inputs", str(inputs), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(tmp_path / "minimax.xlsx")
+    # XlsxWriter stores a CR as the OOXML escape _x000D_, which openpyxl does not unescape on reading
+    hits = [c for ws in wb for row in ws.iter_rows() for c in row
+            if isinstance(c.value, str) and c.value.replace("_x000D_", "\r") == payload]
+    assert len(hits) >= 2
+    assert all(c.data_type == "s" for c in hits)
