@@ -19,8 +19,10 @@ from .errors import ModelError, Problem
 from .inputs import Figure
 from .model import SCALAR, Model, Row
 
-COVER, SUMMARY, INPUTS, CALCULATIONS, CHECKS = "Cover", "Summary", "Inputs", "Calculations", "Checks"
-SHEET_ORDER = (COVER, SUMMARY, INPUTS, CALCULATIONS, CHECKS)
+COVER, SUMMARY, INPUTS, CALCULATIONS, CHECKS, AUDIT = "Cover", "Summary", "Inputs", "Calculations", "Checks", "Audit"
+SHEET_ORDER = (COVER, SUMMARY, INPUTS, CALCULATIONS, CHECKS, AUDIT)
+AUDIT_COLUMNS = ("Name", "Label", "Unit", "Sheet", "Periods", "Formula in names", "Description", "Rests on inputs",
+                 "Sources")
 
 LABEL, NAME, UNIT, SCALAR_COL, FIRST_PERIOD = 0, 1, 2, 3, 4
 INPUT_COLUMNS = ("Label", "Defined name", "Value", "Unit", "Period", "Kind", "Source document", "Quote", "Note")

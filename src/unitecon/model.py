@@ -193,12 +193,11 @@ def _check_rows(check: Check, periods: list[str], section: str = "Checks") -> li
         return Row(name, label, unit, check.grain, expr, description, section, role, list(periods), check.name)
 
     return [
-        row(actual, f"{check.label}: actual", check.unit, check.actual, "check_actual", check.description),
-        row(expected, f"{check.label}: expected", check.unit, check.expected, "check_expected", check.description),
-        row(diff, f"{check.label}: difference", "ratio", ref(actual) / ref(expected) - ONE, "check_difference",
-            "actual ÷ expected − 1"),
-        row(f"{base}_status", f"{check.label}: status", "flag", status, "check_status",
-            f"1 = OK ({rule}), 0 = FAIL"),
+        row(actual, "actual", check.unit, check.actual, "check_actual", check.description),
+        row(expected, "expected", check.unit, check.expected, "check_expected", check.description),
+        row(diff, "difference (actual ÷ expected − 1)", "ratio", ref(actual) / ref(expected) - ONE,
+            "check_difference", "actual ÷ expected − 1"),
+        row(f"{base}_status", f"status (OK = {rule})", "flag", status, "check_status", f"1 = OK ({rule}), 0 = FAIL"),
     ]
 
 

@@ -23,6 +23,8 @@ from . import __version__
 from .expr import ref
 from .inputs import Figure
 from .layout import (
+    AUDIT,
+    AUDIT_COLUMNS,
     CALCULATIONS,
     CHECKS,
     COVER,
@@ -40,6 +42,7 @@ from .layout import (
     Cell,
     Layout,
 )
+from .lineage import lineage
 from .model import SCALAR, Row
 from .render import formula
 from .units import Unit, input_bounds
@@ -57,7 +60,7 @@ class _Styles:
     def __init__(self, wb: xlsxwriter.Workbook):
         self.wb = wb
         self._cache: dict[tuple[str, str], object] = {}
-        base = {"font_name": "Arial", "font_size": 10}
+        base = {"font_name": "Arial", "font_size": 10, "valign": "top"}
         self.text = wb.add_format(base)
         self.wrap = wb.add_format({**base, "text_wrap": True, "valign": "top"})
         self.name = wb.add_format({**base, "font_color": "#595959", "italic": True})
@@ -123,6 +126,7 @@ def _write(layout: Layout, path: Path) -> None:
     for sheet in (CALCULATIONS, CHECKS, SUMMARY):
         _write_rows(sheets[sheet], sheet, layout, styles)
     _write_cover(sheets[COVER], layout, styles)
+    _write_audit(sheets[AUDIT], layout, styles)
     _write_charts(wb, sheets[SUMMARY], layout)
     for name, cell in sorted(layout.names.items()):
         wb.define_name(name, f"={cell.sheet}!{cell.a1(absolute=True)}")
@@ -150,8 +154,8 @@ def _write_inputs(ws, layout: Layout, styles: _Styles) -> None:
                           "and every dependent number follows. Hover a value for its source quote.", styles.subtitle)
     for col, text in enumerate(INPUT_COLUMNS):
         ws.write_string(HEADER_ROW, col, text, styles.header)
-    for width, col in zip((44, 34, 16, 12, 30, 8, 26, 60, 40), range(len(INPUT_COLUMNS)), strict=True):
-        ws.set_column(col, col, width, styles.wrap if col in (7, 8) else None)
+    for col, width in enumerate((44, 34, 16, 14, 34, 8, 26, 60, 60)):
+        ws.set_column(col, col, width)
     ws.freeze_panes(HEADER_ROW + 1, INPUT_VALUE_COL + 1)
     ws.autofilter(HEADER_ROW, 0, HEADER_ROW, len(INPUT_COLUMNS) - 1)
     for line in layout.lines[INPUTS]:
@@ -170,8 +174,8 @@ def _write_inputs(ws, layout: Layout, styles: _Styles) -> None:
         ws.write_string(r, 4, _period_text(layout, figure), styles.text)
         ws.write_string(r, 5, series.kind, styles.text)
         ws.write_string(r, 6, src.document or "Assumption", styles.text)
-        ws.write_string(r, 7, src.quote or src.assumption or "", styles.wrap)
-        ws.write_string(r, 8, src.note or "", styles.wrap)
+        ws.write_string(r, 7, src.quote or src.assumption or "", styles.text)
+        ws.write_string(r, 8, src.note or "", styles.text)
         comment = f"{src.document}: «{src.quote}»" if src.document else f"Assumption: {src.assumption}"
         ws.write_comment(r, INPUT_VALUE_COL, comment, {"author": "unitecon", "x_scale": 2, "y_scale": 1.5})
         _validate(ws, r, figure.series, series.unit)
@@ -275,6 +279,7 @@ def _write_cover(ws, layout: Layout, styles: _Styles) -> None:
     for head, text in rows:
         ws.write_string(r, 0, head, styles.bold)
         ws.write_string(r, 1, text, styles.wrap)
+        ws.set_row(r, _wrapped_height(text, 100))
         r += 1
     r += 1
     ws.write_string(r, 0, "Colour legend", styles.heading)
@@ -310,7 +315,41 @@ def _write_cover(ws, layout: Layout, styles: _Styles) -> None:
         r += 1
         ws.write_string(r, 0, head, styles.bold)
         ws.write_string(r, 1, text, styles.wrap)
+        ws.set_row(r, _wrapped_height(text, 100))
     ws.activate()
+
+
+def _wrapped_height(text: str, width: int) -> float:
+    """Row height (points) that shows ``text`` wrapped in a column ``width`` characters wide.
+
+    LibreOffice and previewers do not grow rows to fit on their own; CJK characters count double.
+    """
+    chars = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+    return 13.5 * max(1, math.ceil(chars / (width * 1.05)))
+
+
+def _write_audit(ws, layout: Layout, styles: _Styles) -> None:
+    """Every calculated row: its formula in names, what it means, and the cited inputs it rests on."""
+    model = layout.model
+    ws.write_string(0, 0, f"{model.inputs.company}: audit trail", styles.title)
+    ws.write_string(1, 0, "Each calculated row, its formula written in names, and the inputs (with their source "
+                          "documents) it ultimately rests on. Generated from the same declarations as the formulas.",
+                    styles.subtitle)
+    widths = (36, 44, 16, 12, 22, 50, 50, 40, 40)
+    for col, (text, width) in enumerate(zip(AUDIT_COLUMNS, widths, strict=True)):
+        ws.write_string(HEADER_ROW, col, text, styles.header)
+        ws.set_column(col, col, width, styles.wrap)
+    ws.freeze_panes(HEADER_ROW + 1, 1)
+    periods = model.inputs.periods
+    for r, entry in enumerate(lineage(model), start=HEADER_ROW + 1):
+        row = entry.row
+        sheet = layout.cells[(row.name, row.cells[0])].sheet
+        when = ", ".join(periods[p].label for p in row.periods) if row.grain == "period" else "scalar"
+        values = (row.name, row.label, Unit(row.unit).label, sheet, when, entry.formula_in_names, row.description,
+                  ", ".join(entry.inputs), ", ".join(entry.documents))
+        for col, text in enumerate(values):
+            ws.write_string(r, col, text, styles.name if col == 0 else styles.wrap)
+        ws.set_row(r, max(_wrapped_height(v, w) for v, w in zip(values, widths, strict=True)))
 
 
 def _write_charts(wb, ws, layout: Layout) -> None:
