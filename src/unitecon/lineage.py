@@ -39,7 +39,7 @@ def lineage(model: Model) -> list[Lineage]:
 
     out = []
     for row in model.rows:
-        if row.role in ("link", "output") or row.role.startswith("check_") and row.role != "check_summary":
+        if row.role in ("link", "output") or (row.role.startswith("check_") and row.role != "check_summary"):
             continue
         keys = sorted(inputs_of(row.name))
         docs = sorted({

@@ -117,6 +117,7 @@ def _write(layout: Layout, path: Path) -> None:
     styles = _Styles(wb)
     sheets = {name: wb.add_worksheet(name) for name in SHEET_ORDER}
     for ws in sheets.values():
+        ws.set_row(0, 20)  # the title is 14 pt; previewers do not grow rows to fit
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
         ws.set_paper(9)
