@@ -305,8 +305,8 @@ def _output_rows(inputs: Inputs, rows: list[Row], headlines: dict[str, str | Non
     out = []
     for name, pid in headlines.items():
         row = by_name[name]
-        when = inputs.periods[pid].label if pid else "all periods" if row.expr.period_refs() else "scalar"
-        out.append(Row(f"out_{name}", f"{row.label} ({when})", row.unit, "scalar",
+        label = f"{row.label} ({inputs.periods[pid].label})" if pid else row.label
+        out.append(Row(f"out_{name}", label, row.unit, "scalar",
                        At(name, pid) if pid else ref(name), row.description, "Headline metrics", "output"))
     for key, (label, _, _) in PRODUCTS.items():
         row = by_name.get(f"{key}_arppu_annualised_usd")
