@@ -93,8 +93,18 @@ def compute_metrics(df: pd.DataFrame, periods: list[str], months: pd.Series, ccy
     market_cap = f"market_cap_{ccy}"
 
     # ---- Common metrics ------------------------------------------------------------------
-    if has(rd, "compute_share_of_rd"):
-        set_row(compute, row(rd) * scalar("compute_share_of_rd"))
+    # compute spend: the prospectus' own compute figure where it gives one, else R&D x cited compute share
+    estimate = row(rd) * row("compute_share_of_rd") if has(rd, "compute_share_of_rd") else None
+    reported = row(f"compute_spend_reported_{ccy}") if has(f"compute_spend_reported_{ccy}") else None
+    if estimate is not None or reported is not None:
+        if reported is None:
+            set_row(compute, estimate)
+        elif estimate is None:
+            set_row(compute, reported)
+        else:
+            set_row(compute, reported.combine_first(estimate))
+    if has(compute, rd):
+        set_row("compute_share_of_rd_used", row(compute) / row(rd))
     if has(compute, revenue):
         set_row("compute_to_revenue", row(compute) / row(revenue))
         set_row("revenue_per_compute", row(revenue) / row(compute))
@@ -220,7 +230,7 @@ def compute_metrics(df: pd.DataFrame, periods: list[str], months: pd.Series, ccy
         set_row("on_prem_revenue_cny", row("revenue_cny") * row("on_prem_revenue_share"))
         set_row("cloud_revenue_cny", row("revenue_cny") - row("on_prem_revenue_cny"))
     if has("on_prem_revenue_cny", "on_prem_gross_margin"):
-        set_row("on_prem_gross_profit_cny", row("on_prem_revenue_cny") * scalar("on_prem_gross_margin"))
+        set_row("on_prem_gross_profit_cny", row("on_prem_revenue_cny") * row("on_prem_gross_margin"))
     if has("cloud_revenue_cny", "cloud_gross_margin"):
         set_row("cloud_gross_profit_cny", row("cloud_revenue_cny") * row("cloud_gross_margin"))
     if has("revenue_cny", "usd_cny"):

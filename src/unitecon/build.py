@@ -16,6 +16,7 @@ class Built:
     model: Model
     layout: Layout
     path: Path
+    formulas: int
 
 
 def plan(inputs_path: str | Path, sources_dir: str | Path | None = None) -> Layout:
@@ -26,4 +27,5 @@ def plan(inputs_path: str | Path, sources_dir: str | Path | None = None) -> Layo
 def build(inputs_path: str | Path, out_path: str | Path, sources_dir: str | Path | None = None) -> Built:
     """Build the workbook for one inputs file; nothing is written if the inputs are invalid."""
     layout = plan(inputs_path, sources_dir)
-    return Built(layout.model, layout, write_workbook(layout, out_path))
+    formulas = write_workbook(layout, out_path)
+    return Built(layout.model, layout, Path(out_path), formulas)

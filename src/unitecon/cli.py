@@ -61,13 +61,14 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
         _fail(err)
     for layout in layouts:
         model = layout.model
-        target = write_workbook(layout, out_dir / f"{model.inputs.model}.xlsx")
-        formulas = sum(len(r.cells) for r in model.rows)
+        target = out_dir / f"{model.inputs.model}.xlsx"
+        formulas = write_workbook(layout, target)
         status = ""
         if ("master_check", None) in model.values:
             failing = int(model.value("failing_checks"))
-            status = "master check OK" if model.value("master_check") == 1 else f"master check FAIL ({failing} failing)"
-        click.echo(f"wrote {target} ({len(model.figures())} inputs, {formulas} formula cells, {status})")
+            status = "; master check OK" if model.value("master_check") == 1 else (
+                f"; master check FAIL: {failing} check(s) fail on the inputs' own figures, see the Checks sheet")
+        click.echo(f"wrote {target} ({len(model.figures())} inputs, {formulas} formula cells{status})")
 
 
 @main.command()

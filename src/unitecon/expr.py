@@ -141,6 +141,21 @@ class Call(Expr):
         return self.args
 
 
+@dataclass(frozen=True, eq=False)
+class Coalesce(Expr):
+    """``primary``'s figure in the periods that have one, else ``fallback``: a reported number, else an estimate.
+
+    Exists in every period either side exists in. If the inputs file has no ``primary`` at all, the
+    model uses ``fallback`` alone.
+    """
+
+    primary: Ref
+    fallback: Expr
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.primary, self.fallback)
+
+
 LATEST = "<latest>"
 
 
@@ -184,6 +199,11 @@ def ref(name: str) -> Ref:
 def at(name: str, period: str) -> At:
     """The value of period series ``name`` in ``period``."""
     return At(name, period)
+
+
+def reported_else(name: str, estimate: Expr) -> Coalesce:
+    """The reported figure ``name`` where the inputs give one, else ``estimate``."""
+    return Coalesce(Ref(name), estimate)
 
 
 def latest(name: str) -> At:

@@ -48,6 +48,8 @@ FUNCTIONS: dict[str, Function] = {
         Function("MIN", 1, None, _min, "smallest value; blanks skipped; 0 if none"),
         Function("MAX", 1, None, _max, "largest value; blanks skipped; 0 if none"),
         Function("COUNT", 1, None, lambda *a: float(len(_numbers(a))), "how many numbers"),
+        Function("ISNUMBER", 1, 1, lambda x: isinstance(x, float) and not math.isnan(x), "is the cell a number"),
+        Function("IF", 3, 3, lambda c, a, b: a if c else b, "one condition, two outcomes (no nesting)"),
     )
 }
 

@@ -13,14 +13,14 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from .errors import InputsError, Problem
-from .units import INPUT_UNITS, input_bounds
+from .units import check_input_unit, input_bounds
 
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 PERIOD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
@@ -56,12 +56,13 @@ class AlternativeSpec(_Strict):
 class FigureSpec(_Strict):
     value: float
     source: SourceSpec
+    as_of: dt.date | None = None
     alternatives: list[AlternativeSpec] = Field(default_factory=list)
 
 
 class InputSpec(_Strict):
     label: str = Field(min_length=1)
-    unit: Literal[INPUT_UNITS]  # type: ignore[valid-type]
+    unit: Annotated[str, AfterValidator(check_input_unit)]
     kind: Literal["flow", "balance", "rate"]
     grain: Literal["period", "scalar"]
     description: str | None = None
@@ -69,6 +70,7 @@ class InputSpec(_Strict):
     period: str | None = None
     value: float | None = None
     source: SourceSpec | None = None
+    as_of: dt.date | None = None
     alternatives: list[AlternativeSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -155,6 +157,7 @@ class Figure:
     value: float
     source: Source
     alternative_of: str | None = None
+    as_of: dt.date | None = None
 
 
 @dataclass
@@ -358,7 +361,8 @@ def _flatten(path: Path, spec: InputsFileSpec, digest: str) -> Inputs:
     series: dict[str, Series] = {}
     for key, item in spec.inputs.items():
         if item.grain == "scalar":
-            entries = {item.period: FigureSpec(value=item.value, source=item.source, alternatives=item.alternatives)}
+            entries = {item.period: FigureSpec(value=item.value, source=item.source, as_of=item.as_of,
+                                               alternatives=item.alternatives)}
         else:
             # keep the time axis order, whatever order the file lists the values in
             entries = {pid: item.values[pid] for pid in periods if pid in item.values}  # type: ignore[index]
@@ -366,7 +370,8 @@ def _flatten(path: Path, spec: InputsFileSpec, digest: str) -> Inputs:
         alternatives: list[Figure] = []
         for pid, fig in entries.items():
             name = figure_name(key, None if item.grain == "scalar" else pid, len(entries))
-            figures[pid] = Figure(name, key, pid, float(fig.value), _source(fig.source))  # type: ignore[arg-type]
+            figures[pid] = Figure(name, key, pid, float(fig.value), _source(fig.source),  # type: ignore[arg-type]
+                                  as_of=fig.as_of)
             for i, alt in enumerate(fig.alternatives):
                 alt_name = f"{name}_alt" if i == 0 else f"{name}_alt{i + 1}"
                 alternatives.append(Figure(alt_name, key, pid, float(alt.value), _source(alt.source), name))

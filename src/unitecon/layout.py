@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from .errors import ModelError, Problem
+from .expr import PERIOD_MONTHS
 from .inputs import Figure
 from .model import SCALAR, Model, Row
 
@@ -74,6 +75,7 @@ class Layout:
     cells: dict[tuple[str, str | None], Cell] = field(default_factory=dict)
     names: dict[str, Cell] = field(default_factory=dict)
     period_col: dict[str, int] = field(default_factory=dict)
+    row_at: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def cell(self, name: str, period: str | None = SCALAR) -> Cell:
         """The cell holding ``name`` (a row or a figure) in ``period``."""
@@ -81,6 +83,11 @@ class Layout:
             return self.cells[(name, period)]
         except KeyError:
             return self.names[name] if period is SCALAR else self.cells[(name, period)]
+
+    def slot(self, name: str, period: str) -> Cell:
+        """Row ``name``'s cell in ``period``'s column, whether or not the row has a value there."""
+        sheet, row = self.row_at[name]
+        return Cell(sheet, row, self.period_col[period])
 
     def row_span(self, name: str) -> tuple[Cell, Cell]:
         """First and last cell of a period row (for SUM/MIN ranges and charts)."""
@@ -107,6 +114,7 @@ def _place_rows(layout: Layout, sheet: str, groups: list[tuple[str, list[Row]]],
         r += 1
         for row in rows:
             lines.append(Line(sheet, r, "row", row.label, row))
+            layout.row_at[row.name] = (sheet, r)
             for p in row.cells:
                 col = SCALAR_COL if p is SCALAR else layout.period_col[p]
                 layout.cells[(row.name, p)] = Cell(sheet, r, col)
@@ -130,13 +138,13 @@ def build_layout(model: Model) -> Layout:
     # Inputs: one row per cited figure, period lengths first.
     lines = layout.lines.setdefault(INPUTS, [])
     r = FIRST_BODY_ROW
-    previous_series = None
+    previous_section = None
     for figure in model.figures():
-        if figure.series != previous_series:
-            series = model.series[figure.series]
-            lines.append(Line(INPUTS, r, "heading", series.label))
+        section = "Period lengths" if figure.series == PERIOD_MONTHS else "Cited inputs and assumptions"
+        if section != previous_section:
+            lines.append(Line(INPUTS, r, "heading", section))
             r += 1
-            previous_series = figure.series
+            previous_section = section
         lines.append(Line(INPUTS, r, "figure", figure.name, figure))
         cell = Cell(INPUTS, r, INPUT_VALUE_COL)
         layout.names[figure.name] = cell

@@ -22,6 +22,7 @@ from .expr import (
     BinOp,
     Block,
     Call,
+    Coalesce,
     Expr,
     InputLink,
     Neg,
@@ -133,21 +134,52 @@ class _Scope:
             return None
         for e in exprs:
             for node in e.walk():
-                if isinstance(node, At) and node.name not in self.period_names:
+                if isinstance(node, At | Across) and node.name not in self.period_names:
                     return None
                 if isinstance(node, At) and node.period not in (LATEST, *self.period_names[node.name]):
                     return None
-                if isinstance(node, Across) and node.name not in self.period_names:
-                    return None
-        period_refs = set().union(*(e.period_refs() for e in exprs))
-        series_refs = [r for r in period_refs if r in self.period_names]
         if grain == "scalar":
+            series_refs = sorted(r for e in exprs for r in e.period_refs() if r in self.period_names)
             if series_refs:
-                message = f"scalar metric reads period series {sorted(series_refs)}: use at() or total()"
+                message = f"scalar metric reads period series {series_refs}: use at(), latest() or total()"
                 raise ModelError(Problem("metric catalogue", name, message))
             return []
-        periods = [p for p in self.axis if all(p in self.period_names[r] for r in series_refs)]
+        found: set[str] | None = None
+        for e in exprs:
+            mine = self._periods(e)
+            found = mine if found is None else (mine if found is ALL else found if mine is ALL else found & mine)
+        periods = self.axis if found is ALL else [p for p in self.axis if p in found]
         return periods or None
+
+    def _periods(self, e: Expr) -> set[str] | object:
+        """Periods where ``e`` has a value (``ALL`` where it does not depend on the period)."""
+        if isinstance(e, Ref | InputLink):
+            return set(self.period_names[e.name]) if e.name in self.period_names else ALL
+        if isinstance(e, Coalesce):
+            a, b = self._periods(e.primary), self._periods(e.fallback)
+            return ALL if a is ALL or b is ALL else a | b
+        out: set[str] | object = ALL
+        for child in e.children():
+            mine = self._periods(child)
+            out = mine if out is ALL else out if mine is ALL else out & mine
+        return out
+
+    def drop_unknown_reported(self, e: Expr) -> Expr:
+        """``e`` with every ``reported_else`` whose reported input this model lacks replaced by its estimate."""
+        match e:
+            case Coalesce(primary=p, fallback=f):
+                fallback = self.drop_unknown_reported(f)
+                return Coalesce(p, fallback) if self.knows(p.name) else fallback
+            case BinOp(op=op, left=a, right=b):
+                return BinOp(op, self.drop_unknown_reported(a), self.drop_unknown_reported(b))
+            case Neg(operand=o):
+                return Neg(self.drop_unknown_reported(o))
+            case Call(func=f, args=args):
+                return Call(f, tuple(self.drop_unknown_reported(a) for a in args))
+        return e
+
+
+ALL = object()  # "every period": the value does not depend on the period
 
 
 def _check_catalogue(metrics: list[Metric], checks: list[Check], inputs: Inputs) -> None:
@@ -208,11 +240,13 @@ def _conflict_checks(inputs: Inputs) -> list[Check]:
             primary = next(f for f in s.figures.values() if f.name == alt.alternative_of)
             where = alt.source.document or "an assumption"
             actual = ref(primary.name) if s.grain == "scalar" else At(s.key, primary.period)
+            period = inputs.periods[primary.period].label
             out.append(Check(
                 f"conflict_{alt.name}",
-                f"Source conflict: {s.label} {primary.period} (used vs {where})",
+                f"Source conflict: {s.label}, {period} ({primary.value:,.6g} used; {alt.value:,.6g} elsewhere)",
                 s.unit, "scalar", actual, ref(alt.name),
-                f"The model uses {primary.source.document}; {where} reports {alt.value:,.6g}.",
+                f"The model uses {primary.value:,.6g} from {primary.source.document}; {where} reports "
+                f"{alt.value:,.6g}.",
                 tolerance="conflict_tolerance",
             ))
     return out
@@ -238,11 +272,12 @@ def build_model(inputs: Inputs) -> Model:
     while pending and progress:
         progress = False
         for m in list(pending):
-            periods = scope.periods_for(m.name, m.grain, [m.expr])
+            expr = scope.drop_unknown_reported(m.expr)
+            periods = scope.periods_for(m.name, m.grain, [expr])
             if periods is None:
                 continue
             scope.add(m.name, m.grain, periods)
-            rows.append(Row(m.name, m.label, m.unit, m.grain, m.expr, m.description, m.section, "metric", periods))
+            rows.append(Row(m.name, m.label, m.unit, m.grain, expr, m.description, m.section, "metric", periods))
             pending.remove(m)
             progress = True
 
@@ -286,8 +321,8 @@ def build_model(inputs: Inputs) -> Model:
     if summaries:
         block = Block(tuple(summaries))
         rows += [
-            Row("master_check", "MASTER CHECK (all checks OK)", "flag", "scalar", call("MIN", block),
-                "1 only when every check passes.", "Master check", "master"),
+            Row("master_check", "Master check (OK only when every check passes)", "flag", "scalar",
+                call("MIN", block), "1 only when every check passes.", "Master check", "master"),
             Row("failing_checks", "Number of failing checks", "count", "scalar",
                 call("COUNT", block) - call("SUM", block), "How many checks fail.", "Master check", "master"),
         ]
@@ -344,6 +379,8 @@ def _evaluate(model: Model) -> None:
                 return [values[(n, SCALAR)] for n in ns]
             case Neg(operand=o):
                 return -ev(o, p)
+            case Coalesce(primary=Ref(name=n), fallback=f):
+                return values[(n, p)] if (n, p) in values else ev(f, p)
             case Call(func=f, args=args):
                 return FUNCTIONS[f].python(*(ev(a, p) for a in args))
             case BinOp(op=op, left=a, right=b):

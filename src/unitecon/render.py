@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .expr import LATEST, PRECEDENCE, Across, At, BinOp, Block, Call, Expr, InputLink, Neg, Num, Ref
+from .expr import LATEST, PRECEDENCE, Across, At, BinOp, Block, Call, Coalesce, Expr, InputLink, Neg, Num, Ref
 from .layout import Cell, Layout
 from .model import SCALAR
 
@@ -30,6 +30,9 @@ def _text(e: Expr, leaf: Callable[[Expr], str], parent: str | None = None, right
         return f"({inner})" if needs else inner
     if isinstance(e, Neg):
         return f"-{_text(e.operand, leaf)}" if not isinstance(e.operand, BinOp) else f"-({_text(e.operand, leaf)})"
+    if isinstance(e, Coalesce):
+        primary = leaf(e.primary)
+        return f"IF(ISNUMBER({primary}),{primary},{_text(e.fallback, leaf)})"
     if isinstance(e, Call):
         return f"{e.func}({','.join(_text(a, leaf) for a in e.args)})"
     if isinstance(e, Num):
@@ -51,6 +54,8 @@ def formula(e: Expr, layout: Layout, sheet: str, period: str | None) -> str:
         match node:
             case InputLink(name=n):
                 return layout.model.series[n].figures[period].name
+            case Ref(name=n) if n in layout.row_at and period is not SCALAR and (n, period) not in layout.cells:
+                return layout.slot(n, period).qualified(sheet)  # an empty cell: a reported figure not given
             case Ref(name=n) if (n, period) in layout.cells and period is not SCALAR:
                 return layout.cells[(n, period)].qualified(sheet)
             case Ref(name=n):
@@ -72,6 +77,8 @@ def formula(e: Expr, layout: Layout, sheet: str, period: str | None) -> str:
 
 def in_names(e: Expr) -> str:
     """The formula written in names, for the Audit sheet and trace: ``hailuo_revenue_usd/hailuo_paying_users``."""
+    if isinstance(e, Coalesce):
+        return f"{e.primary.name} where reported, else {in_names(e.fallback)}"
 
     def leaf(node: Expr) -> str:
         match node:

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 CURRENCIES = {"USD": '"$"', "CNY": '"¥"', "HKD": '"HK$"'}
 
-#: Units an input may declare in an inputs file.
+#: Units an input may declare in an inputs file; a currency may also be "per" something (``USD/user/year``).
 INPUT_UNITS = ("USD", "CNY", "HKD", "count", "ratio", "multiple", "months", "CNY_per_USD", "HKD_per_USD")
+PER = ("user", "customer", "month", "year")
+_COMPOUND = re.compile(rf"^({'|'.join(CURRENCIES)})(/({'|'.join(PER)}))+$")
+
+
+def check_input_unit(unit: str) -> str:
+    """``unit`` if an input may use it, else ValueError saying what is expected."""
+    if unit in INPUT_UNITS or _COMPOUND.match(unit):
+        return unit
+    allowed = ", ".join(repr(u) for u in INPUT_UNITS)
+    raise ValueError(f"unknown unit {unit!r}; expected one of {allowed}, or a currency per "
+                     f"{'/'.join(PER)} such as 'USD/user/year'")
 
 
 @dataclass(frozen=True)
@@ -32,7 +44,8 @@ class Unit:
         """Excel number format for values in this unit."""
         if self.is_currency:
             symbol = CURRENCIES[self.base]
-            return f"{symbol}#,##0.00" if "/" in self.text else f"{symbol}#,##0"
+            per_head = "/user" in self.text or "/customer" in self.text
+            return f"{symbol}#,##0.00" if per_head else f"{symbol}#,##0"
         return {
             "count": "#,##0",
             "ratio": "0.0%",
@@ -52,6 +65,6 @@ def input_bounds(key: str, unit: str) -> tuple[float | None, float | None]:
     """
     if unit == "ratio" and key.endswith(("_share", "_rate", "tolerance")):
         return 0.0, 1.0
-    if unit in ("count", "months", "multiple", "CNY_per_USD", "HKD_per_USD") or unit in CURRENCIES:
+    if unit in ("count", "months", "multiple", "CNY_per_USD", "HKD_per_USD") or Unit(unit).is_currency:
         return 0.0, None
     return None, None

@@ -44,7 +44,7 @@ from .layout import (
 )
 from .lineage import lineage
 from .model import SCALAR, Row
-from .render import formula
+from .render import formula, in_names
 from .units import Unit, input_bounds
 
 #: Fixed document timestamp: same inputs give the same bytes.
@@ -85,22 +85,25 @@ class _Styles:
         return self._cache[key]
 
 
-def write_workbook(layout: Layout, path: str | Path) -> Path:
-    """Write the workbook for ``layout`` to ``path`` atomically (temp file in the same folder, then rename)."""
+def write_workbook(layout: Layout, path: str | Path) -> int:
+    """Write the workbook for ``layout`` to ``path`` atomically (temp file in the same folder, then rename).
+
+    Returns the number of formula cells written.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx.tmp", dir=path.parent)
     os.close(fd)
     try:
-        _write(layout, Path(tmp))
+        count = _write(layout, Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+    return count
 
 
-def _write(layout: Layout, path: Path) -> None:
+def _write(layout: Layout, path: Path) -> int:
     model = layout.model
     inputs = model.inputs
     wb = xlsxwriter.Workbook(
@@ -124,14 +127,14 @@ def _write(layout: Layout, path: Path) -> None:
         ws.hide_gridlines(2)
 
     _write_inputs(sheets[INPUTS], layout, styles)
-    for sheet in (CALCULATIONS, CHECKS, SUMMARY):
-        _write_rows(sheets[sheet], sheet, layout, styles)
-    _write_cover(sheets[COVER], layout, styles)
+    formulas = sum(_write_rows(sheets[sheet], sheet, layout, styles) for sheet in (CALCULATIONS, CHECKS, SUMMARY))
+    formulas += _write_cover(sheets[COVER], layout, styles)
     _write_audit(sheets[AUDIT], layout, styles)
     _write_charts(wb, sheets[SUMMARY], layout)
     for name, cell in sorted(layout.names.items()):
         wb.define_name(name, f"={cell.sheet}!{cell.a1(absolute=True)}")
     wb.close()
+    return formulas
 
 
 def _cached(value: float) -> float | str:
@@ -143,6 +146,10 @@ def _period_text(layout: Layout, figure: Figure) -> str:
     series = layout.model.series[figure.series]
     if period is None:
         return figure.period
+    if figure.as_of:
+        return f"as of {figure.as_of:%Y-%m-%d}"
+    if series.grain == "scalar" and figure.source.is_assumption:
+        return "model assumption"
     if series.kind == "balance":
         return f"at {period.end:%Y-%m-%d} ({figure.period})"
     return f"{period.label}: {period.months} months to {period.end:%Y-%m-%d}"
@@ -155,7 +162,7 @@ def _write_inputs(ws, layout: Layout, styles: _Styles) -> None:
                           "and every dependent number follows. Hover a value for its source quote.", styles.subtitle)
     for col, text in enumerate(INPUT_COLUMNS):
         ws.write_string(HEADER_ROW, col, text, styles.header)
-    for col, width in enumerate((44, 34, 16, 14, 34, 8, 26, 60, 60)):
+    for col, width in enumerate((58, 40, 16, 18, 34, 8, 26, 60, 60)):
         ws.set_column(col, col, width)
     ws.freeze_panes(HEADER_ROW + 1, INPUT_VALUE_COL + 1)
     ws.autofilter(HEADER_ROW, 0, HEADER_ROW, len(INPUT_COLUMNS) - 1)
@@ -201,7 +208,8 @@ def _validate(ws, row: int, key: str, unit: str) -> None:
     ws.data_validation(row, INPUT_VALUE_COL, row, INPUT_VALUE_COL, spec)
 
 
-def _write_rows(ws, sheet: str, layout: Layout, styles: _Styles) -> None:
+def _write_rows(ws, sheet: str, layout: Layout, styles: _Styles) -> int:
+    """Write a row-per-metric sheet; returns the number of formula cells written."""
     model = layout.model
     periods = model.inputs.periods
     title = {CALCULATIONS: "calculations", CHECKS: "checks", SUMMARY: "summary"}[sheet]
@@ -225,23 +233,25 @@ def _write_rows(ws, sheet: str, layout: Layout, styles: _Styles) -> None:
     ws.set_column(NAME, NAME, 40)
     ws.set_column(UNIT, UNIT, 18)
     ws.set_column(SCALAR_COL, FIRST_PERIOD + len(model.periods), 16)
-    flags = []
+    flags, written = [], 0
     for line in layout.lines.get(sheet, []):
         if line.kind == "heading":
             ws.write_string(line.row, LABEL, line.text, styles.heading)
             continue
         row: Row = line.item
         ws.write_string(line.row, LABEL, row.label, styles.bold if row.role == "master" else styles.text)
-        ws.write_string(line.row, NAME, row.name, styles.name)
+        ws.write_string(line.row, NAME, in_names(row.expr) if row.role == "output" else row.name, styles.name)
         ws.write_string(line.row, UNIT, Unit(row.unit).label, styles.text)
         fmt = styles.value(row.role, row.unit)
         for p in row.cells:
             cell = layout.cells[(row.name, p)]
             value = model.values[(row.name, p)] if row.role != "link" else model.series[row.name].figures[p].value
             ws.write_formula(cell.row, cell.col, formula(row.expr, layout, sheet, p), fmt, _cached(value))
+            written += 1
             if row.unit == "flag":
                 flags.append(cell)
     _flag_colours(ws, flags, styles)
+    return written
 
 
 def _flag_colours(ws, cells, styles: _Styles) -> None:
@@ -254,7 +264,8 @@ def _flag_colours(ws, cells, styles: _Styles) -> None:
                               {"type": "cell", "criteria": "!=", "value": 1, "format": fail})
 
 
-def _write_cover(ws, layout: Layout, styles: _Styles) -> None:
+def _write_cover(ws, layout: Layout, styles: _Styles) -> int:
+    """Write the Cover; returns the number of formula cells written (the master check links)."""
     model = layout.model
     inputs = model.inputs
     ws.set_column(0, 0, 30)
@@ -295,6 +306,7 @@ def _write_cover(ws, layout: Layout, styles: _Styles) -> None:
         ws.write_string(r, 1, text, styles.wrap)
     r += 2
     ws.write_string(r, 0, "Master check", styles.heading)
+    written = 0
     if ("master_check", SCALAR) in layout.cells:
         for name in ("master_check", "failing_checks"):
             r += 1
@@ -302,6 +314,7 @@ def _write_cover(ws, layout: Layout, styles: _Styles) -> None:
             ws.write_formula(r, 0, formula(ref(name), layout, COVER, SCALAR),
                              styles.value("master" if name == "master_check" else "output", row.unit),
                              _cached(model.value(name)))
+            written += 1
             ws.write_string(r, 1, f"{row.label}: {row.description} See the Checks sheet.", styles.wrap)
             if name == "master_check":
                 _flag_colours(ws, [Cell(COVER, r, 0)], styles)
@@ -318,6 +331,7 @@ def _write_cover(ws, layout: Layout, styles: _Styles) -> None:
         ws.write_string(r, 1, text, styles.wrap)
         ws.set_row(r, _wrapped_height(text, 100))
     ws.activate()
+    return written
 
 
 def _wrapped_height(text: str, width: int) -> float:
@@ -368,13 +382,13 @@ def _write_charts(wb, ws, layout: Layout) -> None:
             "fill": {"color": "#4472C4"},
         })
         chart.set_title({"name": "ARPPU by product line (annualised, USD)"})
-        chart.set_x_axis({"name": "USD per paying user per year", "num_format": '"$"#,##0'})
+        chart.set_x_axis({"name": "USD per paying user per year", "num_format": '"$"#,##0', "min": 0})
         chart.set_legend({"none": True})
         chart.set_size({"width": 640, "height": 300})
         ws.insert_chart(xl_rowcol_to_cell(HEADER_ROW, anchor), chart)
     if any(r.name == "compute_to_revenue" for r in model.rows):
         first, last = layout.row_span("compute_to_revenue")
-        row_first_col = FIRST_PERIOD
+        row_first_col = first.col
         chart = wb.add_chart({"type": "column"})
         chart.add_series({
             "name": f"{model.inputs.company}: compute spend per unit of revenue",
@@ -384,7 +398,7 @@ def _write_charts(wb, ws, layout: Layout) -> None:
             "fill": {"color": "#C55A11"},
         })
         chart.set_title({"name": "Compute-to-revenue exchange rate by period"})
-        chart.set_y_axis({"name": "compute spend ÷ revenue (x)", "num_format": '0.0"x"'})
+        chart.set_y_axis({"name": "compute spend ÷ revenue (x)", "num_format": '0.0"x"', "min": 0})
         chart.set_x_axis({"name": "period"})
         chart.set_legend({"none": True})
         chart.set_size({"width": 640, "height": 300})

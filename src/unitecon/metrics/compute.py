@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..expr import ref
+from ..expr import ref, reported_else
 from . import Metric, in_section
 
 metric = in_section("Compute-to-revenue exchange rate")
@@ -11,9 +11,13 @@ metric = in_section("Compute-to-revenue exchange rate")
 def metrics(ccy: str) -> list[Metric]:
     c = ccy.upper()
     return [
-        metric(f"compute_spend_{ccy}", "Compute spend (R&D × compute share)", c, "period",
-               ref(f"rd_expense_{ccy}") * ref("compute_share_of_rd"),
-               "R&D expense times the share of R&D paid to compute vendors."),
+        metric(f"compute_spend_{ccy}", "Compute spend in R&D (reported, else R&D × compute share)", c, "period",
+               reported_else(f"compute_spend_reported_{ccy}", ref(f"rd_expense_{ccy}") * ref("compute_share_of_rd")),
+               "The compute cost the prospectus reports where it gives one; otherwise R&D expense times the "
+               "share of R&D paid to compute vendors. Compute inside cost of revenue is not included."),
+        metric("compute_share_of_rd_used", "Compute share of R&D (used)", "ratio", "period",
+               ref(f"compute_spend_{ccy}") / ref(f"rd_expense_{ccy}"),
+               "Compute spend divided by R&D: the cited share, or the share a reported compute figure implies."),
         metric("compute_to_revenue", "Compute-to-revenue exchange rate", "multiple", "period",
                ref(f"compute_spend_{ccy}") / ref(f"revenue_{ccy}"),
                "Compute spend per unit of revenue: the press's '3 yuan of compute for every yuan earned'."),

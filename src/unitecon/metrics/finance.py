@@ -12,8 +12,9 @@ def metrics(ccy: str) -> list[Metric]:
     c = ccy.upper()
     revenue = ref(f"revenue_{ccy}")
     out = [
-        metric(f"revenue_annualised_{ccy}", "Revenue, annualised", f"{c}/year", "period",
-               revenue / ref(PERIOD_MONTHS) * MONTHS_PER_YEAR, "Revenue per month times 12."),
+        metric(f"revenue_annualised_{ccy}", "Revenue, annualised (run-rate)", f"{c}/year", "period",
+               revenue / ref(PERIOD_MONTHS) * MONTHS_PER_YEAR,
+               "Revenue per month times 12: a simple run-rate that ignores seasonality."),
         metric(f"gross_profit_{ccy}", "Gross profit", c, "period", revenue * ref("gross_margin"),
                "Revenue times the reported gross margin."),
         metric("ai_native_revenue_share", "AI-native share of revenue", "ratio", "period",
@@ -31,6 +32,9 @@ def metrics(ccy: str) -> list[Metric]:
         metric(f"on_prem_gross_profit_{ccy}", "On-premise gross profit", c, "period",
                ref(f"on_prem_revenue_{ccy}") * ref("on_prem_gross_margin"),
                "On-premise revenue times the on-premise gross margin."),
+        metric(f"cloud_gross_profit_{ccy}", "Cloud (MaaS / API) gross profit", c, "period",
+               ref(f"cloud_revenue_{ccy}") * ref("cloud_gross_margin"),
+               "Cloud revenue times the cloud gross margin."),
         metric("sd_to_revenue", "Selling & distribution as % of revenue", "ratio", "period",
                ref(f"sd_expense_{ccy}") / revenue, "S&D expense divided by revenue."),
         metric("net_loss_margin", "Net loss as multiple of revenue", "multiple", "period",
@@ -45,9 +49,9 @@ def metrics(ccy: str) -> list[Metric]:
         metric("runway_months", "Cash runway at period end", "months", "period",
                ref(f"cash_{ccy}") / ref(f"monthly_burn_{ccy}"),
                "Cash at the period end divided by the period's monthly burn."),
-        metric("runway_months_reported_burn", "Cash runway at the company's expected burn", "months", "scalar",
+        metric("runway_months_reported_burn", "Cash runway at the reported monthly burn", "months", "scalar",
                latest(f"cash_{ccy}") / ref(f"monthly_burn_reported_{ccy}"),
-               "Cash at the latest balance date divided by the monthly burn the company expects."),
+               "Cash at the latest balance date divided by the monthly burn the documents report."),
         metric("revenue_cagr_2022_2024", "Revenue CAGR 2022–2024", "ratio", "scalar",
                (at(f"revenue_{ccy}", "FY2024") / at(f"revenue_{ccy}", "FY2022"))
                ** (MONTHS_PER_YEAR / (at(PERIOD_MONTHS, "FY2023") + at(PERIOD_MONTHS, "FY2024"))) - 1,
