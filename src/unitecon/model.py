@@ -233,6 +233,10 @@ def _check_rows(check: Check, periods: list[str], section: str = "Checks") -> li
     ]
 
 
+def _readable(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
+
+
 def _conflict_checks(inputs: Inputs) -> list[Check]:
     out = []
     for s in inputs.series.values():
@@ -241,12 +245,12 @@ def _conflict_checks(inputs: Inputs) -> list[Check]:
             where = alt.source.document or "an assumption"
             actual = ref(primary.name) if s.grain == "scalar" else At(s.key, primary.period)
             period = inputs.periods[primary.period].label
+            used, other = _readable(primary.value), _readable(alt.value)
             out.append(Check(
                 f"conflict_{alt.name}",
-                f"Source conflict: {s.label}, {period} ({primary.value:,.6g} used; {alt.value:,.6g} elsewhere)",
+                f"Source conflict: {s.label}, {period} ({used} used; {other} elsewhere)",
                 s.unit, "scalar", actual, ref(alt.name),
-                f"The model uses {primary.value:,.6g} from {primary.source.document}; {where} reports "
-                f"{alt.value:,.6g}.",
+                f"The model uses {used} from {primary.source.document}; {where} reports {other}.",
                 tolerance="conflict_tolerance",
             ))
     return out

@@ -69,6 +69,7 @@ class _Styles:
         self.header = wb.add_format({**base, "bold": True, "bg_color": HEAD_FILL, "bottom": 1, "text_wrap": True})
         self.heading = wb.add_format({**base, "bold": True, "bottom": 1})
         self.bold = wb.add_format({**base, "bold": True})
+        self.unit = wb.add_format({**base, "indent": 1})
         self.base = base
 
     def value(self, role: str, unit: str):
@@ -178,7 +179,7 @@ def _write_inputs(ws, layout: Layout, styles: _Styles) -> None:
         ws.write_string(r, 0, label, styles.text)
         ws.write_string(r, 1, figure.name, styles.name)
         ws.write_number(r, INPUT_VALUE_COL, figure.value, styles.value("input", series.unit))
-        ws.write_string(r, 3, Unit(series.unit).label, styles.text)
+        ws.write_string(r, 3, Unit(series.unit).label, styles.unit)
         ws.write_string(r, 4, _period_text(layout, figure), styles.text)
         ws.write_string(r, 5, series.kind, styles.text)
         ws.write_string(r, 6, src.document or "Assumption", styles.text)
@@ -402,4 +403,4 @@ def _write_charts(wb, ws, layout: Layout) -> None:
         chart.set_x_axis({"name": "period"})
         chart.set_legend({"none": True})
         chart.set_size({"width": 640, "height": 300})
-        ws.insert_chart(xl_rowcol_to_cell(HEADER_ROW + 17, anchor), chart)
+        ws.insert_chart(xl_rowcol_to_cell(HEADER_ROW + (17 if arppu else 0), anchor), chart)
