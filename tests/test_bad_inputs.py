@@ -144,3 +144,14 @@ def test_label_and_quote_text_is_written_as_text_never_as_formula(tmp_path, payl
             if isinstance(c.value, str) and c.value.replace("_x000D_", "\r") == payload]
     assert len(hits) >= 2
     assert all(c.data_type == "s" for c in hits)
+
+
+def test_every_problem_is_reported_in_one_run(tmp_path):
+    text = _replace_once("    unit: count", "    unti: count")
+    text = text.replace("value: 0.289", "value: 28.9", 1).replace("value: 25000", "value: -25000", 1)
+    result = _run(tmp_path, text)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert any("unti" in line and "unknown key" in line for line in lines), lines
+    assert any("b2b_revenue_share" in line and "between 0 and 1" in line for line in lines), lines
+    assert any("b2b_customers" in line and "must be >= 0" in line for line in lines), lines

@@ -108,13 +108,19 @@ class DocumentSpec(_Strict):
     published: str | None = None
 
 
-class InputsFileSpec(_Strict):
+class _FileShape(_Strict):
+    """The file's top level; each input is validated on its own so one bad input hides no other problem."""
+
     model: str = Field(pattern=SNAKE.pattern)
     company: str
     currency: Literal["USD", "CNY"]
     documents: dict[str, DocumentSpec]
     periods: dict[str, PeriodSpec] = Field(min_length=1)
     headlines: dict[str, str] = Field(default_factory=dict)
+    inputs: dict[str, dict[str, Any]] = Field(min_length=1)
+
+
+class InputsFileSpec(_FileShape):
     inputs: dict[str, InputSpec] = Field(min_length=1)
 
 
@@ -236,12 +242,27 @@ def load_inputs(path: str | Path, sources_dir: str | Path | None = None) -> Inpu
     if not isinstance(data, dict):
         raise InputsError(Problem(shown, "", "expected a mapping with model, periods, inputs … at top level"))
 
+    plain = _plain(data)
+    problems: list[Problem] = []
     try:
-        spec = InputsFileSpec.model_validate(_plain(data))
+        shape = _FileShape.model_validate(plain)
     except ValidationError as exc:
-        raise InputsError([_problem(shown, data, err) for err in exc.errors()]) from None
-
-    problems = _cross_check(shown, data, spec, Path(sources_dir) if sources_dir else path.parent / "sources")
+        problems += [_problem(shown, data, err) for err in exc.errors() if err["loc"][:1] != ("inputs",)
+                     or len(err["loc"]) < 3]
+        shape = None
+    valid: dict[str, InputSpec] = {}
+    raw_inputs = plain.get("inputs")
+    for key, raw in (raw_inputs.items() if isinstance(raw_inputs, dict) else ()):
+        if not isinstance(raw, dict):
+            continue  # already reported by the top-level shape
+        try:
+            valid[key] = InputSpec.model_validate(raw)
+        except ValidationError as exc:
+            problems += [_problem(shown, data, {**err, "loc": ("inputs", key, *err["loc"])}) for err in exc.errors()]
+    if shape is None:
+        raise InputsError(problems)
+    spec = InputsFileSpec.model_construct(**{**dict(shape), "inputs": valid})
+    problems += _cross_check(shown, data, spec, Path(sources_dir) if sources_dir else path.parent / "sources")
     if problems:
         raise InputsError(problems)
     return _flatten(path, spec, hashlib.sha256(raw_bytes).hexdigest())
