@@ -9,7 +9,8 @@ import click
 
 from . import __version__
 from .build import plan
-from .errors import UniteconError
+from .errors import Problem, UniteconError
+from .guard import overwrite_problems
 from .writer import write_workbook
 
 
@@ -49,19 +50,34 @@ def main() -> None:
               show_default=True, help="Folder the workbooks are written to.")
 @click.option("--sources", "sources_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of the cited documents (default: <inputs>/sources).")
-def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Overwrite workbooks even if they hold edits not pulled yet.")
+def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir: Path | None, force: bool) -> None:
     """Build the workbook of each MODEL (default: every inputs file in --inputs).
 
-    Every inputs file is validated before any workbook is written; each workbook is written to a
-    temporary file and renamed into place, so a failed build leaves existing workbooks intact.
+    Every inputs file is validated before any workbook is written. An existing workbook is not
+    overwritten if it holds input edits not yet pulled into the inputs file, or formulas changed by
+    hand (use `unitecon pull` first, or --force), or if Excel has it open. Each workbook is written to
+    a temporary file and renamed into place, so a failed or killed build leaves the previous one intact.
     """
     try:
         layouts = [plan(path, sources_dir) for path in _inputs_files(models, inputs_dir)]
     except UniteconError as err:
         _fail(err)
-    for layout in layouts:
+    targets = [out_dir / f"{layout.model.inputs.model}.xlsx" for layout in layouts]
+    problems = []
+    for layout, target in zip(layouts, targets, strict=True):
+        current = {f.name: f.value for f in layout.model.figures()}
+        found = overwrite_problems(target, current)
+        if force:
+            found = [p for p in found if "lock file" in p.message]
+        problems += found
+        if found and not force and not any("lock file" in p.message for p in found):
+            problems.append(Problem(str(target), "", f"not overwritten: run `unitecon pull {target}` to keep "
+                                                     "these edits, or `unitecon build --force` to discard them"))
+    if problems:
+        _fail(UniteconError(problems))
+    for layout, target in zip(layouts, targets, strict=True):
         model = layout.model
-        target = out_dir / f"{model.inputs.model}.xlsx"
         formulas = write_workbook(layout, target)
         status = ""
         if ("master_check", None) in model.values:
@@ -91,3 +107,51 @@ def verify(workbook: Path, rel_tol: float) -> None:
         click.echo(f"mismatch: {m}")
     click.echo(f"{workbook}: {len(rec.formulas)} formula cells recomputed, {len(mismatches)} mismatches")
     sys.exit(1 if mismatches else 0)
+
+
+@main.command()
+@click.argument("workbook", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--inputs", "inputs_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Inputs file to update (default: inputs/<model>.yaml, the model recorded in the workbook).")
+@click.option("--yes", is_flag=True, help="Write without asking.")
+def pull(workbook: Path, inputs_file: Path | None, yes: bool) -> None:
+    """Copy input values edited in WORKBOOK back into its inputs file.
+
+    Shows each change (name, old → new) and asks before writing. Comments, key order and sources in the
+    inputs file are kept; each changed value is marked `edited` (when = the workbook's modified time,
+    previous = the source's figure), which the Inputs sheet then shows. Nothing is written if any input
+    cell is unusable (text, a formula, out of range).
+    """
+    from .pull import apply_pull, plan_pull
+    from .snapshot import read_snapshot
+
+    try:
+        if not workbook.is_file():
+            raise UniteconError(f"{workbook}: no such workbook")
+        if inputs_file is None:
+            model = read_snapshot(workbook).model
+            if not model:
+                raise UniteconError(f"{workbook}: no unitecon model recorded in it; pass --inputs FILE")
+            inputs_file = Path("inputs") / f"{model}.yaml"
+        snap, _, changes = plan_pull(workbook, inputs_file)
+    except UniteconError as err:
+        _fail(err)
+    if not changes:
+        click.echo(f"{workbook}: no input differs from {inputs_file}; nothing to pull")
+        return
+    click.echo(f"{workbook} → {inputs_file}: {len(changes)} change(s)")
+    for change in changes:
+        click.echo(f"  {change}")
+    if not yes:
+        if not sys.stdin.isatty():
+            _fail(UniteconError(f"{inputs_file}: not written: pass --yes to write without a prompt"))
+        click.confirm(f"Write these to {inputs_file}?", abort=True)
+    try:
+        apply_pull(inputs_file, snap, changes)
+    except UniteconError as err:
+        _fail(err)
+    click.echo(f"wrote {inputs_file}; now run `unitecon build` to rebuild the workbook from it")
+
+
+if __name__ == "__main__":
+    main()

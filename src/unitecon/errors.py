@@ -15,6 +15,8 @@ class Problem:
     line: int | None = None
 
     def __str__(self) -> str:
+        if not self.file:
+            return self.message
         location = f"{self.file}:{self.line}" if self.line else self.file
         return f"{location}: {self.where}: {self.message}" if self.where else f"{location}: {self.message}"
 
@@ -24,7 +26,7 @@ class UniteconError(Exception):
 
     def __init__(self, problems: list[Problem] | Problem | str):
         if isinstance(problems, str):
-            problems = [Problem(file="unitecon", where="", message=problems)]
+            problems = [Problem(file="", where="", message=problems)]
         elif isinstance(problems, Problem):
             problems = [problems]
         self.problems = problems

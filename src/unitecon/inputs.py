@@ -48,15 +48,25 @@ class SourceSpec(_Strict):
         return self
 
 
+class EditedSpec(_Strict):
+    """Set by ``unitecon pull``: the value was changed in a workbook and is no longer the source's figure."""
+
+    at: str
+    previous: float
+    workbook: str | None = None
+
+
 class AlternativeSpec(_Strict):
     value: float
     source: SourceSpec
+    edited: EditedSpec | None = None
 
 
 class FigureSpec(_Strict):
     value: float
     source: SourceSpec
     as_of: dt.date | None = None
+    edited: EditedSpec | None = None
     alternatives: list[AlternativeSpec] = Field(default_factory=list)
 
 
@@ -71,6 +81,7 @@ class InputSpec(_Strict):
     value: float | None = None
     source: SourceSpec | None = None
     as_of: dt.date | None = None
+    edited: EditedSpec | None = None
     alternatives: list[AlternativeSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -94,6 +105,7 @@ class PeriodSpec(_Strict):
     start: dt.date
     end: dt.date
     months: int = Field(gt=0, le=120)
+    edited: EditedSpec | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> PeriodSpec:
@@ -147,6 +159,7 @@ class Period:
     start: dt.date
     end: dt.date
     months: int
+    edited: EditedSpec | None = None
 
     @property
     def name_suffix(self) -> str:
@@ -164,6 +177,8 @@ class Figure:
     source: Source
     alternative_of: str | None = None
     as_of: dt.date | None = None
+    edited: EditedSpec | None = None
+    path: tuple[str | int, ...] = ()
 
 
 @dataclass
@@ -377,13 +392,13 @@ def _source(spec: SourceSpec) -> Source:
 
 def _flatten(path: Path, spec: InputsFileSpec, digest: str) -> Inputs:
     periods = {
-        pid: Period(pid, p.label, p.start, p.end, p.months) for pid, p in spec.periods.items()
+        pid: Period(pid, p.label, p.start, p.end, p.months, p.edited) for pid, p in spec.periods.items()
     }
     series: dict[str, Series] = {}
     for key, item in spec.inputs.items():
         if item.grain == "scalar":
             entries = {item.period: FigureSpec(value=item.value, source=item.source, as_of=item.as_of,
-                                               alternatives=item.alternatives)}
+                                               edited=item.edited, alternatives=item.alternatives)}
         else:
             # keep the time axis order, whatever order the file lists the values in
             entries = {pid: item.values[pid] for pid in periods if pid in item.values}  # type: ignore[index]
@@ -391,11 +406,13 @@ def _flatten(path: Path, spec: InputsFileSpec, digest: str) -> Inputs:
         alternatives: list[Figure] = []
         for pid, fig in entries.items():
             name = figure_name(key, None if item.grain == "scalar" else pid, len(entries))
+            where = ("inputs", key) if item.grain == "scalar" else ("inputs", key, "values", pid)
             figures[pid] = Figure(name, key, pid, float(fig.value), _source(fig.source),  # type: ignore[arg-type]
-                                  as_of=fig.as_of)
+                                  as_of=fig.as_of, edited=fig.edited, path=where)
             for i, alt in enumerate(fig.alternatives):
                 alt_name = f"{name}_alt" if i == 0 else f"{name}_alt{i + 1}"
-                alternatives.append(Figure(alt_name, key, pid, float(alt.value), _source(alt.source), name))
+                alternatives.append(Figure(alt_name, key, pid, float(alt.value), _source(alt.source), name,
+                                           edited=alt.edited, path=(*where, "alternatives", i)))
         series[key] = Series(key, item.label, item.unit, item.kind, item.grain, item.description, figures, alternatives)
     return Inputs(
         path=path,

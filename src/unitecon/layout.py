@@ -20,8 +20,10 @@ from .expr import PERIOD_MONTHS
 from .inputs import Figure
 from .model import SCALAR, Model, Row
 
-COVER, SUMMARY, INPUTS, CALCULATIONS, CHECKS, AUDIT = "Cover", "Summary", "Inputs", "Calculations", "Checks", "Audit"
-SHEET_ORDER = (COVER, SUMMARY, INPUTS, CALCULATIONS, CHECKS, AUDIT)
+COVER, SUMMARY, INPUTS, CALCULATIONS, CHECKS = "Cover", "Summary", "Inputs", "Calculations", "Checks"
+AUDIT, FINGERPRINT = "Audit", "Fingerprint"
+SHEET_ORDER = (COVER, SUMMARY, INPUTS, CALCULATIONS, CHECKS, AUDIT, FINGERPRINT)
+FINGERPRINT_COLUMNS = ("Kind", "Sheet", "Cells", "Name", "Written")
 AUDIT_COLUMNS = ("Name", "Label", "Unit", "Sheet", "Periods", "Formula in names", "Description", "Rests on inputs",
                  "Sources")
 

@@ -96,6 +96,8 @@ def _period_months_series(inputs: Inputs) -> Series:
             pid,
             float(p.months),
             Source(None, None, f"Period definition: {p.label}, {p.start:%Y-%m-%d} to {p.end:%Y-%m-%d}", None),
+            edited=p.edited,
+            path=("periods", pid, "months"),
         )
         for pid, p in inputs.periods.items()
     }

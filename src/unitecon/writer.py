@@ -28,6 +28,8 @@ from .layout import (
     CALCULATIONS,
     CHECKS,
     COVER,
+    FINGERPRINT,
+    FINGERPRINT_COLUMNS,
     FIRST_PERIOD,
     HEADER_ROW,
     INPUT_COLUMNS,
@@ -44,13 +46,14 @@ from .layout import (
 )
 from .lineage import lineage
 from .model import SCALAR, Row
+from .r1c1 import to_r1c1
 from .render import formula, in_names
 from .units import Unit, input_bounds
 
 #: Fixed document timestamp: same inputs give the same bytes.
 DOCUMENT_DATE = dt.datetime(2026, 1, 1)
 
-BLUE, GREEN, INPUT_FILL, HEAD_FILL = "#0000FF", "#007A33", "#FFF2CC", "#D9E1F2"
+BLUE, GREEN, INPUT_FILL, HEAD_FILL, EDITED_FILL = "#0000FF", "#007A33", "#FFF2CC", "#D9E1F2", "#F8CBAD"
 OK_FILL, FAIL_FILL = "#C6EFCE", "#FFC7CE"
 
 
@@ -76,8 +79,9 @@ class _Styles:
         key = (role, unit)
         if key not in self._cache:
             spec = {**self.base, "num_format": Unit(unit).number_format()}
-            if role == "input":
-                spec |= {"font_color": BLUE, "bg_color": INPUT_FILL, "border": 1, "border_color": "#BFBFBF"}
+            if role in ("input", "edited"):
+                fill = EDITED_FILL if role == "edited" else INPUT_FILL
+                spec |= {"font_color": BLUE, "bg_color": fill, "border": 1, "border_color": "#BFBFBF"}
             elif role in ("link", "output"):
                 spec |= {"font_color": GREEN}
             elif role in ("master", "check_summary", "check_status"):
@@ -127,15 +131,21 @@ def _write(layout: Layout, path: Path) -> int:
         ws.set_paper(9)
         ws.hide_gridlines(2)
 
+    written: list[tuple[str, int, int, str]] = []
     _write_inputs(sheets[INPUTS], layout, styles)
-    formulas = sum(_write_rows(sheets[sheet], sheet, layout, styles) for sheet in (CALCULATIONS, CHECKS, SUMMARY))
-    formulas += _write_cover(sheets[COVER], layout, styles)
+    for sheet in (CALCULATIONS, CHECKS, SUMMARY):
+        _write_rows(sheets[sheet], sheet, layout, styles, written)
+    _write_cover(sheets[COVER], layout, styles, written)
     _write_audit(sheets[AUDIT], layout, styles)
+    _write_fingerprint(sheets[FINGERPRINT], layout, styles, written)
+    for key, value in (("unitecon_model", inputs.model), ("unitecon_version", __version__),
+                       ("unitecon_inputs_sha256", inputs.digest)):
+        wb.set_custom_property(key, value)
     _write_charts(wb, sheets[SUMMARY], layout)
     for name, cell in sorted(layout.names.items()):
         wb.define_name(name, f"={cell.sheet}!{cell.a1(absolute=True)}")
     wb.close()
-    return formulas
+    return len(written)
 
 
 def _cached(value: float) -> float | str:
@@ -178,13 +188,18 @@ def _write_inputs(ws, layout: Layout, styles: _Styles) -> None:
         r = line.row
         ws.write_string(r, 0, label, styles.text)
         ws.write_string(r, 1, figure.name, styles.name)
-        ws.write_number(r, INPUT_VALUE_COL, figure.value, styles.value("input", series.unit))
+        ws.write_number(r, INPUT_VALUE_COL, figure.value,
+                        styles.value("edited" if figure.edited else "input", series.unit))
         ws.write_string(r, 3, Unit(series.unit).label, styles.unit)
         ws.write_string(r, 4, _period_text(layout, figure), styles.text)
         ws.write_string(r, 5, series.kind, styles.text)
         ws.write_string(r, 6, src.document or "Assumption", styles.text)
         ws.write_string(r, 7, src.quote or src.assumption or "", styles.text)
-        ws.write_string(r, 8, src.note or "", styles.text)
+        note = src.note or ""
+        if figure.edited:
+            note = (f"EDITED in a workbook (saved {figure.edited.at}); the source's figure is "
+                    f"{figure.edited.previous:,.10g}. " + note)
+        ws.write_string(r, 8, note, styles.text)
         comment = f"{src.document}: «{src.quote}»" if src.document else f"Assumption: {src.assumption}"
         ws.write_comment(r, INPUT_VALUE_COL, comment, {"author": "unitecon", "x_scale": 2, "y_scale": 1.5})
         _validate(ws, r, figure.series, series.unit)
@@ -209,8 +224,8 @@ def _validate(ws, row: int, key: str, unit: str) -> None:
     ws.data_validation(row, INPUT_VALUE_COL, row, INPUT_VALUE_COL, spec)
 
 
-def _write_rows(ws, sheet: str, layout: Layout, styles: _Styles) -> int:
-    """Write a row-per-metric sheet; returns the number of formula cells written."""
+def _write_rows(ws, sheet: str, layout: Layout, styles: _Styles, written: list) -> None:
+    """Write a row-per-metric sheet, appending each formula cell to ``written``."""
     model = layout.model
     periods = model.inputs.periods
     title = {CALCULATIONS: "calculations", CHECKS: "checks", SUMMARY: "summary"}[sheet]
@@ -234,7 +249,7 @@ def _write_rows(ws, sheet: str, layout: Layout, styles: _Styles) -> int:
     ws.set_column(NAME, NAME, 40)
     ws.set_column(UNIT, UNIT, 18)
     ws.set_column(SCALAR_COL, FIRST_PERIOD + len(model.periods), 16)
-    flags, written = [], 0
+    flags = []
     for line in layout.lines.get(sheet, []):
         if line.kind == "heading":
             ws.write_string(line.row, LABEL, line.text, styles.heading)
@@ -247,12 +262,12 @@ def _write_rows(ws, sheet: str, layout: Layout, styles: _Styles) -> int:
         for p in row.cells:
             cell = layout.cells[(row.name, p)]
             value = model.values[(row.name, p)] if row.role != "link" else model.series[row.name].figures[p].value
-            ws.write_formula(cell.row, cell.col, formula(row.expr, layout, sheet, p), fmt, _cached(value))
-            written += 1
+            text = formula(row.expr, layout, sheet, p)
+            ws.write_formula(cell.row, cell.col, text, fmt, _cached(value))
+            written.append((sheet, cell.row, cell.col, text))
             if row.unit == "flag":
                 flags.append(cell)
     _flag_colours(ws, flags, styles)
-    return written
 
 
 def _flag_colours(ws, cells, styles: _Styles) -> None:
@@ -265,8 +280,8 @@ def _flag_colours(ws, cells, styles: _Styles) -> None:
                               {"type": "cell", "criteria": "!=", "value": 1, "format": fail})
 
 
-def _write_cover(ws, layout: Layout, styles: _Styles) -> int:
-    """Write the Cover; returns the number of formula cells written (the master check links)."""
+def _write_cover(ws, layout: Layout, styles: _Styles, written: list) -> None:
+    """Write the Cover, appending its formula cells (the master check links) to ``written``."""
     model = layout.model
     inputs = model.inputs
     ws.set_column(0, 0, 30)
@@ -280,7 +295,9 @@ def _write_cover(ws, layout: Layout, styles: _Styles) -> int:
                        "Summary follows. Each input row cites its source document and the exact quote. "
                        "To make a change permanent, edit the inputs file and rebuild with `unitecon build`."),
         ("Sheets", "Summary (outputs and charts) · Inputs (cited assumptions) · Calculations (workings, time "
-                   "flowing left to right) · Checks (reconciliations rolled up to the master check)."),
+                   "flowing left to right) · Checks (reconciliations rolled up to the master check) · Audit "
+                   "(each formula in names and what it rests on) · Fingerprint (what the build wrote, so later "
+                   "edits are detected)."),
         ("Conventions", f"Reporting currency {inputs.currency}. Costs and losses are positive numbers. "
                         "One formula per row, copied across the periods; the first cell of a row shows the "
                         "rule. Unit constants (12 months a year) are the only numbers inside formulas."),
@@ -300,6 +317,8 @@ def _write_cover(ws, layout: Layout, styles: _Styles) -> int:
         ("input", "count", 1234, "Input: blue on light yellow. Edit these."),
         ("metric", "count", 1234, "Formula: black. Do not overtype."),
         ("link", "count", 1234, "Link to an input or another sheet: green."),
+        ("edited", "count", 1234, "Input edited in a workbook and pulled back: no longer the source's figure "
+                                  "(see the Note column of the Inputs sheet)."),
     ]
     for role, unit, sample, text in legend:
         r += 1
@@ -307,15 +326,14 @@ def _write_cover(ws, layout: Layout, styles: _Styles) -> int:
         ws.write_string(r, 1, text, styles.wrap)
     r += 2
     ws.write_string(r, 0, "Master check", styles.heading)
-    written = 0
     if ("master_check", SCALAR) in layout.cells:
         for name in ("master_check", "failing_checks"):
             r += 1
             row = model.row(name)
-            ws.write_formula(r, 0, formula(ref(name), layout, COVER, SCALAR),
-                             styles.value("master" if name == "master_check" else "output", row.unit),
+            text = formula(ref(name), layout, COVER, SCALAR)
+            ws.write_formula(r, 0, text, styles.value("master" if name == "master_check" else "output", row.unit),
                              _cached(model.value(name)))
-            written += 1
+            written.append((COVER, r, 0, text))
             ws.write_string(r, 1, f"{row.label}: {row.description} See the Checks sheet.", styles.wrap)
             if name == "master_check":
                 _flag_colours(ws, [Cell(COVER, r, 0)], styles)
@@ -332,7 +350,50 @@ def _write_cover(ws, layout: Layout, styles: _Styles) -> int:
         ws.write_string(r, 1, text, styles.wrap)
         ws.set_row(r, _wrapped_height(text, 100))
     ws.activate()
-    return written
+
+
+def _write_fingerprint(ws, layout: Layout, styles: _Styles, written: list[tuple[str, int, int, str]]) -> None:
+    """What this build wrote: every input value by name and every formula, as runs of one R1C1 formula.
+
+    ``unitecon build`` compares a workbook with this record before overwriting it, so an edit made in
+    Excel (a changed input, a rewritten or overtyped formula) is never lost silently.
+    """
+    ws.write_string(0, 0, "Build fingerprint", styles.title)
+    ws.write_string(1, 0, "What unitecon wrote: the value of every input and every formula (R1C1, one line per "
+                          "run of cells sharing a formula). Used to detect edits made after the build; do not edit.",
+                    styles.subtitle)
+    for col, (text, width) in enumerate(zip(FINGERPRINT_COLUMNS, (10, 14, 16, 34, 70), strict=True)):
+        ws.write_string(HEADER_ROW, col, text, styles.header)
+        ws.set_column(col, col, width)
+    r = HEADER_ROW + 1
+    for name, cell in sorted(layout.names.items()):
+        if cell.sheet != INPUTS:
+            continue
+        values = ("input", INPUTS, cell.a1(), name)
+        for col, text in enumerate(values):
+            ws.write_string(r, col, text, styles.text)
+        ws.write_number(r, 4, layout.model.value(name), styles.text)
+        r += 1
+    for sheet, row, first, last, text in _runs(written):
+        cells = xl_rowcol_to_cell(row, first) + ("" if first == last else ":" + xl_rowcol_to_cell(row, last))
+        for col, value in enumerate(("formula", sheet, cells, "", text)):
+            ws.write_string(r, col, value, styles.text)
+        r += 1
+
+
+def _runs(written: list[tuple[str, int, int, str]]):
+    """Group formula cells into runs along a row that share one R1C1 formula."""
+    run = None
+    for sheet, row, col, text in sorted(written, key=lambda w: (w[0], w[1], w[2])):
+        r1c1 = to_r1c1(text, row + 1, col + 1)[1:]
+        if run and run[0] == sheet and run[1] == row and run[3] == col - 1 and run[4] == r1c1:
+            run[3] = col
+            continue
+        if run:
+            yield tuple(run)
+        run = [sheet, row, col, col, r1c1]
+    if run:
+        yield tuple(run)
 
 
 def _wrapped_height(text: str, width: int) -> float:

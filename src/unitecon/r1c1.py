@@ -1,0 +1,46 @@
+"""A1 formula text to relative R1C1 form: the same formula copied along a row reads the same.
+
+``=G9/G10`` in G14 and ``=H9/H10`` in H14 both become ``=R[-5]C/R[-4]C``. Used to fingerprint what a
+build wrote and to find a formula that breaks its row's pattern. References are found with openpyxl's
+formula tokenizer, so names, strings and functions are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+
+from openpyxl.formula.tokenizer import Tokenizer
+from openpyxl.utils.cell import column_index_from_string
+
+_CELL = re.compile(r"^(\$?)([A-Za-z]{1,3})(\$?)([0-9]+)$")
+
+
+def _cell_to_r1c1(ref: str, row: int, col: int) -> str:
+    m = _CELL.match(ref)
+    if not m:
+        return ref
+    col_abs, letters, row_abs, digits = m.groups()
+    r, c = int(digits), column_index_from_string(letters.upper())
+    rows = f"R{r}" if row_abs else ("R" if r == row else f"R[{r - row}]")
+    cols = f"C{c}" if col_abs else ("C" if c == col else f"C[{c - col}]")
+    return rows + cols
+
+
+def _range_to_r1c1(token: str, row: int, col: int) -> str:
+    sheet, sep, body = token.rpartition("!")
+    parts = body.split(":")
+    if not all(_CELL.match(p) for p in parts):
+        return token  # a defined name or a whole-column reference: leave as written
+    return f"{sheet}{sep}" + ":".join(_cell_to_r1c1(p, row, col) for p in parts)
+
+
+def to_r1c1(formula: str, row: int, col: int) -> str:
+    """``formula`` (A1 text with ``=``) as written in the cell at 1-based ``row``, ``col``, in R1C1 terms."""
+    tokens = Tokenizer(formula).items
+    out = []
+    for tok in tokens:
+        if tok.type == "OPERAND" and tok.subtype == "RANGE":
+            out.append(_range_to_r1c1(tok.value, row, col))
+        else:
+            out.append(tok.value)
+    return "=" + "".join(out)
