@@ -178,3 +178,25 @@ def test_a_build_killed_at_any_point_leaves_the_previous_workbook_intact(project
             outcomes.add("new")
             book.write_bytes(previous)
     assert "old" in outcomes
+
+
+def test_pull_keeps_inputs_file_changes_made_since_the_build(project):
+    book, yaml = project / "workbooks/minimax.xlsx", project / "inputs/minimax.yaml"
+    edit_workbook(book, {"hailuo_paying_users": 350000})
+    text = yaml.read_text(encoding="utf-8").replace("value: 1400000", "value: 1500000", 1)  # analyst, in the YAML
+    yaml.write_text(text, encoding="utf-8")
+    result = run("pull", str(book), "--yes")
+    assert result.exit_code == 0, result.output
+    assert "talkie_paying_users" not in result.output  # untouched in the workbook: not pulled back over the YAML
+    after = yaml.read_text(encoding="utf-8")
+    assert "value: 1500000" in after and "value: 350000" in after
+
+
+def test_pull_refuses_a_value_changed_on_both_sides(project):
+    book, yaml = project / "workbooks/minimax.xlsx", project / "inputs/minimax.yaml"
+    edit_workbook(book, {"hailuo_paying_users": 350000})
+    yaml.write_text(yaml.read_text(encoding="utf-8").replace("value: 300000", "value: 310000", 1), encoding="utf-8")
+    before = yaml.read_bytes()
+    result = run("pull", str(book), "--yes")
+    assert result.exit_code == 1 and "changed on both sides since the build" in result.output
+    assert yaml.read_bytes() == before

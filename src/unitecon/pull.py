@@ -37,6 +37,10 @@ class Change:
         return f"{self.name} ({self.cell}): {self.old:,.10g} → {self.new:,.10g}"
 
 
+def _same(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-12, abs_tol=0)
+
+
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
     yaml.width = 4096
@@ -81,8 +85,16 @@ def plan_pull(workbook: str | Path, inputs_path: str | Path) -> tuple[Snapshot, 
         if figure.path[0] == "periods" and not float(value).is_integer():
             problems.append(Problem(shown, where, f"{value:g} months; expected a whole number"))
             continue
-        if not math.isclose(value, figure.value, rel_tol=1e-12, abs_tol=0):
-            changes.append(Change(figure.name, f"{sheet}!{cell}", figure.value, float(value), figure))
+        if _same(value, figure.value):
+            continue
+        written = snap.written_inputs.get(figure.name, (None, None))[1]
+        if written is not None and _same(value, written):
+            continue  # untouched in the workbook: the inputs file changed since the build, and it wins
+        if written is not None and not _same(figure.value, written):
+            problems.append(Problem(shown, where, f"changed on both sides since the build: workbook {written:,.10g} "
+                                                  f"→ {value:,.10g}, inputs file → {figure.value:,.10g}; keep one"))
+            continue
+        changes.append(Change(figure.name, f"{sheet}!{cell}", figure.value, float(value), figure))
     if problems:
         raise InputsError(problems)
     return snap, inputs, changes
@@ -102,7 +114,7 @@ def apply_pull(inputs_path: str | Path, snap: Snapshot, changes: list[Change]) -
         new = int(change.new) if float(change.new).is_integer() else change.new
         node[field] = new
         previous = change.figure.edited.previous if change.figure.edited else change.old
-        if math.isclose(previous, change.new, rel_tol=1e-12, abs_tol=0):
+        if _same(previous, change.new):
             node.pop("edited", None)  # back to the source's figure
             continue
         edited = CommentedMap([("at", when), ("previous", int(previous) if float(previous).is_integer() else previous),

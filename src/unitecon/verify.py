@@ -21,6 +21,7 @@ import schedula as sh
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 
 from .errors import UniteconError
+from .snapshot import check_zip
 
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]+)$")
 
@@ -93,6 +94,7 @@ def recompute(path: str | Path, overrides: dict[tuple[str, str], Any] | None = N
 
     ``overrides`` replaces constant cells first, e.g. ``{("Inputs", "C12"): 2.0}``: the liveness check.
     """
+    check_zip(Path(path))
     try:
         wb = openpyxl.load_workbook(path, data_only=False)
         cached_wb = openpyxl.load_workbook(path, data_only=True)
