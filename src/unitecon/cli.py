@@ -88,25 +88,115 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
 
 
 @main.command()
-@click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("workbook", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--inputs", "inputs_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="For a unitecon workbook: the inputs file to compare with (default inputs/<model>.yaml).")
 @click.option("--rel-tol", default=1e-9, show_default=True, help="Relative tolerance for a match.")
-def verify(workbook: Path, rel_tol: float) -> None:
-    """Recompute every formula of WORKBOOK from its own text and compare with its cached values.
+def verify(workbook: Path, inputs_file: Path | None, rel_tol: float) -> None:
+    """Recompute every formula of WORKBOOK from its own text; compare with its cached values.
 
-    Exit 0 when every formula cell matches, 1 otherwise (each mismatch printed with cell, formula
-    and both values).
+    The cached values are what Excel, LibreOffice or unitecon last computed. For a unitecon workbook
+    whose inputs file is found, each row cell is also compared with unitecon's own computation from
+    that file. Exit 0 when everything matches, 1 otherwise (each mismatch with cell, formula, both values).
     """
-    from .verify import compare, recompute
+    from .verify import compare, compare_with_model, recompute
 
     try:
+        _readable(workbook)
         rec = recompute(workbook)
+        mismatches = [f"cached: {m}" for m in compare(rec, rel_tol)]
+        model = rec.properties.get("unitecon_model")
+        inputs_file = inputs_file or (Path("inputs") / f"{model}.yaml" if model else None)
+        checked_model = bool(inputs_file and inputs_file.is_file())
+        if checked_model:
+            mismatches += [f"model: {m}" for m in compare_with_model(rec, plan(inputs_file), rel_tol)]
     except UniteconError as err:
         _fail(err)
-    mismatches = compare(rec, rel_tol)
     for m in mismatches:
-        click.echo(f"mismatch: {m}")
-    click.echo(f"{workbook}: {len(rec.formulas)} formula cells recomputed, {len(mismatches)} mismatches")
+        click.echo(f"mismatch {m}")
+    against = f"cached values and {inputs_file}" if checked_model else "cached values"
+    click.echo(f"{workbook}: {len(rec.formulas)} formula cells recomputed against {against}, "
+               f"{len(mismatches)} mismatches")
     sys.exit(1 if mismatches else 0)
+
+
+def _readable(path: Path) -> None:
+    if not path.is_file():
+        raise UniteconError(f"{path}: no such file")
+
+
+@main.command()
+@click.argument("workbook", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("target")
+@click.option("--depth", type=click.IntRange(min=0), default=None, help="Stop this many levels down.")
+@click.option("--dependents", is_flag=True, help="Trace what depends on TARGET instead of what it rests on.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def trace(workbook: Path, target: str, depth: int | None, dependents: bool, fmt: str) -> None:
+    """Show the tree of cells TARGET rests on, down to cited inputs (or, with --dependents, up).
+
+    TARGET is a defined name (compute_to_revenue) or a cell (Summary!D7). Each node: name, cell,
+    formula, current value, unit and, for an input, its source document and quote.
+    """
+    import json
+
+    from . import trace as tracing
+
+    try:
+        _readable(workbook)
+        tree = tracing.trace(str(workbook), target, depth, dependents)
+    except UniteconError as err:
+        _fail(err)
+    if fmt == "json":
+        click.echo(json.dumps(tree.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(tracing.render_text(tree))
+
+
+@main.command()
+@click.argument("workbook", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def audit(workbook: Path, fmt: str) -> None:
+    """List spreadsheet errors in WORKBOOK; exit 0 when clean, 1 on findings.
+
+    Hard-coded numbers in formulas (unit constants 0, 1, 12, 100, 1e6 allowed), formulas breaking
+    their row's pattern, build formulas overtyped with constants, inputs without a source, error
+    values, circular references, whole-column references, volatile functions, broken names.
+    """
+    import json
+
+    from . import audit as auditing
+
+    try:
+        _readable(workbook)
+        findings = auditing.audit(str(workbook))
+    except UniteconError as err:
+        _fail(err)
+    if fmt == "json":
+        click.echo(json.dumps(auditing.as_json(findings), ensure_ascii=False, indent=2))
+    else:
+        for finding in findings:
+            click.echo(str(finding))
+        click.echo(f"{workbook}: {len(findings)} finding(s)")
+    sys.exit(1 if findings else 0)
+
+
+@main.command()
+@click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
+def diff(old: Path, new: Path) -> None:
+    """Compare two workbooks by defined name, with a bridge for each changed output.
+
+    Lists inputs changed (old → new), formulas changed, outputs changed, and attributes each output's
+    change to the inputs that moved, one at a time with the others held (plus a residual).
+    """
+    from . import diff as diffing
+
+    try:
+        _readable(old)
+        _readable(new)
+        click.echo(diffing.render_text(diffing.diff(old, new)))
+    except UniteconError as err:
+        _fail(err)
 
 
 @main.command()

@@ -34,6 +34,8 @@ class Snapshot:
     properties: dict[str, str] = field(default_factory=dict)
     written_inputs: dict[str, tuple[Key, float]] = field(default_factory=dict)
     written_formulas: list[tuple[str, str, str]] = field(default_factory=list)  # (sheet, cells, R1C1)
+    cached: dict[Key, Any] = field(default_factory=dict)  # value last computed by Excel / LibreOffice / unitecon
+    broken_names: dict[str, str] = field(default_factory=dict)  # name -> what it refers to
 
     @property
     def model(self) -> str | None:
@@ -64,17 +66,36 @@ def check_zip(path: Path) -> None:
         raise UniteconError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def read_snapshot(path: str | Path) -> Snapshot:
-    """Everything unitecon needs from a workbook on disk, read without modifying it."""
-    path = Path(path)
+def open_workbook(path: Path, data_only: bool = False):
+    """openpyxl's workbook for an untrusted file: bounds checked first, hostile XML refused in one line."""
     check_zip(path)
     try:
-        wb = openpyxl.load_workbook(path, data_only=False)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise UniteconError(f"{path}: cannot read as .xlsx ({type(exc).__name__}: {exc})") from None
+        return openpyxl.load_workbook(path, data_only=data_only)
+    except Exception as exc:  # openpyxl and defusedxml raise many kinds for a damaged or hostile file
+        kind = type(exc).__name__
+        if kind in ("EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden", "NotSupportedError"):
+            raise UniteconError(f"{path}: refused: the workbook's XML declares entities or a DTD ({kind})") from None
+        raise UniteconError(f"{path}: cannot read as .xlsx ({kind}: {exc})") from None
+
+
+def read_snapshot(path: str | Path, cached: bool = False) -> Snapshot:
+    """Everything unitecon needs from a workbook on disk, read without modifying it.
+
+    ``cached`` also reads the values stored beside formulas (a second pass over the file).
+    """
+    path = Path(path)
+    wb = open_workbook(path)
     snap = Snapshot(path, dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC))
+    sheets = set(wb.sheetnames)
     for name, defined in wb.defined_names.items():
-        for sheet, ref in defined.destinations:
+        try:
+            destinations = list(defined.destinations)
+        except Exception:
+            destinations = []
+        good = [(sheet, ref) for sheet, ref in destinations if sheet in sheets and "#REF" not in ref]
+        if not good:
+            snap.broken_names[name] = str(defined.attr_text)
+        for sheet, ref in good:
             snap.names[name] = (sheet, ref.replace("$", ""))
     for prop in wb.custom_doc_props.props:
         snap.properties[prop.name] = str(prop.value)
@@ -88,6 +109,12 @@ def read_snapshot(path: str | Path) -> Snapshot:
                     snap.formulas[key] = str(cell.value)
                 else:
                     snap.values[key] = cell.value
+    if cached:
+        for ws in open_workbook(path, data_only=True).worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    if (ws.title, cell.coordinate) in snap.formulas:
+                        snap.cached[(ws.title, cell.coordinate)] = cell.value
     if FINGERPRINT in wb.sheetnames:
         for kind, sheet, cells, name, written in wb[FINGERPRINT].iter_rows(min_row=5, max_col=5, values_only=True):
             if kind == "input" and isinstance(written, int | float):

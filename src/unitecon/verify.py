@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import openpyxl
 import schedula as sh
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 
 from .errors import UniteconError
-from .snapshot import check_zip
+from .snapshot import open_workbook
 
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]+)$")
 
@@ -43,6 +42,7 @@ class Recomputed:
     names: dict[str, Key]
     formulas: dict[Key, str] = field(default_factory=dict)
     constants: dict[Key, Any] = field(default_factory=dict)
+    properties: dict[str, str] = field(default_factory=dict)
     cached: dict[Key, Any] = field(default_factory=dict)
     values: dict[Key, Any] = field(default_factory=dict)
 
@@ -67,9 +67,11 @@ class Mismatch:
     formula: str
     recomputed: Any
     cached: Any
+    other: str = "the file has"
 
     def __str__(self) -> str:
-        return f"{self.sheet}!{self.cell}: {self.formula} recomputes to {self.recomputed!r}, file has {self.cached!r}"
+        where = f"{self.sheet}!{self.cell}: {self.formula}"
+        return f"{where} recomputes to {self.recomputed!r}, {self.other} {self.cached!r}"
 
 
 def _plain(value: Any) -> Any:
@@ -94,18 +96,15 @@ def recompute(path: str | Path, overrides: dict[tuple[str, str], Any] | None = N
 
     ``overrides`` replaces constant cells first, e.g. ``{("Inputs", "C12"): 2.0}``: the liveness check.
     """
-    check_zip(Path(path))
-    try:
-        wb = openpyxl.load_workbook(path, data_only=False)
-        cached_wb = openpyxl.load_workbook(path, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a bad file
-        raise UniteconError(f"{path}: cannot read as .xlsx ({type(exc).__name__}: {exc})") from None
+    wb = open_workbook(Path(path))
+    cached_wb = open_workbook(Path(path), data_only=True)
     sheets = {ws.title.upper(): ws.title for ws in wb.worksheets}
     names: dict[str, Key] = {}
     for name, dn in wb.defined_names.items():
         for sheet, ref in dn.destinations:
             names[name.upper()] = (sheet.upper(), ref.replace("$", "").upper())
     rec = Recomputed(sheets, names)
+    rec.properties = {p.name: str(p.value) for p in wb.custom_doc_props.props}
     constants = rec.constants
     for ws in wb.worksheets:
         cached_ws = cached_wb[ws.title]
@@ -181,3 +180,18 @@ def _same(a: Any, b: Any, rel_tol: float) -> bool:
     if isinstance(a, int | float) and isinstance(b, int | float):
         return math.isclose(a, b, rel_tol=rel_tol, abs_tol=1e-12)
     return a == b
+
+
+def compare_with_model(rec: Recomputed, layout, rel_tol: float = 1e-9) -> list[Mismatch]:
+    """Row cells whose recomputed value differs from unitecon's own computation of the model."""
+    out = []
+    model = layout.model
+    for (name, period), cell in layout.cells.items():
+        key = (cell.sheet.upper(), cell.a1())
+        if key not in rec.formulas or (name, period) not in model.values:
+            continue
+        expected = model.values[(name, period)]
+        if not _same(rec.values[key], expected, rel_tol):
+            out.append(Mismatch(cell.sheet, cell.a1(), rec.formulas[key], rec.values[key], expected,
+                                "the inputs file gives"))
+    return out

@@ -1,0 +1,123 @@
+"""Find the classic spreadsheet errors in any workbook: one finding per problem, with its location.
+
+Kinds: hard-coded numbers in formulas (unit constants allowed), a formula breaking its row's pattern,
+a build formula overtyped with a constant (against the Fingerprint sheet), inputs without a source,
+error values, circular references, whole-column/row references, volatile functions, and defined names
+that point to nothing.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import re
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+
+from openpyxl.formula.tokenizer import Tokenizer
+from openpyxl.utils.cell import get_column_letter, range_boundaries
+
+from .expr import UNIT_CONSTANTS
+from .graph import build_graph
+from .layout import INPUTS
+from .r1c1 import to_r1c1
+from .snapshot import read_snapshot
+
+ERRORS = ("#DIV/0!", "#REF!", "#NAME?", "#VALUE!", "#N/A", "#NUM!", "#NULL!")
+VOLATILE = ("OFFSET", "INDIRECT", "NOW", "TODAY", "RAND", "RANDBETWEEN", "CELL", "INFO")
+_ROW = re.compile(r"^([A-Z]+)([0-9]+)$")
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.kind}: {self.message}"
+
+
+def audit(path: str) -> list[Finding]:
+    """Every finding in the workbook at ``path``, sorted by kind and location."""
+    snap = read_snapshot(path, cached=True)
+    graph = build_graph(snap)
+    found: list[Finding] = []
+
+    def add(kind: str, key: tuple[str, str], message: str) -> None:
+        found.append(Finding(kind, f"{key[0]}!{key[1]}", message))
+
+    rows: dict[tuple[str, int], list[tuple[int, str, tuple[str, str]]]] = defaultdict(list)
+    for key, formula in snap.formulas.items():
+        m = _ROW.match(key[1])
+        row, col = int(m.group(2)), range_boundaries(key[1])[0]
+        try:
+            tokens = Tokenizer(formula).items
+        except Exception:
+            add("unparsable formula", key, formula)
+            continue
+        for tok in tokens:
+            if tok.type == "OPERAND" and tok.subtype == "NUMBER" and float(tok.value) not in UNIT_CONSTANTS:
+                add("hard-coded number", key, f"{tok.value} typed into {formula}; make it an input")
+            function = tok.value[:-1].upper().removeprefix("_XLFN.")
+            if tok.type == "FUNC" and tok.subtype == "OPEN" and function in VOLATILE:
+                add("volatile function", key, f"{tok.value[:-1]} recalculates on every change: {formula}")
+            if tok.type == "OPERAND" and tok.subtype == "ERROR":
+                add("error value", key, f"{tok.value} written into the formula {formula}")
+        rows[(key[0], row)].append((col, to_r1c1(formula, row, col), key))
+        cached = snap.cached.get(key)
+        if isinstance(cached, str) and cached in ERRORS:
+            add("error value", key, f"{formula} evaluates to {cached}")
+    for key, tokens in graph.whole_references.items():
+        add("whole-column reference", key, f"{', '.join(tokens)} in {snap.formulas[key]}: slow and fragile; "
+                                           "reference the rows in use")
+    for key, tokens in graph.unknown_names.items():
+        add("unknown name", key, f"{', '.join(tokens)} is not a defined name (#NAME? in Excel)")
+    for key, value in snap.values.items():
+        if isinstance(value, str) and value in ERRORS:
+            add("error value", key, f"cell holds {value}")
+
+    for cells in rows.values():
+        if len(cells) < 3:
+            continue
+        counts = Counter(r1c1 for _, r1c1, _ in cells)
+        pattern, n = counts.most_common(1)[0]
+        if n < 2 or n <= len(cells) / 2:
+            continue  # no pattern to break (e.g. input link rows: one name per period)
+        for _, r1c1, key in cells:
+            if r1c1 != pattern:
+                add("inconsistent formula", key, f"{snap.formulas[key]} breaks its row's pattern "
+                                                 f"(={pattern} in {n} of {len(cells)} cells)")
+
+    for sheet, cells, _ in snap.written_formulas:
+        min_col, min_row, max_col, max_row = range_boundaries(cells)
+        for row in range(min_row, max_row + 1):
+            for col in range(min_col, max_col + 1):
+                key = (sheet, f"{get_column_letter(col)}{row}")
+                if key not in snap.formulas and key in snap.values:
+                    add("overtyped formula", key, f"the build wrote a formula here; it now holds the constant "
+                                                  f"{snap.values[key]!r}")
+
+    if INPUTS in {k[0] for k in snap.values}:
+        for name, (sheet, cell) in sorted(snap.names.items()):
+            if sheet != INPUTS or not cell.startswith("C"):
+                continue
+            row = cell[1:]
+            document, quote = snap.values.get((INPUTS, f"G{row}")), snap.values.get((INPUTS, f"H{row}"))
+            if not document or not quote:
+                add("input without source", (sheet, cell), f"{name} has no source document and quote")
+
+    for name, refers in sorted(snap.broken_names.items()):
+        found.append(Finding("broken name", name, f"refers to {refers}, which does not exist"))
+
+    try:
+        graphlib.TopologicalSorter({k: [p for p in v if p in snap.formulas]
+                                    for k, v in graph.precedents.items()}).prepare()
+    except graphlib.CycleError as exc:
+        cycle = exc.args[1]
+        found.append(Finding("circular reference", f"{cycle[0][0]}!{cycle[0][1]}",
+                             " -> ".join(f"{s}!{c}" for s, c in cycle)))
+    return sorted(found, key=lambda f: (f.kind, f.location))
+
+
+def as_json(findings: list[Finding]) -> list[dict[str, str]]:
+    return [asdict(f) for f in findings]

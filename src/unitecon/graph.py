@@ -1,0 +1,85 @@
+"""The precedent / dependent graph of a workbook, read from its formula text.
+
+References are found with openpyxl's tokenizer; defined names are followed to the cells they name;
+ranges are expanded to their cells. Whole-column or whole-row references are kept as findings, not
+expanded (they would cover a million cells).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from openpyxl.formula.tokenizer import Tokenizer
+from openpyxl.utils.cell import get_column_letter, range_boundaries
+
+from .snapshot import Key, Snapshot
+
+_CELL_OR_RANGE = re.compile(r"^\$?[A-Za-z]{1,3}\$?[0-9]+(:\$?[A-Za-z]{1,3}\$?[0-9]+)?$")
+_WHOLE = re.compile(r"^(\$?[A-Za-z]{1,3}:\$?[A-Za-z]{1,3}|\$?[0-9]+:\$?[0-9]+)$")
+MAX_RANGE_CELLS = 2_000_000
+
+
+@dataclass
+class Graph:
+    snap: Snapshot
+    precedents: dict[Key, list[Key]] = field(default_factory=dict)
+    dependents: dict[Key, list[Key]] = field(default_factory=dict)
+    whole_references: dict[Key, list[str]] = field(default_factory=dict)
+    unknown_names: dict[Key, list[str]] = field(default_factory=dict)
+    names_by_cell: dict[Key, str] = field(default_factory=dict)
+
+    def name_of(self, key: Key) -> str | None:
+        """The defined name of a single cell, if one points at it."""
+        return self.names_by_cell.get(key)
+
+
+def expand(sheet: str, ref: str) -> list[Key]:
+    """The cells of ``ref`` (``A1`` or ``A1:C3``) on ``sheet``."""
+    min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
+    if (max_col - min_col + 1) * (max_row - min_row + 1) > MAX_RANGE_CELLS:
+        return []
+    return [(sheet, f"{get_column_letter(c)}{r}") for r in range(min_row, max_row + 1)
+            for c in range(min_col, max_col + 1)]
+
+
+def split_ref(token: str, host_sheet: str) -> tuple[str, str]:
+    """(sheet, ref) of a reference token such as ``'My Sheet'!$A$1:B2`` written on ``host_sheet``."""
+    if "!" in token:
+        sheet, ref = token.rsplit("!", 1)
+        return sheet.strip("'").replace("''", "'"), ref
+    return host_sheet, token
+
+
+def references(formula: str) -> list[str]:
+    """The reference and name tokens of ``formula``, as written."""
+    try:
+        tokens = Tokenizer(formula).items
+    except Exception:
+        return []
+    return [t.value for t in tokens if t.type == "OPERAND" and t.subtype == "RANGE"]
+
+
+def build_graph(snap: Snapshot) -> Graph:
+    """Direct precedents and dependents of every formula cell."""
+    graph = Graph(snap)
+    names = {n.upper(): dest for n, dest in snap.names.items()}
+    for name, (sheet, ref) in sorted(snap.names.items()):
+        if ":" not in ref:
+            graph.names_by_cell.setdefault((sheet, ref), name)
+    for key, formula in snap.formulas.items():
+        found: list[Key] = []
+        for token in references(formula):
+            sheet, ref = split_ref(token, key[0])
+            if _WHOLE.match(ref):
+                graph.whole_references.setdefault(key, []).append(token)
+            elif _CELL_OR_RANGE.match(ref):
+                found += expand(sheet, ref)
+            elif token.upper() in names:
+                found += expand(*names[token.upper()])
+            else:
+                graph.unknown_names.setdefault(key, []).append(token)
+        graph.precedents[key] = list(dict.fromkeys(found))
+        for p in graph.precedents[key]:
+            graph.dependents.setdefault(p, []).append(key)
+    return graph
