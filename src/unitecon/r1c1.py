@@ -34,8 +34,14 @@ def _range_to_r1c1(token: str, row: int, col: int) -> str:
     return f"{sheet}{sep}" + ":".join(_cell_to_r1c1(p, row, col) for p in parts)
 
 
+# A cell reference not inside a name or a function name: the fast path for formulas without quotes.
+_FAST = re.compile(r"(?<![A-Za-z0-9_.])(\$?)([A-Z]{1,3})(\$?)([0-9]+)(?![A-Za-z0-9_(.])")
+
+
 def to_r1c1(formula: str, row: int, col: int) -> str:
     """``formula`` (A1 text with ``=``) as written in the cell at 1-based ``row``, ``col``, in R1C1 terms."""
+    if '"' not in formula and "'" not in formula:
+        return _FAST.sub(lambda m: _cell_to_r1c1(m.group(0), row, col), formula)
     tokens = Tokenizer(formula).items
     out = []
     for tok in tokens:

@@ -66,11 +66,11 @@ def check_zip(path: Path) -> None:
         raise UniteconError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def open_workbook(path: Path, data_only: bool = False):
+def open_workbook(path: Path, data_only: bool = False, read_only: bool = False):
     """openpyxl's workbook for an untrusted file: bounds checked first, hostile XML refused in one line."""
     check_zip(path)
     try:
-        return openpyxl.load_workbook(path, data_only=data_only)
+        return openpyxl.load_workbook(path, data_only=data_only, read_only=read_only)
     except Exception as exc:  # openpyxl and defusedxml raise many kinds for a damaged or hostile file
         kind = type(exc).__name__
         if kind in ("EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden", "NotSupportedError"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import graphlib
 import math
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -17,9 +18,10 @@ from typing import Any
 
 import numpy as np
 import schedula as sh
-from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 
 from .errors import UniteconError
+from .r1c1 import to_r1c1
 from .snapshot import open_workbook
 
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]+)$")
@@ -96,8 +98,7 @@ def recompute(path: str | Path, overrides: dict[tuple[str, str], Any] | None = N
 
     ``overrides`` replaces constant cells first, e.g. ``{("Inputs", "C12"): 2.0}``: the liveness check.
     """
-    wb = open_workbook(Path(path))
-    cached_wb = open_workbook(Path(path), data_only=True)
+    wb = open_workbook(Path(path), read_only=True)
     sheets = {ws.title.upper(): ws.title for ws in wb.worksheets}
     names: dict[str, Key] = {}
     for name, dn in wb.defined_names.items():
@@ -107,61 +108,236 @@ def recompute(path: str | Path, overrides: dict[tuple[str, str], Any] | None = N
     rec.properties = {p.name: str(p.value) for p in wb.custom_doc_props.props}
     constants = rec.constants
     for ws in wb.worksheets:
-        cached_ws = cached_wb[ws.title]
+        title = ws.title.upper()
         for row in ws.iter_rows():
             for cell in row:
-                if cell.value is None:
+                value = cell.value
+                if value is None:
                     continue
-                key = (ws.title.upper(), cell.coordinate)
-                if cell.data_type == "f" and isinstance(cell.value, str):
-                    rec.formulas[key] = cell.value
-                    rec.cached[key] = cached_ws[cell.coordinate].value
+                if cell.data_type == "f" and isinstance(value, str):
+                    rec.formulas[(title, cell.coordinate)] = value
                 else:
-                    constants[key] = cell.value
+                    constants[(title, cell.coordinate)] = value
+    wb.close()
+    _read_cached(Path(path), rec)
     for (sheet, a1), value in (overrides or {}).items():
         constants[rec.key(sheet, a1)] = value
 
-    def resolve(token: str, sheet: str) -> tuple[str, str]:
-        """(SHEET, ref) of one compiled-function input: a cell, a range or a defined name."""
-        if "!" in token:
-            s, r = token.rsplit("!", 1)
-            return s.strip("'").upper(), r.replace("$", "")
-        if token.upper() in names:
-            return names[token.upper()]
-        return sheet, token.replace("$", "")
+    _evaluate(rec, names, path)
+    return rec
 
-    plans: dict[Key, tuple[Any, list[tuple[str, str]]]] = {}
-    graph: dict[Key, set[Key]] = {}
-    for key, text in rec.formulas.items():
-        fn = _compile(text)
-        refs = [resolve(t, key[0]) for t in fn.inputs]
+
+def _read_cached(path: Path, rec: Recomputed) -> None:
+    """The values stored beside formulas, read with python-calamine (an order of magnitude faster)."""
+    from python_calamine import CalamineWorkbook
+
+    wanted: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+    for sheet, a1 in rec.formulas:
+        col, row = _split(a1)
+        wanted[sheet].append((a1, row - 1, col - 1))
+    book = CalamineWorkbook.from_path(str(path))
+    try:
+        for sheet, cells in wanted.items():
+            data = book.get_sheet_by_name(rec.sheets[sheet])
+            top, left = data.start if data.start else (0, 0)
+            rows = data.to_python()
+            for a1, r, c in cells:
+                r, c = r - top, c - left
+                value = rows[r][c] if 0 <= r < len(rows) and 0 <= c < len(rows[r]) else None
+                rec.cached[(sheet, a1)] = None if value == "" else value
+    finally:
+        book.close()
+
+
+def _norm(token: str) -> str:
+    """A reference token as ``formulas`` lists a compiled function's inputs: upper-case, no ``$``."""
+    sheet, sep, ref = token.rpartition("!")
+    return (sheet.upper() + sep + ref.replace("$", "").upper()) if sep else ref.replace("$", "").upper()
+
+
+@dataclass
+class _Ref:
+    """One input of a compiled formula, relative to the group's cells or fixed."""
+
+    sheet: str
+    fixed: str | None = None  # a cell or range that is the same for every cell of the group
+    dr: int = 0
+    dc: int = 0  # relative single cell: offset from the formula's own cell
+
+
+def _plan_refs(fn, first: str, host: str, row: int, col: int, names: dict[str, Key]) -> list[_Ref] | None:
+    """How each input of ``fn`` (compiled from formula ``first`` at ``row``/``col``) moves down a column.
+
+    None when an input is a relative range, which cannot be evaluated column-wise.
+    """
+    originals = {_norm(t): t for t in graph_references(first)}
+    out = []
+    for token in fn.inputs:
+        if token in names:
+            out.append(_Ref(names[token][0], fixed=names[token][1]))
+            continue
+        original = originals.get(token, token)
+        sheet, ref = (original.rsplit("!", 1) if "!" in original else (host, original))
+        sheet = sheet.strip("'").upper()
+        parts = ref.split(":")
+        if all(p.count("$") == 2 for p in parts):
+            out.append(_Ref(sheet, fixed=ref.replace("$", "").upper()))
+        elif len(parts) == 1:
+            m = _CELL.match(ref)
+            r, c = int(m.group(2)), column_index_from_string(m.group(1).upper())
+            if "$" in ref:  # half-absolute: keep the absolute part fixed
+                return None
+            out.append(_Ref(sheet, dr=r - row, dc=c - col))
+        else:
+            return None
+    return out
+
+
+def _evaluate(rec: Recomputed, names: dict[str, Key], path) -> None:
+    """Evaluate every formula cell: each column run of one R1C1 formula is compiled once and, where its
+    inputs allow, evaluated for all its rows in one call on numpy columns."""
+    groups: dict[tuple[str, int, str], list[int]] = defaultdict(list)
+    for (sheet, a1) in rec.formulas:
+        col, row = _split(a1)
+        groups[(sheet, col, to_r1c1(rec.formulas[(sheet, a1)], row, col))].append(row)
+    cell_group: dict[Key, tuple[str, int, str]] = {}
+    for gkey, rows in groups.items():
+        rows.sort()
+        for row in rows:
+            cell_group[(gkey[0], f"{get_column_letter(gkey[1])}{row}")] = gkey
+
+    def get(key: Key) -> Any:
+        value = rec.values[key] if key in rec.formulas else rec.constants.get(key)
+        return sh.EMPTY if value is None else value
+
+    plans: dict[tuple[str, int, str], tuple[Any, list[_Ref] | None]] = {}
+    graph: dict[tuple[str, int, str], set] = {}
+    for gkey, rows in groups.items():
+        sheet, col, _ = gkey
+        first = rec.formulas[(sheet, f"{get_column_letter(col)}{rows[0]}")]
+        fn = _compile(first)
+        refs = _plan_refs(fn, first, sheet, rows[0], col, names)
+        deps: set = set()
+        for key in _group_precedents(gkey, rows, fn, refs, rec, names):
+            if key in cell_group:
+                deps.add(cell_group[key])
+        if gkey in deps:  # the run refers to itself (a running total): evaluate it cell by cell
+            refs = None
+            deps.discard(gkey)
+        plans[gkey] = (fn, refs)
+        graph[gkey] = deps
+    try:
+        order = list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as exc:
+        cycle = ", ".join(f"{g[0]}!{get_column_letter(g[1])}" for g in exc.args[1])
+        raise UniteconError(f"{path}: circular reference through {cycle}") from None
+
+    for gkey in order:
+        sheet, col, _ = gkey
+        fn, refs = plans[gkey]
+        rows = groups[gkey]
+        letter = get_column_letter(col)
+        if refs is not None and _evaluate_column(rec, sheet, letter, col, rows, fn, refs, get):
+            continue
+        _evaluate_cells(rec, sheet, letter, rows, names, get, path)
+
+
+def graph_references(formula: str) -> list[str]:
+    from .graph import references
+
+    return references(formula)
+
+
+def _split(a1: str) -> tuple[int, int]:
+    m = _CELL.match(a1)
+    return column_index_from_string(m.group(1)), int(m.group(2))
+
+
+def _group_precedents(gkey, rows, fn, refs, rec: Recomputed, names) -> set[Key]:
+    sheet, col, _ = gkey
+    out: set[Key] = set()
+    if refs is None:
+        letter = get_column_letter(col)
+        for row in rows:
+            for s, r in (_resolve(t, sheet, names) for t in _compile(rec.formulas[(sheet, f"{letter}{row}")]).inputs):
+                out.update((s, c) for line in _cells_of(r) for c in line)
+        return out
+    for ref in refs:
+        if ref.fixed is not None:
+            out.update((ref.sheet, c) for line in _cells_of(ref.fixed) for c in line)
+        else:
+            letter = get_column_letter(col + ref.dc)
+            out.update((ref.sheet, f"{letter}{row + ref.dr}") for row in rows)
+    return out
+
+
+def _resolve(token: str, sheet: str, names: dict[str, Key]) -> tuple[str, str]:
+    """(SHEET, ref) of one compiled-function input: a cell, a range or a defined name."""
+    if "!" in token:
+        s, r = token.rsplit("!", 1)
+        return s.strip("'").upper(), r.replace("$", "")
+    if token.upper() in names:
+        return names[token.upper()]
+    return sheet, token.replace("$", "")
+
+
+def _fixed_arg(sheet: str, ref: str, get) -> Any:
+    grid = _cells_of(ref)
+    if ":" not in ref:
+        return get((sheet, grid[0][0]))
+    return np.array([[get((sheet, c)) for c in line] for line in grid], dtype=object)
+
+
+def _evaluate_column(rec, sheet, letter, col, rows, fn, refs: list[_Ref], get) -> bool:
+    """One call for the whole run; False if the result does not come back one value per row."""
+    n = len(rows)
+    args = []
+    for ref in refs:
+        if ref.fixed is not None:
+            args.append(_fixed_arg(ref.sheet, ref.fixed, get))
+            continue
+        other = get_column_letter(col + ref.dc)
+        values = [get((ref.sheet, f"{other}{row + ref.dr}")) for row in rows]
+        try:
+            args.append(np.array(values, dtype=float).reshape(n, 1))
+        except (TypeError, ValueError):
+            column = np.empty((n, 1), dtype=object)
+            column[:, 0] = values
+            args.append(column)
+    result = fn(*args)
+    array = np.asarray(result, dtype=object)
+    if array.shape == (n, 1):
+        flat = array[:, 0]
+    elif array.size == 1:
+        flat = [array.ravel()[0]] * n
+    else:
+        return False
+    for row, value in zip(rows, flat, strict=True):
+        rec.values[(sheet, f"{letter}{row}")] = _plain(value)
+    return True
+
+
+def _evaluate_cells(rec, sheet, letter, rows, names, get, path) -> None:
+    """Cell by cell, in dependency order within the run."""
+    keys = [(sheet, f"{letter}{row}") for row in rows]
+    members = set(keys)
+    plans, graph = {}, {}
+    for key in keys:
+        fn = _compile(rec.formulas[key])
+        refs = [_resolve(t, sheet, names) for t in fn.inputs]
         plans[key] = (fn, refs)
-        deps: set[Key] = set()
-        for s, r in refs:
-            for line in _cells_of(r):
-                deps.update((s, c) for c in line if (s, c) in rec.formulas)
-        graph[key] = deps
+        graph[key] = {(s, c) for s, r in refs for line in _cells_of(r) for c in line if (s, c) in members}
     try:
         order = list(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError as exc:
         cycle = ", ".join("!".join(k) for k in exc.args[1])
         raise UniteconError(f"{path}: circular reference through {cycle}") from None
-
-    def get(key: Key) -> Any:
-        value = rec.values[key] if key in rec.formulas else constants.get(key)
-        return sh.EMPTY if value is None else value
-
     for key in order:
         fn, refs = plans[key]
         args = []
         for s, r in refs:
-            grid = _cells_of(r)
-            if len(grid) == 1 and len(grid[0]) == 1 and ":" not in r:
-                args.append(get((s, grid[0][0])))
-            else:
-                args.append(np.array([[get((s, c)) for c in line] for line in grid], dtype=object))
+            args.append(_fixed_arg(s, r, get))
         rec.values[key] = _plain(fn(*args))
-    return rec
 
 
 def compare(rec: Recomputed, rel_tol: float = 1e-9) -> list[Mismatch]:
