@@ -39,7 +39,7 @@ class Finding:
 
 def audit(path: str) -> list[Finding]:
     """Every finding in the workbook at ``path``, sorted by kind and location."""
-    snap = read_snapshot(path, cached=True)
+    snap = read_snapshot(path)
     graph = build_graph(snap)
     found: list[Finding] = []
 

@@ -65,7 +65,7 @@ def _cell_formula(snap: Snapshot, name: str) -> str | None:
 
 def diff(old_path: str | Path, new_path: str | Path) -> Diff:
     """What changed between two workbooks, name by name, with a bridge for every changed output."""
-    old, new = read_snapshot(old_path, cached=True), read_snapshot(new_path, cached=True)
+    old, new = read_snapshot(old_path), read_snapshot(new_path)
     shared = sorted(n for n in old.names
                     if n in new.names and ":" not in old.names[n][1] and ":" not in new.names[n][1])
     inputs, formulas, outputs = [], [], []
@@ -88,14 +88,14 @@ def diff(old_path: str | Path, new_path: str | Path) -> Diff:
 
 
 def _bridges(old: Snapshot, inputs: list[NameChange], outputs: list[NameChange]) -> list[Bridge]:
-    base = recompute(old.path)
+    base = recompute(old)
     bridges = {o.name: Bridge(o.name, float(o.old), float(o.new)) for o in outputs
                if isinstance(o.old, int | float) and isinstance(o.new, int | float)}
     for change in inputs:
         if not isinstance(change.new, int | float):
             continue
         sheet, cell = old.names[change.name]
-        moved = recompute(old.path, {(sheet, cell): change.new})
+        moved = recompute(old, {(sheet, cell): change.new})
         for name, bridge in bridges.items():
             before, after = base.by_name(name), moved.by_name(name)
             if isinstance(before, int | float) and isinstance(after, int | float) and _differs(before, after):

@@ -87,7 +87,7 @@ def resolve_target(graph: Graph, target: str) -> Key:
 
 def trace(path: str, target: str, depth: int | None = None, dependents: bool = False) -> Node:
     """The precedent (or dependent) tree of ``target`` in the workbook at ``path``."""
-    graph = build_graph(read_snapshot(path, cached=True))
+    graph = build_graph(read_snapshot(path))
     root_key = resolve_target(graph, target)
     edges = graph.dependents if dependents else graph.precedents
     shown: set[Key] = set()

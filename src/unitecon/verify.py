@@ -22,7 +22,7 @@ from openpyxl.utils.cell import column_index_from_string, get_column_letter, ran
 
 from .errors import UniteconError
 from .r1c1 import to_r1c1
-from .snapshot import open_workbook
+from .snapshot import Snapshot, read_snapshot
 
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]+)$")
 
@@ -83,9 +83,9 @@ def _plain(value: Any) -> Any:
         value = value.item()
     if value is sh.EMPTY:
         return None
-    if isinstance(value, bool | int | float | str) or value is None:
+    if type(value) in (bool, int, float, str) or value is None:
         return value
-    return str(value)  # formulas' XlError renders as "#DIV/0!" etc.
+    return str(value)  # formulas' XlError (a str subclass) renders as "#DIV/0!" etc.
 
 
 def _cells_of(ref: str) -> list[list[str]]:
@@ -93,60 +93,22 @@ def _cells_of(ref: str) -> list[list[str]]:
     return [[f"{get_column_letter(c)}{r}" for c in range(min_col, max_col + 1)] for r in range(min_row, max_row + 1)]
 
 
-def recompute(path: str | Path, overrides: dict[tuple[str, str], Any] | None = None) -> Recomputed:
-    """Recompute every formula cell of the workbook at ``path``.
+def recompute(source: str | Path | Snapshot, overrides: dict[tuple[str, str], Any] | None = None) -> Recomputed:
+    """Recompute every formula cell of a workbook (a path, or a snapshot already read).
 
     ``overrides`` replaces constant cells first, e.g. ``{("Inputs", "C12"): 2.0}``: the liveness check.
     """
-    wb = open_workbook(Path(path), read_only=True)
-    sheets = {ws.title.upper(): ws.title for ws in wb.worksheets}
-    names: dict[str, Key] = {}
-    for name, dn in wb.defined_names.items():
-        for sheet, ref in dn.destinations:
-            names[name.upper()] = (sheet.upper(), ref.replace("$", "").upper())
-    rec = Recomputed(sheets, names)
-    rec.properties = {p.name: str(p.value) for p in wb.custom_doc_props.props}
-    constants = rec.constants
-    for ws in wb.worksheets:
-        title = ws.title.upper()
-        for row in ws.iter_rows():
-            for cell in row:
-                value = cell.value
-                if value is None:
-                    continue
-                if cell.data_type == "f" and isinstance(value, str):
-                    rec.formulas[(title, cell.coordinate)] = value
-                else:
-                    constants[(title, cell.coordinate)] = value
-    wb.close()
-    _read_cached(Path(path), rec)
+    snap = source if isinstance(source, Snapshot) else read_snapshot(source)
+    up = str.upper
+    names = {up(name): (up(sheet), ref.upper()) for name, (sheet, ref) in snap.names.items()}
+    rec = Recomputed({up(s): s for s in snap.sheets}, names, properties=dict(snap.properties))
+    rec.formulas = {(up(s), a1): text for (s, a1), text in snap.formulas.items()}
+    rec.constants = {(up(s), a1): value for (s, a1), value in snap.values.items()}
+    rec.cached = {(up(s), a1): value for (s, a1), value in snap.cached.items()}
     for (sheet, a1), value in (overrides or {}).items():
-        constants[rec.key(sheet, a1)] = value
-
-    _evaluate(rec, names, path)
+        rec.constants[rec.key(sheet, a1)] = value
+    _evaluate(rec, names, snap.path)
     return rec
-
-
-def _read_cached(path: Path, rec: Recomputed) -> None:
-    """The values stored beside formulas, read with python-calamine (an order of magnitude faster)."""
-    from python_calamine import CalamineWorkbook
-
-    wanted: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
-    for sheet, a1 in rec.formulas:
-        col, row = _split(a1)
-        wanted[sheet].append((a1, row - 1, col - 1))
-    book = CalamineWorkbook.from_path(str(path))
-    try:
-        for sheet, cells in wanted.items():
-            data = book.get_sheet_by_name(rec.sheets[sheet])
-            top, left = data.start if data.start else (0, 0)
-            rows = data.to_python()
-            for a1, r, c in cells:
-                r, c = r - top, c - left
-                value = rows[r][c] if 0 <= r < len(rows) and 0 <= c < len(rows[r]) else None
-                rec.cached[(sheet, a1)] = None if value == "" else value
-    finally:
-        book.close()
 
 
 def _norm(token: str) -> str:
@@ -170,7 +132,10 @@ def _plan_refs(fn, first: str, host: str, row: int, col: int, names: dict[str, K
 
     None when an input is a relative range, which cannot be evaluated column-wise.
     """
-    originals = {_norm(t): t for t in graph_references(first)}
+    originals: dict[str, str] = {}
+    for t in graph_references(first):
+        if originals.setdefault(_norm(t), t) != t:
+            return None  # A2 and $A$2 in one formula compile to one input: plan from another row
     out = []
     for token in fn.inputs:
         if token in names:
@@ -214,9 +179,12 @@ def _evaluate(rec: Recomputed, names: dict[str, Key], path) -> None:
     graph: dict[tuple[str, int, str], set] = {}
     for gkey, rows in groups.items():
         sheet, col, _ = gkey
-        first = rec.formulas[(sheet, f"{get_column_letter(col)}{rows[0]}")]
-        fn = _compile(first)
-        refs = _plan_refs(fn, first, sheet, rows[0], col, names)
+        for row in rows[:3]:  # the first row whose references are distinct makes the plan
+            first = rec.formulas[(sheet, f"{get_column_letter(col)}{row}")]
+            fn = _compile(first)
+            refs = _plan_refs(fn, first, sheet, row, col, names)
+            if refs is not None:
+                break
         deps: set = set()
         for key in _group_precedents(gkey, rows, fn, refs, rec, names):
             if key in cell_group:

@@ -1,0 +1,108 @@
+"""The fast workbook reader agrees with openpyxl's full load, and reads what Excel itself writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+
+import openpyxl
+import pytest
+import xlsxwriter
+from conftest import MODELS
+
+from unitecon.errors import UniteconError
+from unitecon.snapshot import read_snapshot
+from unitecon.verify import compare, recompute
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_cell_reads_as_openpyxl_reads_it(built, model):
+    snap = read_snapshot(built[model])
+    formulas, constants, cached = {}, {}, {}
+    wb = openpyxl.load_workbook(built[model])
+    values = openpyxl.load_workbook(built[model], data_only=True)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                key = (ws.title, cell.coordinate)
+                if cell.data_type == "f":
+                    formulas[key] = cell.value
+                    cached[key] = values[ws.title][cell.coordinate].value
+                elif cell.value not in (None, ""):
+                    constants[key] = cell.value
+    assert snap.sheets == wb.sheetnames
+    assert snap.formulas == formulas
+    assert snap.cached == cached
+    assert snap.values.keys() == constants.keys()
+    for key, value in constants.items():
+        got = snap.values[key]
+        if isinstance(value, dt.datetime):
+            value = value.date() if value.time() == dt.time() else value
+        assert got == value, key
+    assert {n: d.attr_text.replace("$", "") for n, d in wb.defined_names.items()} == {
+        n: f"{s}!{ref}" for n, (s, ref) in snap.names.items()}
+
+
+def _rewrite(path, member: str, edit) -> None:
+    with zipfile.ZipFile(path) as zin:
+        parts = {name: zin.read(name) for name in zin.namelist()}
+    parts[member] = edit(parts[member].decode()).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in parts.items():
+            zout.writestr(name, data)
+
+
+def _column_book(path, rows: int = 5) -> None:
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Data")
+    for r in range(2, rows + 2):
+        ws.write_number(f"A{r}", r * 10)
+        ws.write_formula(f"B{r}", f"=A{r}*2+$A$2", None, r * 20 + 20)
+    wb.close()
+
+
+def test_shared_formulas_as_excel_saves_them_are_expanded_per_cell(tmp_path):
+    path = tmp_path / "shared.xlsx"
+    _column_book(path)
+
+    def share(xml: str) -> str:
+        xml = xml.replace("<f>A2*2+$A$2</f>", '<f t="shared" ref="B2:B6" si="0">A2*2+$A$2</f>')
+        return re.sub(r"<f>A[3-6]\*2\+\$A\$2</f>", '<f t="shared" si="0"/>', xml)
+
+    _rewrite(path, "xl/worksheets/sheet1.xml", share)
+    snap = read_snapshot(path)
+    assert [snap.formulas[("Data", f"B{r}")] for r in range(2, 7)] == [f"=A{r}*2+$A$2" for r in range(2, 7)]
+    rec = recompute(snap)
+    assert compare(rec) == []
+    assert [rec.value("Data", f"B{r}") for r in range(2, 7)] == [r * 20 + 20 for r in range(2, 7)]
+
+
+def test_cells_without_a_reference_take_their_place_in_the_row(tmp_path):
+    path = tmp_path / "no-r.xlsx"
+    _column_book(path, rows=2)
+    _rewrite(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace('<c r="B3"', "<c"))
+    snap = read_snapshot(path)
+    assert snap.formulas[("Data", "B3")] == "=A3*2+$A$2"
+    assert snap.cached[("Data", "B3")] == 80
+
+
+def test_cached_error_values_are_read_although_calamine_drops_them(tmp_path):
+    path = tmp_path / "errors.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Data")
+    ws.write_number("A1", 0)
+    ws.write_formula("B1", "=1/A1", None, "#DIV/0!")
+    wb.close()
+    snap = read_snapshot(path)
+    assert snap.cached[("Data", "B1")] == "#DIV/0!"
+    assert compare(recompute(snap)) == []
+
+
+def test_a_dtd_in_any_sheet_part_is_refused_before_parsing(tmp_path):
+    path = tmp_path / "dtd.xlsx"
+    _column_book(path)
+    bomb = '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    _rewrite(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace("?>", "?>" + bomb, 1))
+    with pytest.raises(UniteconError, match="declares a DTD"):
+        read_snapshot(path)
