@@ -87,6 +87,36 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
         click.echo(f"wrote {target} ({len(model.figures())} inputs, {formulas} formula cells{status})")
 
 
+@main.command("sample-ledger")
+@click.argument("model")
+@click.option("--inputs", "inputs_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("inputs"),
+              show_default=True, help="Folder holding <model>.yaml, whose figures calibrate the ledger.")
+@click.option("--customers", type=click.IntRange(min=10), default=None,
+              help="Number of customers (default: the model's reported count: 25,000 MiniMax, 8,000 Zhipu).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed; the same seed gives the same file.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV to write (default: <inputs>/ledgers/<model>_customers.csv).")
+def sample_ledger(model: str, inputs_dir: Path, customers: int | None, seed: int, out: Path | None) -> None:
+    """Write a SYNTHETIC customer ledger for MODEL, calibrated to the public aggregates in its inputs file.
+
+    The CSV's first lines say it is synthetic, and so does every sheet built from it. Point an inputs
+    file's `ledger: file:` at a real ledger with the same columns to use real data instead.
+    """
+    from .inputs import load_inputs
+    from .sample import write_sample_ledger
+
+    try:
+        inputs = load_inputs(_inputs_files((model,), inputs_dir)[0])
+        out = out or inputs_dir / "ledgers" / f"{inputs.model}_customers.csv"
+        frame = write_sample_ledger(inputs, out, customers, seed)
+    except UniteconError as err:
+        _fail(err)
+    totals = frame.assign(amount=frame["amount"].astype(float)).groupby("period", sort=False)["amount"].sum()
+    shown = ", ".join(f"{period} {total:,.2f}" for period, total in totals.items())
+    click.echo(f"wrote {out} (SYNTHETIC: {frame['customer_id'].nunique():,} customers, {len(frame):,} rows; "
+               f"{frame['currency'].iat[0]} {shown})")
+
+
 @main.command()
 @click.argument("workbook", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--inputs", "inputs_file", type=click.Path(dir_okay=False, path_type=Path), default=None,

@@ -120,6 +120,14 @@ class DocumentSpec(_Strict):
     published: str | None = None
 
 
+class LedgerSpec(_Strict):
+    """Where the customer ledger is and how to read it (see :mod:`unitecon.ledger`)."""
+
+    file: str = Field(min_length=1)  # relative to the inputs file
+    periods: dict[str, str] = Field(min_length=1)  # the ledger's period label -> a model period id
+    fx: dict[str, str] = Field(default_factory=dict)  # ledger currency -> scalar input: its units per reporting unit
+
+
 class _FileShape(_Strict):
     """The file's top level; each input is validated on its own so one bad input hides no other problem."""
 
@@ -129,6 +137,7 @@ class _FileShape(_Strict):
     documents: dict[str, DocumentSpec]
     periods: dict[str, PeriodSpec] = Field(min_length=1)
     headlines: dict[str, str] = Field(default_factory=dict)
+    ledger: LedgerSpec | None = None
     inputs: dict[str, dict[str, Any]] = Field(min_length=1)
 
 
@@ -212,6 +221,11 @@ class Inputs:
     headlines: dict[str, str]
     series: dict[str, Series]
     digest: str
+    ledger: LedgerSpec | None = None
+
+    @property
+    def ledger_path(self) -> Path | None:
+        return (self.path.parent / self.ledger.file) if self.ledger else None
 
     @property
     def ccy(self) -> str:
@@ -379,6 +393,14 @@ def _cross_check(shown: str, data: Any, spec: InputsFileSpec, sources_dir: Path)
             for i, alt in enumerate(fig.alternatives):
                 check_value((*loc, "alternatives", i), key, item.unit, alt.value)
                 check_source((*loc, "alternatives", i), alt.source)
+    if spec.ledger:
+        for label, pid in spec.ledger.periods.items():
+            if pid not in spec.periods:
+                add(("ledger", "periods", label), f"unknown period {pid!r}; expected one of {', '.join(spec.periods)}")
+        for ccy, rate in spec.ledger.fx.items():
+            item = spec.inputs.get(rate)
+            if item is None or item.grain != "scalar" or item.unit != f"{ccy}_per_{spec.currency}":
+                add(("ledger", "fx", ccy), f"expected a scalar input in {ccy}_per_{spec.currency}, got {rate!r}")
     for name, period in spec.headlines.items():
         if period != "scalar" and period not in spec.periods:
             expected = ", ".join(["scalar", *spec.periods])
@@ -424,4 +446,5 @@ def _flatten(path: Path, spec: InputsFileSpec, digest: str) -> Inputs:
         headlines=dict(spec.headlines),
         series=series,
         digest=digest,
+        ledger=spec.ledger,
     )

@@ -10,14 +10,13 @@ the replacement is atomic.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
+from .atomic import replacing
 from .errors import InputsError, Problem
 from .inputs import Figure, Inputs, load_inputs
 from .model import build_model
@@ -120,12 +119,7 @@ def apply_pull(inputs_path: str | Path, snap: Snapshot, changes: list[Change]) -
         edited = CommentedMap([("at", when), ("previous", int(previous) if float(previous).is_integer() else previous),
                                ("workbook", snap.path.name)])
         node["edited"] = edited
-    fd, tmp = tempfile.mkstemp(prefix=f".{inputs_path.stem}.", suffix=".yaml.tmp", dir=inputs_path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with replacing(inputs_path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
             yaml.dump(data, fh)
         load_inputs(tmp, inputs_path.parent / "sources")  # never replace a valid file with an invalid one
-        os.replace(tmp, inputs_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from . import __version__
+from .atomic import replacing
 from .expr import ref
 from .inputs import Figure
 from .layout import (
@@ -95,16 +94,8 @@ def write_workbook(layout: Layout, path: str | Path) -> int:
 
     Returns the number of formula cells written.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx.tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        count = _write(layout, Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(Path(path)) as tmp:
+        count = _write(layout, tmp)
     return count
 
 
