@@ -82,7 +82,7 @@ class Expr:
         """Names this expression reads (inputs or metrics), at any grain."""
         out: set[str] = set()
         for node in self.walk():
-            if isinstance(node, Ref | At | Across | InputLink):
+            if isinstance(node, Ref | At | Across | InputLink | Column | Above | Below):
                 out.add(node.name)
             elif isinstance(node, Block):
                 out.update(node.names)
@@ -157,6 +157,7 @@ class Coalesce(Expr):
 
 
 LATEST = "<latest>"
+FIRST = "<first>"
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,6 +192,57 @@ class InputLink(Expr):
         out.add(self.name)
 
 
+@dataclass(frozen=True, eq=False)
+class Column(Expr):
+    """A customer column over every customer, as one range argument (SUM, MEDIAN, SUMPRODUCT …).
+
+    For a customer × period column, the column of the period being computed.
+    """
+
+    name: str
+
+    def _collect_period_refs(self, out: set[str]) -> None:
+        out.add(self.name)
+
+
+@dataclass(frozen=True, eq=False)
+class Above(Expr):
+    """The same customer column one row up (the opening row above the first customer): running totals."""
+
+    name: str
+
+
+@dataclass(frozen=True, eq=False)
+class Below(Expr):
+    """The same customer column one row down (empty below the last customer)."""
+
+    name: str
+
+
+@dataclass(frozen=True, eq=False)
+class Label(Expr):
+    """The text in the row's own label cell: the category a breakdown row is about (a SUMIF criterion).
+
+    The category is user data (a segment from the ledger); it is written as text in the label cell and
+    the formula refers to that cell, so user text never becomes formula text.
+    """
+
+
+def column(name: str) -> Column:
+    """Customer column ``name`` over all customers."""
+    return Column(name)
+
+
+def above(name: str) -> Above:
+    """Customer column ``name`` in the row above."""
+    return Above(name)
+
+
+def below(name: str) -> Below:
+    """Customer column ``name`` in the row below."""
+    return Below(name)
+
+
 def ref(name: str) -> Ref:
     """Refer to an input or metric by name."""
     return Ref(name)
@@ -209,6 +261,11 @@ def reported_else(name: str, estimate: Expr) -> Coalesce:
 def latest(name: str) -> At:
     """The value of period series ``name`` in the last period it has (cash at the latest balance date)."""
     return At(name, LATEST)
+
+
+def first(name: str) -> At:
+    """The value of period series ``name`` in the first period it has (the earliest ledger period)."""
+    return At(name, FIRST)
 
 
 def total(name: str) -> Call:

@@ -40,6 +40,37 @@ def _max(*args: object) -> float:
     return max(values) if values else 0.0
 
 
+def _cells(arg: object) -> list:
+    return list(arg) if isinstance(arg, list) else [arg]
+
+
+def _same_text(a: object, b: object) -> bool:
+    """SUMIF/COUNTIF equality on a plain criterion: text compares case-insensitively."""
+    if isinstance(a, str) and isinstance(b, str):
+        return a.casefold() == b.casefold()
+    return a == b
+
+
+def _sumproduct(*arrays: object) -> float:
+    columns = [_cells(a) for a in arrays]
+    total = 0.0
+    for items in zip(*columns, strict=True):
+        product = 1.0
+        for x in items:
+            # text, blanks and bare TRUE/FALSE count as 0, as in Excel (multiply a comparison by 1 first)
+            product *= float(x) if isinstance(x, int | float) and not isinstance(x, bool) else 0.0
+        total += product
+    return total
+
+
+def _median(*args: object) -> float:
+    values = sorted(_numbers(args))
+    n = len(values)
+    if not n:
+        return math.nan
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+
+
 FUNCTIONS: dict[str, Function] = {
     f.name: f
     for f in (
@@ -50,6 +81,13 @@ FUNCTIONS: dict[str, Function] = {
         Function("COUNT", 1, None, lambda *a: float(len(_numbers(a))), "how many numbers"),
         Function("ISNUMBER", 1, 1, lambda x: isinstance(x, float) and not math.isnan(x), "is the cell a number"),
         Function("IF", 3, 3, lambda c, a, b: a if c else b, "one condition, two outcomes (no nesting)"),
+        Function("SUMPRODUCT", 1, None, _sumproduct, "sum of the products of ranges of equal size"),
+        Function("SUMIF", 3, 3, lambda rng, crit, total: sum(
+            float(t) for r, t in zip(_cells(rng), _cells(total), strict=True)
+            if _same_text(r, crit) and isinstance(t, int | float)), "sum where a range equals the criterion cell"),
+        Function("COUNTIF", 2, 2, lambda rng, crit: float(sum(_same_text(r, crit) for r in _cells(rng))),
+                 "how many cells equal the criterion cell"),
+        Function("MEDIAN", 1, None, _median, "middle value; blanks skipped"),
     )
 }
 

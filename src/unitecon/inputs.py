@@ -126,6 +126,7 @@ class LedgerSpec(_Strict):
     file: str = Field(min_length=1)  # relative to the inputs file
     periods: dict[str, str] = Field(min_length=1)  # the ledger's period label -> a model period id
     fx: dict[str, str] = Field(default_factory=dict)  # ledger currency -> scalar input: its units per reporting unit
+    reconciles_with: str | None = None  # the reported revenue (input or metric) the ledger should add up to
 
 
 class _FileShape(_Strict):

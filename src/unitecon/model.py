@@ -8,23 +8,32 @@ with an independent reference.
 
 from __future__ import annotations
 
+import functools
 import graphlib
 import math
+import re
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .errors import ModelError, Problem
 from .expr import (
+    FIRST,
     LATEST,
     ONE,
     PERIOD_MONTHS,
+    Above,
     Across,
     At,
+    Below,
     BinOp,
     Block,
     Call,
     Coalesce,
+    Column,
     Expr,
     InputLink,
+    Label,
     Neg,
     Num,
     Ref,
@@ -34,6 +43,7 @@ from .expr import (
 )
 from .functions import FUNCTIONS
 from .inputs import Figure, Inputs, Series, Source
+from .ledger import Ledger
 from .metrics import Check, Metric, catalogue
 
 SCALAR = None  # the "period" of a scalar cell
@@ -53,11 +63,16 @@ class Row:
     role: str
     periods: list[str] = field(default_factory=list)
     check: str | None = None
+    category: str | None = None  # a breakdown row: the segment / deployment it is about
 
     @property
     def cells(self) -> list[str | None]:
-        """The period ids this row has a cell for (``[None]`` for a scalar)."""
-        return list(self.periods) if self.grain == "period" else [SCALAR]
+        """The period ids this row has a cell (or customer column) for (``[None]`` for a scalar)."""
+        return list(self.periods) if self.grain in ("period", "customer_period") else [SCALAR]
+
+    @property
+    def per_customer(self) -> bool:
+        return self.grain in ("customer", "customer_period")
 
 
 @dataclass
@@ -69,6 +84,7 @@ class Model:
     rows: list[Row]
     values: dict[tuple[str, str | None], float]
     headlines: dict[str, str | None]
+    ledger: Ledger | None = None
 
     @property
     def periods(self) -> list[str]:
@@ -132,13 +148,15 @@ class _Scope:
     def periods_for(self, name: str, grain: str, exprs: list[Expr]) -> list[str] | None:
         """The periods a row over ``exprs`` can exist in; None if it cannot exist at all."""
         refs = set().union(*(e.refs() for e in exprs))
+        if any(isinstance(node, Above) and node.name == name for e in exprs for node in e.walk()):
+            refs.discard(name)  # a running total reads its own row above
         if not all(self.knows(r) for r in refs):
             return None
         for e in exprs:
             for node in e.walk():
                 if isinstance(node, At | Across) and node.name not in self.period_names:
                     return None
-                if isinstance(node, At) and node.period not in (LATEST, *self.period_names[node.name]):
+                if isinstance(node, At) and node.period not in (LATEST, FIRST, *self.period_names[node.name]):
                     return None
         if grain == "scalar":
             series_refs = sorted(r for e in exprs for r in e.period_refs() if r in self.period_names)
@@ -155,7 +173,7 @@ class _Scope:
 
     def _periods(self, e: Expr) -> set[str] | object:
         """Periods where ``e`` has a value (``ALL`` where it does not depend on the period)."""
-        if isinstance(e, Ref | InputLink):
+        if isinstance(e, Ref | InputLink | Column):
             return set(self.period_names[e.name]) if e.name in self.period_names else ALL
         if isinstance(e, Coalesce):
             a, b = self._periods(e.primary), self._periods(e.fallback)
@@ -192,7 +210,7 @@ def _check_catalogue(metrics: list[Metric], checks: list[Check], inputs: Inputs)
     clash = sorted(set(names) & set(inputs.series))
     if clash:
         raise ModelError(Problem(str(inputs.path), "inputs", f"{', '.join(clash)}: input key is also a metric name"))
-    graph = {m.name: {r for r in m.expr.refs() if r in set(names)} for m in metrics}
+    graph = {m.name: {r for r in m.expr.refs() if r in set(names) and r != m.name} for m in metrics}
     try:
         tuple(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError as exc:
@@ -258,14 +276,26 @@ def _conflict_checks(inputs: Inputs) -> list[Check]:
     return out
 
 
-def build_model(inputs: Inputs) -> Model:
-    """Apply the catalogue to ``inputs``: rows that can be computed, in dependency order, with values."""
-    metrics, checks = catalogue(inputs.ccy)
+#: What the ledger gives per customer, by name: the facts customer metrics rest on.
+LEDGER_FACTS = {"customer_amount": "customer_period", "customer_on_prem": "customer",
+                "customer_segment": "customer", "customer_deployment": "customer"}
+
+
+def build_model(inputs: Inputs, ledger: Ledger | None = None) -> Model:
+    """Apply the catalogue to ``inputs`` (and its customer ``ledger``): rows that can be computed, in
+    dependency order, with values."""
+    fx = None
+    if ledger is not None and ledger.currency != inputs.currency:
+        fx = inputs.ledger.fx[ledger.currency]
+    metrics, checks = catalogue(inputs.ccy, fx, inputs.ledger.reconciles_with if ledger is not None else None)
     checks = checks + _conflict_checks(inputs)
     _check_catalogue(metrics, checks, inputs)
     series = {PERIOD_MONTHS: _period_months_series(inputs), **inputs.series}
     axis = list(inputs.periods)
     scope = _Scope(series, axis)
+    if ledger is not None:
+        scope.period_names["customer_amount"] = list(ledger.periods)
+        scope.scalar_names.update(n for n, grain in LEDGER_FACTS.items() if grain == "customer")
 
     rows: list[Row] = [
         Row(s.key, s.label, s.unit, "period", InputLink(s.key), s.description or "Cited input, linked by name.",
@@ -278,12 +308,20 @@ def build_model(inputs: Inputs) -> Model:
     while pending and progress:
         progress = False
         for m in list(pending):
+            if m.grain in ("customer", "customer_period", "category") and ledger is None:
+                pending.remove(m)
+                continue
             expr = scope.drop_unknown_reported(m.expr)
-            periods = scope.periods_for(m.name, m.grain, [expr])
+            like = "period" if m.grain in ("period", "customer_period") else "scalar"
+            periods = scope.periods_for(m.name, like, [expr])
             if periods is None:
                 continue
-            scope.add(m.name, m.grain, periods)
-            rows.append(Row(m.name, m.label, m.unit, m.grain, expr, m.description, m.section, "metric", periods))
+            scope.add(m.name, like, periods)
+            if m.grain == "category":
+                rows += _category_rows(m, expr, ledger)
+            else:
+                rows.append(Row(m.name, m.label, m.unit, m.grain, expr, m.description, m.section, "metric",
+                                periods))
             pending.remove(m)
             progress = True
 
@@ -333,9 +371,28 @@ def build_model(inputs: Inputs) -> Model:
                 call("COUNT", block) - call("SUM", block), "How many checks fail.", "Master check", "master"),
         ]
     rows += _output_rows(inputs, rows, headlines)
-    model = Model(inputs, series, rows, {}, headlines)
+    model = Model(inputs, series, rows, {}, headlines, ledger)
     _evaluate(model)
     return model
+
+
+def _category_rows(m: Metric, expr: Expr, ledger: Ledger) -> list[Row]:
+    """One row per value of the ledger column ``m.by`` (largest customers' values first)."""
+    column = m.by.removeprefix("customer_")
+    heading = f"{SECTION_PREFIX}{m.label.lower()} by {column}"
+    out, used = [], set()
+    for value in dict.fromkeys(ledger.customers[column]):
+        slug = re.sub(r"[^a-z0-9]+", "_", str(value).lower()).strip("_") or "blank"
+        name = f"{m.name}_{slug}"
+        while name in used:
+            name += "_"
+        used.add(name)
+        out.append(Row(name, str(value), m.unit, "scalar", expr, f"{m.description} ({column} {value!r})",
+                       heading, "metric", [], category=str(value)))
+    return out
+
+
+SECTION_PREFIX = "Customers: "
 
 
 def _output_rows(inputs: Inputs, rows: list[Row], headlines: dict[str, str | None]) -> list[Row]:
@@ -364,43 +421,70 @@ def _output_rows(inputs: Inputs, rows: list[Row], headlines: dict[str, str | Non
 
 def _evaluate(model: Model) -> None:
     values = model.values
-    period_rows = {r.name: r.periods for r in model.rows if r.grain == "period"}
+    period_rows = {r.name: r.periods for r in model.rows if r.grain in ("period", "customer_period")}
     for s in model.series.values():
         for f in [*s.figures.values(), *s.alternatives]:
             values[(f.name, SCALAR)] = f.value
             if s.grain == "period" and f.alternative_of is None:
                 values[(s.key, f.period)] = f.value
+    if model.ledger is not None:
+        customers = model.ledger.customers
+        period_rows["customer_amount"] = model.ledger.periods
+        for p in model.ledger.periods:
+            values[("customer_amount", p)] = customers[model.ledger.amount_column(p)].to_numpy(dtype=float)
+        values[("customer_on_prem", SCALAR)] = (customers["deployment"] == "on-prem").to_numpy(dtype=float)
+        values[("customer_segment", SCALAR)] = customers["segment"].to_numpy(dtype=object)
+        values[("customer_deployment", SCALAR)] = customers["deployment"].to_numpy(dtype=object)
 
-    def ev(e: Expr, p: str | None) -> float | list[float] | bool:
+    def ev(e: Expr, p: str | None, row: Row):
         match e:
             case Num(value=v):
                 return v
-            case Ref(name=n) | InputLink(name=n):
+            case Ref(name=n) | InputLink(name=n) | Column(name=n):
                 return values[(n, p)] if n in period_rows else values[(n, SCALAR)]
             case At(name=n, period=q):
-                return values[(n, period_rows[n][-1] if q == LATEST else q)]
+                periods = period_rows[n]
+                return values[(n, periods[-1] if q == LATEST else periods[0] if q == FIRST else q)]
+            case Across(name=n) if row.per_customer:
+                return np.column_stack([values[(n, q)] for q in period_rows[n]])
             case Across(name=n):
                 return [values[(n, q)] for q in period_rows[n]]
+            case Above(name=n):
+                return np.concatenate([[0.0], values[(n, SCALAR)][:-1]])
+            case Below(name=n):
+                return np.concatenate([values[(n, SCALAR)][1:], [0.0]])
+            case Label():
+                return row.category
             case Block(names=ns):
                 return [values[(n, SCALAR)] for n in ns]
             case Neg(operand=o):
-                return -ev(o, p)
+                return -ev(o, p, row)
             case Coalesce(primary=Ref(name=n), fallback=f):
-                return values[(n, p)] if (n, p) in values else ev(f, p)
+                return values[(n, p)] if (n, p) in values else ev(f, p, row)
+            case Call(func="SUM", args=(arg,)) if row.per_customer:
+                table = ev(arg, p, row)  # one row of cells per customer: add left to right, as Excel does
+                return functools.reduce(np.add, table.T)
             case Call(func=f, args=args):
-                return FUNCTIONS[f].python(*(ev(a, p) for a in args))
+                plain = [a.tolist() if isinstance(a, np.ndarray) else a for a in (ev(a, p, row) for a in args)]
+                return FUNCTIONS[f].python(*plain)
+            case BinOp(op="+", left=Above(name=n), right=rest) if n == row.name:
+                steps = np.broadcast_to(np.asarray(ev(rest, p, row), dtype=float), (len(model.ledger.customers),))
+                return np.add.accumulate(steps)  # a running total from the opening row's 0
             case BinOp(op=op, left=a, right=b):
-                return _binop(op, ev(a, p), ev(b, p))
+                return _binop(op, ev(a, p, row), ev(b, p, row))
         raise TypeError(f"cannot evaluate {e!r}")
 
     for row in model.rows:
         for p in row.cells:
             if row.role == "link":
                 continue
-            values[(row.name, p)] = float(ev(row.expr, p))
+            result = ev(row.expr, p, row)
+            values[(row.name, p)] = np.asarray(result, dtype=float) if row.per_customer else float(result)
 
 
 def _binop(op: str, a, b):
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return _array_binop(op, a, b)
     if op == "/":
         return a / b if b else math.nan
     if op == "^":
@@ -409,3 +493,16 @@ def _binop(op: str, a, b):
         "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
         "<=": lambda: a <= b, ">=": lambda: a >= b, "<": lambda: a < b, ">": lambda: a > b, "=": lambda: a == b,
     }[op]()
+
+
+def _array_binop(op: str, a, b):
+    """Element-wise, as a formula copied down a column computes it: TRUE/FALSE count as 1/0, x/0 is NaN."""
+    a, b = (np.asarray(x, dtype=float) if np.asarray(x).dtype == bool else x for x in (a, b))
+    if op in ("<=", ">=", "<", ">", "="):
+        return {"<=": np.less_equal, ">=": np.greater_equal, "<": np.less, ">": np.greater,
+                "=": np.equal}[op](a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if op == "/":
+            b = np.asarray(b, dtype=float)
+            return np.where(b != 0, np.divide(a, np.where(b != 0, b, 1.0)), np.nan)
+        return {"+": np.add, "-": np.subtract, "*": np.multiply, "^": np.power}[op](a, b)

@@ -1,7 +1,7 @@
 """The metric catalogue: every metric unitecon can compute, declared once.
 
 **Where do I add a metric?** In the area module it belongs to (``arppu``, ``b2b``, ``compute``,
-``finance``) or a reconciliation in ``checks``. A declaration is a name, label, unit, grain,
+``finance``, ``customers``) or a reconciliation in ``checks``. A declaration is a name, label, unit, grain,
 expression and description; the formula text, defined name, Audit entry and trace output all come
 from it. A metric appears in a workbook when every input it rests on is in that model's inputs file,
 so one catalogue serves every company.
@@ -14,7 +14,7 @@ from typing import Literal
 
 from ..expr import Expr
 
-Grain = Literal["period", "scalar"]
+Grain = Literal["period", "scalar", "customer", "customer_period", "category"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Metric:
     expr: Expr
     description: str
     section: str = ""
+    by: str | None = None  # category metrics: the customer column whose values make the rows
 
 
 @dataclass(frozen=True)
@@ -45,13 +46,18 @@ class Check:
     tolerance: str | None = None
 
 
-def catalogue(ccy: str) -> tuple[list[Metric], list[Check]]:
-    """All metric and check declarations for a model reporting in currency ``ccy`` (``usd``/``cny``)."""
-    from . import arppu, b2b, checks, compute, finance
+def catalogue(ccy: str, ledger_fx: str | None = None,
+              reconciles_with: str | None = None) -> tuple[list[Metric], list[Check]]:
+    """All metric and check declarations for a model reporting in currency ``ccy`` (``usd``/``cny``).
+
+    ``ledger_fx`` and ``reconciles_with`` come from the inputs file's ``ledger:`` section.
+    """
+    from . import arppu, b2b, checks, compute, customers, finance
 
     metrics: list[Metric] = []
     for area in (arppu, b2b, compute, finance):
         metrics.extend(area.metrics(ccy))
+    metrics.extend(customers.metrics(ccy, ledger_fx, reconciles_with))
     return metrics, checks.checks(ccy)
 
 

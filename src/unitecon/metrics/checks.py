@@ -6,7 +6,7 @@ the inputs file by :mod:`unitecon.model`; they need no declaration here.
 
 from __future__ import annotations
 
-from ..expr import at, ref
+from ..expr import ONE, at, ref
 from . import Check
 
 RECONCILE = "reconciliation_tolerance"
@@ -58,6 +58,13 @@ def checks(ccy: str) -> list[Check]:
         Check("revenue_cagr_published", "Revenue CAGR 2022–2024 at least the press's 130%", "ratio", "scalar",
               ref("revenue_cagr_2022_2024"), ref("revenue_cagr_published"),
               "The article says the CAGR exceeds 130%.", rule="at_least"),
+        Check("ledger_reconciles", "Customer ledger revenue = reported revenue it covers", c, "period",
+              ref("ledger_revenue"), ref("ledger_reported_revenue"),
+              "The customers' revenue in the ledger adds up to the reported segment revenue.", tolerance=RECONCILE),
+        Check("ledger_in_order", "Customers are in descending order of revenue", "flag", "scalar",
+              ref("ledger_in_order"), ONE,
+              "Rank, cumulative share and top-N shares assume the order the build sorted; an edit that "
+              "changes it fails here until the workbook is rebuilt.", rule="at_least"),
         Check("rd_to_revenue_published", "R&D at least 7× revenue in FY2024 (press)", "multiple", "scalar",
               at("rd_to_revenue", "FY2024"), ref("rd_to_revenue_published"),
               "The article says R&D was more than 7 times revenue in 2024.", rule="at_least"),
