@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -17,7 +18,31 @@ sys.path.insert(0, str(Path(__file__).parent))
 from reference import load_reference  # noqa: E402
 
 from unitecon.build import build  # noqa: E402
+from unitecon.inputs import load_inputs  # noqa: E402
+from unitecon.sample import write_sample_ledger  # noqa: E402
 from unitecon.verify import recompute  # noqa: E402
+
+SMALL_LEDGER = 300  # customers in the ledgers of the quick fixtures
+
+
+@pytest.fixture(scope="session")
+def small_inputs(tmp_path_factory) -> Path:
+    """A copy of inputs/ whose sample ledgers hold 300 customers: quick to build, plant in and recompute.
+
+    Tests of behaviour (round trip, auditor, liveness) use it; tests of the shipped numbers use inputs/.
+    """
+    out = tmp_path_factory.mktemp("inputs")
+    shutil.copytree(INPUTS, out, dirs_exist_ok=True)
+    for model in MODELS:
+        inputs = load_inputs(out / f"{model}.yaml")
+        write_sample_ledger(inputs, inputs.ledger_path, customers=SMALL_LEDGER)
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_built(small_inputs, tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("small_workbooks")
+    return {m: build(small_inputs / f"{m}.yaml", out / f"{m}.xlsx").path for m in MODELS}
 
 
 @pytest.fixture(scope="session")

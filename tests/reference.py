@@ -32,6 +32,7 @@ class Reference:
     periods: list[str]
     months: dict[str, int]
     values: pd.DataFrame
+    customers: pd.DataFrame | None = None  # one row per customer, largest first, when a ledger is given
 
     def get(self, name: str, period: str | None = None) -> float:
         """Value of ``name`` in ``period`` (None -> the scalar column); KeyError if absent/NaN."""
@@ -250,9 +251,80 @@ def load_reference(path: str | Path) -> Reference:
     months = {str(p): int(spec["months"]) for p, spec in doc["periods"].items()}
     ccy = str(doc["currency"]).lower()
     df = compute_metrics(df, periods, pd.Series(months, dtype=float), ccy)
+    customers = None
+    if doc.get("ledger"):
+        customers = compute_customers(df, doc, Path(path).parent, periods)
     # Division by zero -> NaN; metrics that are undefined everywhere are absent.
     df = df.astype(float).replace([np.inf, -np.inf], np.nan).dropna(how="all")
-    return Reference(model=str(doc["model"]), currency=ccy, periods=periods, months=months, values=df)
+    return Reference(model=str(doc["model"]), currency=ccy, periods=periods, months=months, values=df,
+                     customers=customers)
+
+
+def compute_customers(df: pd.DataFrame, doc: dict, folder: Path, periods: list[str]) -> pd.DataFrame:
+    """Per-customer figures and their summaries from the raw ledger file, added to ``df``.
+
+    Reads the CSV with pandas directly (``#`` lines are the banner) and aggregates with groupby.
+    """
+    spec = doc["ledger"]
+    raw = pd.read_csv(folder / spec["file"], comment="#", dtype={"amount": float}, keep_default_na=False,
+                      dtype_backend="numpy_nullable").astype({"amount": float})
+    raw["period"] = raw["period"].astype(str).map({str(k): v for k, v in spec["periods"].items()})
+    ledger_periods = [p for p in periods if p in set(raw["period"])]
+    currency = raw["currency"].iat[0]
+    rate = 1.0 if currency == doc["currency"] else float(df.at[spec["fx"][currency], SCALAR])
+    amounts = raw.pivot_table(index="customer_id", columns="period", values="amount", aggfunc="sum",
+                              fill_value=0.0).reindex(columns=ledger_periods, fill_value=0.0)
+    facts = raw.groupby("customer_id")[["segment", "deployment"]].first()
+    out = pd.DataFrame(index=amounts.index)
+    for p in ledger_periods:
+        out[f"revenue_{p}"] = amounts[p] / rate
+    out["total"] = out[[f"revenue_{p}" for p in ledger_periods]].sum(axis=1)
+    out = out.join(facts).sort_values(["total"], ascending=False, kind="stable")
+    grand = out["total"].sum()
+    out["share"] = out["total"] / grand
+    out["rank"] = np.arange(1, len(out) + 1, dtype=float)
+    out["cumulative_share"] = out["share"].cumsum()
+    first, last = f"revenue_{ledger_periods[0]}", f"revenue_{ledger_periods[-1]}"
+    out["paid_first"] = (out[first] > 0).astype(float)
+    out["repeat"] = ((out[first] > 0) & (out[last] > 0)).astype(float)
+    if "on_prem_gross_margin" in df.index and "cloud_gross_margin" in df.index:
+        on_prem = float(df.loc["on_prem_gross_margin", periods].dropna().iloc[-1])
+        cloud = float(df.loc["cloud_gross_margin", periods].dropna().iloc[-1])
+        out["gross_margin"] = np.where(out["deployment"] == "on-prem", on_prem, cloud)
+        for p in ledger_periods:
+            out[f"gross_profit_{p}"] = out[f"revenue_{p}"] * out["gross_margin"]
+
+    def put(name: str, value: float, period: str = SCALAR) -> None:
+        if name not in df.index:
+            df.loc[name] = NAN
+        df.loc[name, period] = value
+
+    n = len(out)
+    shares = out["share"].sort_values(ascending=False)
+    put("ledger_customers", n)
+    put("ledger_total_revenue", grand)
+    put("ledger_average_revenue", grand / n)
+    put("ledger_median_revenue", float(out["total"].median()))
+    put("ledger_top_a_share", float(shares.iloc[: int(df.at["concentration_top_a", SCALAR])].sum()))
+    put("ledger_top_b_share", float(shares.iloc[: int(df.at["concentration_top_b", SCALAR])].sum()))
+    top = int(np.floor(df.at["concentration_top_fraction", SCALAR] * n + 1e-9))
+    put("ledger_top_fraction_share", float(shares.iloc[:top].sum()))
+    put("ledger_hhi", float((out["share"] ** 2).sum()))
+    put("ledger_repurchase_rate", float(out["repeat"].sum() / out["paid_first"].sum()))
+    put("ledger_in_order", 1.0)
+    for p in ledger_periods:
+        put("ledger_revenue", float(out[f"revenue_{p}"].sum()), p)
+        put("ledger_paying_customers", float((out[f"revenue_{p}"] > 0).sum()), p)
+    for p in periods:
+        reported = spec["reconciles_with"]
+        if reported in df.index and not np.isnan(df.at[reported, p]):
+            put("ledger_reported_revenue", float(df.at[reported, p]), p)
+    for column in ("segment", "deployment"):
+        for value, group in out.groupby(column):
+            slug = "".join(ch if ch.isalnum() else "_" for ch in str(value).lower()).strip("_")
+            put(f"ledger_{column}_revenue_{slug}", float(group["total"].sum()))
+            put(f"ledger_{column}_customers_{slug}", float(len(group)))
+    return out
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ import zipfile
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from conftest import INPUTS
 
 from unitecon.cli import main
 
@@ -20,9 +19,9 @@ def run(*args: str):
 
 
 @pytest.fixture
-def book(built, tmp_path):
+def book(small_built, tmp_path):
     path = tmp_path / "minimax.xlsx"
-    shutil.copy(built["minimax"], path)
+    shutil.copy(small_built["minimax"], path)
     return path
 
 
@@ -39,7 +38,7 @@ def formula_cells(path, sheet="Calculations"):
 
 # --- trace ---------------------------------------------------------------------------------------
 
-def test_trace_reaches_the_cited_quote_of_every_input(book):
+def test_trace_reaches_the_cited_quote_of_every_input(book, small_inputs):
     result = run("trace", book, "compute_to_revenue", "--format", "json")
     assert result.exit_code == 0, result.output
     tree = json.loads(result.output)
@@ -57,7 +56,7 @@ def test_trace_reaches_the_cited_quote_of_every_input(book):
     assert names == {"rd_expense_usd_9m2025", "compute_share_of_rd", "revenue_usd_9m2025"}
     for leaf in leaves:
         assert leaf["sheet"] == "Inputs" and "formula" not in leaf
-        text = (INPUTS / "sources" / leaf["source"]).read_text(encoding="utf-8")
+        text = (small_inputs / "sources" / leaf["source"]).read_text(encoding="utf-8")
         assert leaf["quote"] in text
 
 
@@ -163,7 +162,7 @@ def test_audit_works_on_a_workbook_unitecon_did_not_build(tmp_path):
 
 # --- verify ---------------------------------------------------------------------------------------
 
-def test_verify_reports_a_wrong_cached_value_with_cell_formula_and_both_values(book, tmp_path):
+def test_verify_reports_a_wrong_cached_value_with_cell_formula_and_both_values(book, tmp_path, small_inputs):
     import re
 
     with zipfile.ZipFile(book) as zin:
@@ -176,31 +175,30 @@ def test_verify_reports_a_wrong_cached_value_with_cell_formula_and_both_values(b
     with zipfile.ZipFile(bad, "w") as zout:
         for n, data in members.items():
             zout.writestr(n, data)
-    result = run("verify", bad, "--inputs", INPUTS / "minimax.yaml")
+    result = run("verify", bad, "--inputs", small_inputs / "minimax.yaml")
     assert result.exit_code == 1
     assert f"Calculations!{m.group(1)}" in result.output and "999" in result.output
 
 
-def test_verify_compares_with_the_inputs_file(book, tmp_path):
-    changed = tmp_path / "minimax.yaml"
-    changed.write_text((INPUTS / "minimax.yaml").read_text(encoding="utf-8").replace("value: 300000", "value: 1", 1),
-                       encoding="utf-8")
-    shutil.copytree(INPUTS / "sources", tmp_path / "sources")
+def test_verify_compares_with_the_inputs_file(book, tmp_path, small_inputs):
+    shutil.copytree(small_inputs, tmp_path / "inputs")
+    changed = tmp_path / "inputs" / "minimax.yaml"
+    changed.write_text(changed.read_text(encoding="utf-8").replace("value: 300000", "value: 1", 1), encoding="utf-8")
     result = run("verify", book, "--inputs", changed)
     assert result.exit_code == 1 and "the inputs file gives" in result.output
 
 
 # --- diff -----------------------------------------------------------------------------------------
 
-def test_diff_by_name_with_a_bridge_that_adds_up(tmp_path):
+def test_diff_by_name_with_a_bridge_that_adds_up(tmp_path, small_inputs):
     from unitecon.build import build
 
     changed = tmp_path / "inputs"
-    shutil.copytree(INPUTS, changed)
+    shutil.copytree(small_inputs, changed)
     yaml = changed / "minimax.yaml"
     yaml.write_text(yaml.read_text(encoding="utf-8").replace("value: 300000", "value: 350000", 1)
                     .replace("value: 18750000", "value: 20000000", 1), encoding="utf-8")
-    old = build(INPUTS / "minimax.yaml", tmp_path / "old.xlsx").path
+    old = build(small_inputs / "minimax.yaml", tmp_path / "old.xlsx").path
     new = build(yaml, tmp_path / "new.xlsx").path
     from unitecon.diff import diff
 
@@ -269,9 +267,9 @@ def test_diff_refuses_hostile_files_too(book, tmp_path):
     assert result.exit_code == 1 and "zip bomb" in result.output
 
 
-def test_reading_commands_never_modify_the_workbook(book):
+def test_reading_commands_never_modify_the_workbook(book, small_inputs):
     before = book.read_bytes(), book.stat().st_mtime_ns
     for args in (("audit", book), ("verify", book), ("trace", book, "runway_months"), ("diff", book, book),
-                 ("pull", book, "--inputs", INPUTS / "minimax.yaml")):
+                 ("pull", book, "--inputs", small_inputs / "minimax.yaml")):
         run(*args)
     assert (book.read_bytes(), book.stat().st_mtime_ns) == before

@@ -18,6 +18,7 @@ def _run(tmp_path, text: str | bytes, extra_args=()):
     inputs = tmp_path / "inputs"
     inputs.mkdir(exist_ok=True)
     shutil.copytree(INPUTS / "sources", inputs / "sources", dirs_exist_ok=True)
+    shutil.copytree(INPUTS / "ledgers", inputs / "ledgers", dirs_exist_ok=True)
     path = inputs / "minimax.yaml"
     if isinstance(text, bytes):
         path.write_bytes(text)
@@ -123,7 +124,7 @@ def test_unknown_model_name(tmp_path):
 
 @pytest.mark.parametrize("payload", ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(1)", "\t=1", "\r=1",
                                      "=cmd|' /C calc'!A0"])
-def test_label_and_quote_text_is_written_as_text_never_as_formula(tmp_path, payload):
+def test_label_and_quote_text_is_written_as_text_never_as_formula(tmp_path, payload, small_inputs):
     import openpyxl
     from ruamel.yaml import YAML
 
@@ -133,7 +134,8 @@ def test_label_and_quote_text_is_written_as_text_never_as_formula(tmp_path, payl
     data["inputs"]["hailuo_paying_users"]["values"]["9M2025"]["source"]["note"] = payload
     inputs = tmp_path / "inputs"
     inputs.mkdir()
-    shutil.copytree(INPUTS / "sources", inputs / "sources")
+    shutil.copytree(small_inputs / "sources", inputs / "sources")
+    shutil.copytree(small_inputs / "ledgers", inputs / "ledgers")
     with (inputs / "minimax.yaml").open("w", encoding="utf-8") as fh:
         yaml.dump(data, fh)
     result = CliRunner().invoke(main, ["build", "--inputs", str(inputs), "--out", str(tmp_path)])

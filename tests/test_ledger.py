@@ -177,8 +177,9 @@ def test_a_ledger_that_does_not_fit_an_excel_sheet_is_refused(tmp_path):
 
 def test_the_inputs_file_may_point_at_a_ledger_and_its_periods_are_checked(tmp_path):
     text = (INPUTS / "zhipu.yaml").read_text(encoding="utf-8")
-    bad = text.replace("\ninputs:\n", "\nledger:\n  file: ledgers/zhipu.csv\n  periods: {\"2024\": FY2099}\n"
-                                      "  fx: {USD: revenue_cny}\n\ninputs:\n", 1)
+    bad = text.replace('periods: {"2024": FY2024, "2025H1": H1_2025}',
+                       'periods: {"2024": FY2099}\n  fx: {USD: revenue_cny}')
+    assert bad != text
     path = tmp_path / "zhipu.yaml"
     path.write_text(bad, encoding="utf-8")
     with pytest.raises(Exception) as caught:

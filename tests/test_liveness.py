@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+import shutil
 
 import pytest
-from conftest import INPUTS, sheet_rows
+from conftest import sheet_rows
 from reference import load_reference
 from ruamel.yaml import YAML
 
@@ -20,15 +21,17 @@ EDITS = {
 }
 
 
-def _edit_yaml(model: str, tmp_path, edits):
+def _edit_yaml(model: str, tmp_path, edits, small_inputs):
+    folder = tmp_path / "inputs"
+    shutil.copytree(small_inputs, folder)
     yaml = YAML(typ="rt")
-    data = yaml.load((INPUTS / f"{model}.yaml").read_text(encoding="utf-8"))
+    data = yaml.load((folder / f"{model}.yaml").read_text(encoding="utf-8"))
     changed = {}
     for key, period, factor in edits:
         node = data["inputs"][key] if period is None else data["inputs"][key]["values"][period]
         node["value"] = node["value"] * factor
         changed[(key, period)] = node["value"]
-    path = tmp_path / f"{model}.yaml"
+    path = folder / f"{model}.yaml"
     with path.open("w", encoding="utf-8") as fh:
         yaml.dump(data, fh)
     return path, changed
@@ -39,10 +42,11 @@ def _input_name(key: str, period: str | None, periods_in_series: int) -> str:
 
 
 @pytest.mark.parametrize("model", ["minimax", "zhipu"])
-def test_editing_inputs_in_the_file_moves_every_dependent(built, recomputed, model, tmp_path):
-    edited_yaml, changed = _edit_yaml(model, tmp_path, EDITS[model])
+def test_editing_inputs_in_the_file_moves_every_dependent(small_built, small_inputs, model, tmp_path):
+    built = small_built
+    edited_yaml, changed = _edit_yaml(model, tmp_path, EDITS[model], small_inputs)
     ref = load_reference(edited_yaml)
-    before = recomputed[model]
+    before = recompute(built[model])
     overrides = {}
     for (key, period), value in changed.items():
         n = 1 if period is None else ref.values.loc[key].drop("scalar").notna().sum()

@@ -11,16 +11,15 @@ import time
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from conftest import INPUTS
 
 from unitecon.cli import main
 from unitecon.verify import compare, recompute
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
+def project(tmp_path, monkeypatch, small_inputs):
     """A copy of the inputs and a freshly built minimax workbook, with the CLI run from that folder."""
-    shutil.copytree(INPUTS, tmp_path / "inputs")
+    shutil.copytree(small_inputs, tmp_path / "inputs")
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["build", "minimax"])
     assert result.exit_code == 0, result.output

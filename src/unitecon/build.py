@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .inputs import load_inputs
-from .layout import Layout, build_layout
+from .layout import FIRST_CUSTOMER_ROW, Layout, build_layout
+from .ledger import load_model_ledger
 from .model import Model, build_model
 from .writer import write_workbook
 
@@ -21,7 +22,9 @@ class Built:
 
 def plan(inputs_path: str | Path, sources_dir: str | Path | None = None) -> Layout:
     """Load, validate and lay out one model without writing anything."""
-    return build_layout(build_model(load_inputs(inputs_path, sources_dir)))
+    inputs = load_inputs(inputs_path, sources_dir)
+    ledger = load_model_ledger(inputs, header_rows=FIRST_CUSTOMER_ROW)
+    return build_layout(build_model(inputs, ledger))
 
 
 def build(inputs_path: str | Path, out_path: str | Path, sources_dir: str | Path | None = None) -> Built:

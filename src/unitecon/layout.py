@@ -18,11 +18,12 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from .errors import ModelError, Problem
 from .expr import PERIOD_MONTHS
 from .inputs import Figure
+from .metrics.customers import SECTION as CUSTOMER_SECTION
 from .model import SCALAR, Model, Row
 
 COVER, SUMMARY, INPUTS, CALCULATIONS, CHECKS = "Cover", "Summary", "Inputs", "Calculations", "Checks"
-AUDIT, FINGERPRINT = "Audit", "Fingerprint"
-SHEET_ORDER = (COVER, SUMMARY, INPUTS, CALCULATIONS, CHECKS, AUDIT, FINGERPRINT)
+CUSTOMERS, AUDIT, FINGERPRINT = "Customers", "Audit", "Fingerprint"
+SHEET_ORDER = (COVER, SUMMARY, INPUTS, CALCULATIONS, CHECKS, CUSTOMERS, AUDIT, FINGERPRINT)
 FINGERPRINT_COLUMNS = ("Kind", "Sheet", "Cells", "Name", "Written")
 AUDIT_COLUMNS = ("Name", "Label", "Unit", "Sheet", "Periods", "Formula in names", "Description", "Rests on inputs",
                  "Sources")
@@ -32,6 +33,15 @@ INPUT_COLUMNS = ("Label", "Defined name", "Value", "Unit", "Period", "Kind", "So
 INPUT_VALUE_COL = 2
 HEADER_ROW = 3
 FIRST_BODY_ROW = 5
+
+#: The Customers sheet: one row per customer under a header block and an opening row.
+#: Ledger facts first (text, then the on-premise flag and amounts: the sheet's inputs), then one column
+#: per customer metric (one per ledger period for a customer × period metric).
+CUSTOMER_FACTS = (("customer_id", "Customer id", "text"), ("customer_name", "Customer name", "text"),
+                  ("customer_segment", "Segment", "text"), ("customer_deployment", "Deployment", "text"),
+                  ("customer_on_prem", "On-premise (1) or cloud (0)", "flag"))
+CUSTOMER_HEADER_ROW, CUSTOMER_NAME_ROW, CUSTOMER_UNIT_ROW, OPENING_ROW = 4, 5, 6, 7
+FIRST_CUSTOMER_ROW = OPENING_ROW + 1
 
 _CELL_LIKE = re.compile(r"^([A-Za-z]{1,3}[0-9]+|[Rr][0-9]*[Cc]?[0-9]*|[Cc][0-9]*)$")
 _NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
@@ -71,6 +81,19 @@ class Line:
 
 
 @dataclass
+class CustomerColumn:
+    """One column of the Customers sheet: a ledger fact, a ledger amount or a customer metric."""
+
+    name: str  # the defined name of the whole column (customer_share, customer_revenue_fy2024)
+    key: str  # the fact or metric (customer_revenue)
+    period: str | None
+    col: int
+    label: str
+    unit: str
+    row: Row | None = None  # the metric; None for a ledger fact
+
+
+@dataclass
 class Layout:
     model: Model
     lines: dict[str, list[Line]] = field(default_factory=dict)
@@ -78,6 +101,26 @@ class Layout:
     names: dict[str, Cell] = field(default_factory=dict)
     period_col: dict[str, int] = field(default_factory=dict)
     row_at: dict[str, tuple[str, int]] = field(default_factory=dict)
+    customer_columns: dict[tuple[str, str | None], CustomerColumn] = field(default_factory=dict)
+    customers: int = 0  # rows on the Customers sheet
+
+    @property
+    def sheets(self) -> tuple[str, ...]:
+        return tuple(s for s in SHEET_ORDER if s != CUSTOMERS or self.customers)
+
+    @property
+    def last_customer_row(self) -> int:
+        return FIRST_CUSTOMER_ROW + self.customers - 1
+
+    def customer_column(self, name: str, period: str | None = SCALAR) -> CustomerColumn:
+        """The Customers column of ``name`` (in ``period``'s column for a customer × period metric)."""
+        return self.customer_columns[(name, period)]
+
+    def customer_range(self, column: CustomerColumn) -> str:
+        """Absolute A1 range of a customer column, first to last customer."""
+        first = xl_rowcol_to_cell(FIRST_CUSTOMER_ROW, column.col, row_abs=True, col_abs=True)
+        last = xl_rowcol_to_cell(self.last_customer_row, column.col, row_abs=True, col_abs=True)
+        return f"{first}:{last}"
 
     def cell(self, name: str, period: str | None = SCALAR) -> Cell:
         """The cell holding ``name`` (a row or a figure) in ``period``."""
@@ -101,7 +144,7 @@ class Layout:
         return self._by_cell.get(cell)
 
     def finish(self) -> None:
-        for name in self.names:
+        for name in [*self.names, *(c.name for c in self.customer_columns.values())]:
             validate_defined_name(name)
         self._by_cell = {cell: name for name, cell in self.names.items()}
 
@@ -154,7 +197,9 @@ def build_layout(model: Model) -> Layout:
         r += 1
 
     rows = model.rows
-    calc = [row for row in rows if row.role in ("link", "metric")]
+    if model.ledger is not None:
+        _place_customers(layout)
+    calc = [row for row in rows if row.role in ("link", "metric") and not row.per_customer]
     _place_rows(layout, CALCULATIONS, _sections(calc), FIRST_BODY_ROW)
 
     master = [row for row in rows if row.role == "master"]
@@ -170,7 +215,32 @@ def build_layout(model: Model) -> Layout:
 
     for name, period in model.headlines.items():
         layout.names[name] = layout.cells[(name, period)]
+    for row in rows:  # the customer summaries: one number each, named like headlines
+        if row.section == CUSTOMER_SECTION and row.grain == "scalar" and row.role == "metric":
+            layout.names[row.name] = layout.cells[(row.name, SCALAR)]
     for row in master:
         layout.names[row.name] = layout.cells[(row.name, SCALAR)]
     layout.finish()
     return layout
+
+
+def _place_customers(layout: Layout) -> None:
+    """Columns of the Customers sheet: ledger facts, amounts per ledger period, then customer metrics."""
+    model = layout.model
+    ledger = model.ledger
+    layout.customers = len(ledger.customers)
+    columns: list[CustomerColumn] = [CustomerColumn(key, key, SCALAR, 0, label, unit)
+                                     for key, label, unit in CUSTOMER_FACTS]
+    for p in ledger.periods:
+        columns.append(CustomerColumn(f"customer_amount_{p.lower()}", "customer_amount", p, 0,
+                                      f"Ledger amount, {model.inputs.periods[p].label}", ledger.currency))
+    for row in model.rows:
+        if not row.per_customer:
+            continue
+        for p in row.cells:
+            label = row.label if p is SCALAR else f"{row.label}, {model.inputs.periods[p].label}"
+            name = row.name if p is SCALAR else f"{row.name}_{p.lower()}"
+            columns.append(CustomerColumn(name, row.name, p, 0, label, row.unit, row))
+    for col, column in enumerate(columns):
+        column.col = col
+        layout.customer_columns[(column.key, column.period)] = column

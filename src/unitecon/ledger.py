@@ -19,6 +19,7 @@ then by id, so the sheet built from the same ledger is always the same.
 from __future__ import annotations
 
 import difflib
+import gzip
 import hashlib
 import io
 from dataclasses import dataclass
@@ -110,8 +111,10 @@ def _read_table(path: Path, raw: bytes) -> tuple[str, pd.DataFrame, int]:
     """(banner, rows as text, file line / sheet row of the first data row)."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return _read_xlsx(path)
-    if path.suffix.lower() != ".csv":
-        raise LedgerError(Problem(str(path), "", "unsupported ledger file type; expected .csv or .xlsx"))
+    if path.name.lower().endswith(".csv.gz"):
+        raw = _gunzip(path, raw)
+    elif path.suffix.lower() != ".csv":
+        raise LedgerError(Problem(str(path), "", "unsupported ledger file type; expected .csv, .csv.gz or .xlsx"))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -127,10 +130,25 @@ def _read_table(path: Path, raw: bytes) -> tuple[str, pd.DataFrame, int]:
         raise LedgerError(Problem(str(path), "", "the ledger is empty; expected a header row "
                                                  f"({', '.join(REQUIRED)}) and data rows"))
     try:
-        frame = pd.read_csv(io.StringIO(body), dtype=str, keep_default_na=False, skipinitialspace=True)
+        frame = pd.read_csv(io.StringIO(body), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise LedgerError(Problem(str(path), "", f"not a readable CSV table ({str(exc).strip()})")) from None
     return banner, frame, banner_lines + 2
+
+
+MAX_LEDGER_BYTES = 1 << 30
+
+
+def _gunzip(path: Path, raw: bytes) -> bytes:
+    """A gzipped CSV, refused rather than inflated past 1 GiB."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
+            data = fh.read(MAX_LEDGER_BYTES + 1)
+    except (OSError, EOFError) as exc:
+        raise LedgerError(Problem(str(path), "", f"not a readable gzip file ({exc})")) from None
+    if len(data) > MAX_LEDGER_BYTES:
+        raise LedgerError(Problem(str(path), "", "refused: inflates past 1 GiB"))
+    return data
 
 
 def _read_xlsx(path: Path) -> tuple[str, pd.DataFrame, int]:
@@ -188,9 +206,10 @@ def _validate_rows(path: Path, frame: pd.DataFrame, period_map: dict[str, str],
         for line, value in zip(frame.loc[mask, "_line"], values, strict=True):
             problems.append((line, Problem(str(path), f"row {line}, column {column}", message(value))))
 
-    for column in ("customer_id", "customer_name", "segment"):
+    for column in ("customer_id", "segment"):
         frame[column] = frame[column].str.strip()
-        bad(frame[column] == "", column, lambda v: "is empty; expected text")
+    for column in ("customer_id", "customer_name", "segment"):  # a name is kept exactly as written
+        bad(frame[column].str.strip() == "", column, lambda v: "is empty; expected text")
     frame["deployment"] = frame["deployment"].str.strip().str.lower()
     bad(~frame["deployment"].isin(DEPLOYMENTS), "deployment",
         lambda v: f"{v!r} is not a deployment; expected {' or '.join(DEPLOYMENTS)}")

@@ -33,7 +33,8 @@ def lineage(model: Model) -> list[Lineage]:
         if row is None or row.role == "link":
             found = {figure_series.get(name, name)}
         else:
-            found = set().union(*(inputs_of(r) for r in row.expr.refs())) if row.expr.refs() else set()
+            memo[name] = set()  # a running total reads its own row above
+            found = set().union(set(), *(inputs_of(r) for r in row.expr.refs() if r != name))
         memo[name] = found
         return found
 
@@ -46,6 +47,6 @@ def lineage(model: Model) -> list[Lineage]:
             f.source.document or "assumption"
             for key in keys if key in model.series
             for f in model.series[key].figures.values()
-        })
+        } | ({model.ledger.path.name} if any(k.startswith("customer_") for k in keys) and model.ledger else set()))
         out.append(Lineage(row, in_names(row.expr), tuple(keys), tuple(docs)))
     return out

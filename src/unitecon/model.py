@@ -287,7 +287,8 @@ def build_model(inputs: Inputs, ledger: Ledger | None = None) -> Model:
     fx = None
     if ledger is not None and ledger.currency != inputs.currency:
         fx = inputs.ledger.fx[ledger.currency]
-    metrics, checks = catalogue(inputs.ccy, fx, inputs.ledger.reconciles_with if ledger is not None else None)
+    metrics, checks = catalogue(inputs.ccy, fx, inputs.ledger.reconciles_with if ledger is not None else None,
+                                tuple(ledger.periods) if ledger is not None else ())
     checks = checks + _conflict_checks(inputs)
     _check_catalogue(metrics, checks, inputs)
     series = {PERIOD_MONTHS: _period_months_series(inputs), **inputs.series}
@@ -370,10 +371,24 @@ def build_model(inputs: Inputs, ledger: Ledger | None = None) -> Model:
             Row("failing_checks", "Number of failing checks", "count", "scalar",
                 call("COUNT", block) - call("SUM", block), "How many checks fail.", "Master check", "master"),
         ]
-    rows += _output_rows(inputs, rows, headlines)
+    rows += _output_rows(inputs, rows, headlines, ledger)
     model = Model(inputs, series, rows, {}, headlines, ledger)
     _evaluate(model)
+    if ledger is not None and ("customer_total_revenue", SCALAR) in model.values:
+        _sort_customers(model)
     return model
+
+
+def _sort_customers(model: Model) -> None:
+    """Order customers by their revenue as the workbook computes it (largest first, then by id), so the
+    order check holds exactly in every engine; then compute again in that order."""
+    ledger = model.ledger
+    totals = model.values[("customer_total_revenue", SCALAR)]
+    ledger.customers = (ledger.customers.assign(_total=totals)
+                        .sort_values(["_total", "customer_id"], ascending=[False, True], kind="stable")
+                        .drop(columns="_total").reset_index(drop=True))
+    model.values.clear()
+    _evaluate(model)
 
 
 def _category_rows(m: Metric, expr: Expr, ledger: Ledger) -> list[Row]:
@@ -395,8 +410,15 @@ def _category_rows(m: Metric, expr: Expr, ledger: Ledger) -> list[Row]:
 SECTION_PREFIX = "Customers: "
 
 
-def _output_rows(inputs: Inputs, rows: list[Row], headlines: dict[str, str | None]) -> list[Row]:
-    """The Summary sheet: headline metrics, and annualised ARPPU by product line for the chart."""
+#: Customer summaries shown on the Summary sheet, in order.
+CUSTOMER_OUTPUTS = ("ledger_customers", "ledger_average_revenue", "ledger_median_revenue", "ledger_top_a_share",
+                    "ledger_top_b_share", "ledger_top_fraction_share", "ledger_hhi", "ledger_repurchase_rate")
+
+
+def _output_rows(inputs: Inputs, rows: list[Row], headlines: dict[str, str | None],
+                 ledger: Ledger | None) -> list[Row]:
+    """The Summary sheet: headline metrics, annualised ARPPU by product line for the chart, and the
+    customer ledger's summaries."""
     from .metrics.arppu import PRODUCTS
 
     by_name = {r.name: r for r in rows}
@@ -412,6 +434,13 @@ def _output_rows(inputs: Inputs, rows: list[Row], headlines: dict[str, str | Non
             pid = row.periods[-1]
             out.append(Row(f"out_arppu_{key}", f"{label} ({inputs.periods[pid].label})", row.unit, "scalar",
                            At(row.name, pid), row.description, "ARPPU by product line, annualised", "output"))
+    if ledger is not None:
+        section = "Customers, from a SYNTHETIC sample ledger" if ledger.synthetic else "Customers, from the ledger"
+        for name in CUSTOMER_OUTPUTS:
+            row = by_name.get(name)
+            if row:
+                out.append(Row(f"out_{name}", row.label, row.unit, "scalar", ref(name), row.description, section,
+                               "output"))
     return out
 
 
@@ -461,6 +490,8 @@ def _evaluate(model: Model) -> None:
                 return -ev(o, p, row)
             case Coalesce(primary=Ref(name=n), fallback=f):
                 return values[(n, p)] if (n, p) in values else ev(f, p, row)
+            case Call(func="ABS", args=(arg,)) if row.per_customer:
+                return np.abs(ev(arg, p, row))
             case Call(func="SUM", args=(arg,)) if row.per_customer:
                 table = ev(arg, p, row)  # one row of cells per customer: add left to right, as Excel does
                 return functools.reduce(np.add, table.T)

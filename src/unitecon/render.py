@@ -9,8 +9,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .expr import LATEST, PRECEDENCE, Across, At, BinOp, Block, Call, Coalesce, Expr, InputLink, Neg, Num, Ref
-from .layout import Cell, Layout
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+
+from .expr import (
+    FIRST,
+    LATEST,
+    PRECEDENCE,
+    Above,
+    Across,
+    At,
+    Below,
+    BinOp,
+    Block,
+    Call,
+    Coalesce,
+    Column,
+    Expr,
+    InputLink,
+    Label,
+    Neg,
+    Num,
+    Ref,
+)
+from .layout import LABEL, Cell, Layout
 from .model import SCALAR
 
 _ASSOCIATIVE = {"+", "*"}
@@ -40,11 +61,23 @@ def _text(e: Expr, leaf: Callable[[Expr], str], parent: str | None = None, right
     return leaf(e)
 
 
-def formula(e: Expr, layout: Layout, sheet: str, period: str | None) -> str:
-    """Excel formula text (with the leading ``=``) for expression ``e`` in a cell of ``sheet``/``period``."""
+def _scalar_ref(layout: Layout, cell: Cell, sheet: str) -> str:
+    return layout.name_at(cell) or cell.qualified(sheet, absolute=True)
+
+
+def _at(layout: Layout, name: str, period: str, sheet: str) -> str:
+    """One period's cell of a period row, by name where it has one."""
+    if period in (LATEST, FIRST):
+        first, last = layout.row_span(name)
+        return _scalar_ref(layout, last if period == LATEST else first, sheet)
+    return _scalar_ref(layout, layout.cells[(name, period)], sheet)
+
+
+def formula(e: Expr, layout: Layout, sheet: str, period: str | None, host: Cell | None = None) -> str:
+    """Excel formula text (with the leading ``=``) for expression ``e`` in cell ``host`` of ``sheet``/``period``."""
 
     def scalar_ref(cell: Cell) -> str:
-        return layout.name_at(cell) or cell.qualified(sheet, absolute=True)
+        return _scalar_ref(layout, cell, sheet)
 
     def span(first: Cell, last: Cell) -> str:
         text = f"{first.a1(True)}:{last.a1(True)}"
@@ -61,9 +94,14 @@ def formula(e: Expr, layout: Layout, sheet: str, period: str | None) -> str:
             case Ref(name=n):
                 return scalar_ref(layout.cell(n))
             case At(name=n, period=q):
-                return scalar_ref(layout.cells[(n, q)] if q != LATEST else layout.row_span(n)[1])
+                return _at(layout, n, q, sheet)
             case Across(name=n):
                 return span(*layout.row_span(n))
+            case Column(name=n):
+                key = (n, period) if (n, period) in layout.customer_columns else (n, SCALAR)
+                return layout.customer_columns[key].name
+            case Label():
+                return xl_rowcol_to_cell(host.row, LABEL, col_abs=True)
             case Block(names=ns):
                 cells = [layout.cell(n) for n in ns]
                 rows = [c.row for c in cells]
@@ -71,6 +109,37 @@ def formula(e: Expr, layout: Layout, sheet: str, period: str | None) -> str:
                     raise ValueError(f"block {ns} is not one contiguous column")
                 return span(cells[0], cells[-1])
         raise TypeError(f"cannot render {node!r}")
+
+    return "=" + _text(e, leaf)
+
+
+def customer_formula(e: Expr, layout: Layout, period: str | None) -> str:
+    """A Customers-sheet formula as a template: ``{r}`` is the customer's row, ``{a}`` the row above and
+    ``{b}`` the row below (1-based), so one rendering serves every row of the column."""
+    ledger_periods = layout.model.ledger.periods
+
+    def letter(name: str, p: str | None) -> str:
+        key = (name, p) if (name, p) in layout.customer_columns else (name, SCALAR)
+        return xl_col_to_name(layout.customer_columns[key].col)
+
+    def leaf(node: Expr) -> str:
+        match node:
+            case Ref(name=n) if (n, period) in layout.customer_columns or (n, SCALAR) in layout.customer_columns:
+                return f"{letter(n, period)}{{r}}"
+            case Ref(name=n):
+                return _scalar_ref(layout, layout.cell(n), "Customers")
+            case At(name=n, period=q) if (n, ledger_periods[0]) in layout.customer_columns:
+                p = ledger_periods[-1] if q == LATEST else ledger_periods[0] if q == FIRST else q
+                return f"{letter(n, p)}{{r}}"
+            case At(name=n, period=q):
+                return _at(layout, n, q, "Customers")
+            case Across(name=n):
+                return f"{letter(n, ledger_periods[0])}{{r}}:{letter(n, ledger_periods[-1])}{{r}}"
+            case Above(name=n):
+                return f"{letter(n, period)}{{a}}"
+            case Below(name=n):
+                return f"{letter(n, period)}{{b}}"
+        raise TypeError(f"cannot render {node!r} in a customer row")
 
     return "=" + _text(e, leaf)
 
@@ -85,11 +154,19 @@ def in_names(e: Expr) -> str:
             case Ref(name=n) | InputLink(name=n):
                 return n
             case At(name=n, period=q):
-                return f"{n}[{'latest' if q == LATEST else q}]"
+                return f"{n}[{ {LATEST: 'latest', FIRST: 'first'}.get(q, q)}]"
             case Across(name=n):
                 return f"{n}[all periods]"
             case Block(names=ns):
                 return f"{ns[0]}…{ns[-1]}"
+            case Column(name=n):
+                return f"{n}[all customers]"
+            case Above(name=n):
+                return f"{n}[row above]"
+            case Below(name=n):
+                return f"{n}[row below]"
+            case Label():
+                return "this row's label"
         raise TypeError(f"cannot render {node!r}")
 
     return _text(e, leaf)

@@ -16,6 +16,7 @@ Calibration (targets read from the inputs file where it has them):
 
 from __future__ import annotations
 
+import gzip
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,9 +98,14 @@ def sample_ledger(cal: Calibration, seed: int = 0) -> pd.DataFrame:
     rows.append(pd.DataFrame({"i": first_payers, "period": cal.periods[0], "amount": first}))
     # Period 2: repeat buyers and the customers new in period 2.
     repeat = rng.random(len(first_payers)) < cal.repurchase
+    repeat[:5] = True  # the largest customers (the first payers hold the largest amounts) buy again
     second_payers = np.union1d(first_payers[repeat], np.setdiff1d(np.arange(n), first_payers))
     second = _amounts(rng, len(second_payers), cal.totals[1], TOP5_SHARE if cal.prefix == "ZP" else None)
-    rows.append(pd.DataFrame({"i": rng.permutation(second_payers), "period": cal.periods[1], "amount": second}))
+    # large customers stay large: repeat buyers by their first-period size, then the new ones at random
+    size = np.zeros(n)
+    size[first_payers] = first
+    ordered = second_payers[np.lexsort((rng.random(len(second_payers)), -size[second_payers]))]
+    rows.append(pd.DataFrame({"i": ordered, "period": cal.periods[1], "amount": second}))
     late = ~on_prem[second_payers] & (rng.random(len(second_payers)) < cal.on_prem_share / 8)
     on_prem[second_payers[late & ~np.isin(second_payers, first_payers)]] = True
     totals = pd.concat(rows, ignore_index=True)
@@ -154,6 +160,9 @@ def write_sample_ledger(inputs: Inputs, out: Path, customers: int | None = None,
     text = io.StringIO()
     text.write(banner(cal, inputs.model, seed))
     frame.to_csv(text, index=False, lineterminator="\n")
+    data = text.getvalue().encode("utf-8")
+    if Path(out).name.lower().endswith(".gz"):
+        data = gzip.compress(data, compresslevel=9, mtime=0)  # mtime 0: the same ledger gives the same bytes
     with replacing(Path(out)) as tmp:
-        tmp.write_bytes(text.getvalue().encode("utf-8"))
+        tmp.write_bytes(data)
     return frame

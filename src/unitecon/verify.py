@@ -119,18 +119,33 @@ def _norm(token: str) -> str:
 
 @dataclass
 class _Ref:
-    """One input of a compiled formula, relative to the group's cells or fixed."""
+    """One input of a compiled formula: fixed for the whole run, or moving with the formula's cell."""
 
     sheet: str
-    fixed: str | None = None  # a cell or range that is the same for every cell of the group
+    fixed: str | None = None  # a cell or range that is the same for every cell of the run
     dr: int = 0
-    dc: int = 0  # relative single cell: offset from the formula's own cell
+    dc: int = 0  # a relative single cell: offset from the formula's own cell
+    corners: tuple[tuple[bool, int, bool, int], ...] | None = None  # a moving range or half-absolute cell
+
+    @property
+    def single(self) -> bool:
+        """A fixed reference or a relative single cell: what a column-wise call can take."""
+        return self.corners is None
+
+    def at(self, row: int, col: int) -> str:
+        """The A1 text this input points at for the formula in ``row``/``col``."""
+        if self.fixed is not None:
+            return self.fixed
+        if self.corners is None:
+            return f"{get_column_letter(col + self.dc)}{row + self.dr}"
+        return ":".join(f"{get_column_letter(c if ca else col + c)}{r if ra else row + r}"
+                        for ra, r, ca, c in self.corners)
 
 
 def _plan_refs(fn, first: str, host: str, row: int, col: int, names: dict[str, Key]) -> list[_Ref] | None:
     """How each input of ``fn`` (compiled from formula ``first`` at ``row``/``col``) moves down a column.
 
-    None when an input is a relative range, which cannot be evaluated column-wise.
+    None when two references of the formula compile to one input (A2 and $A$2 in row 2).
     """
     originals: dict[str, str] = {}
     for t in graph_references(first):
@@ -147,15 +162,23 @@ def _plan_refs(fn, first: str, host: str, row: int, col: int, names: dict[str, K
         parts = ref.split(":")
         if all(p.count("$") == 2 for p in parts):
             out.append(_Ref(sheet, fixed=ref.replace("$", "").upper()))
-        elif len(parts) == 1:
-            m = _CELL.match(ref)
-            r, c = int(m.group(2)), column_index_from_string(m.group(1).upper())
-            if "$" in ref:  # half-absolute: keep the absolute part fixed
-                return None
-            out.append(_Ref(sheet, dr=r - row, dc=c - col))
+            continue
+        corners = []
+        for part in parts:
+            m = _ABS_CELL.match(part)
+            if m is None:
+                return None  # a whole row or column: not planned
+            col_abs, letters, row_abs, digits = m.groups()
+            r, c = int(digits), column_index_from_string(letters.upper())
+            corners.append((bool(row_abs), r if row_abs else r - row, bool(col_abs), c if col_abs else c - col))
+        if len(corners) == 1 and not corners[0][0] and not corners[0][2]:
+            out.append(_Ref(sheet, dr=corners[0][1], dc=corners[0][3]))
         else:
-            return None
+            out.append(_Ref(sheet, corners=tuple(corners)))
     return out
+
+
+_ABS_CELL = re.compile(r"^(\$?)([A-Za-z]{1,3})(\$?)([0-9]+)$")
 
 
 def _evaluate(rec: Recomputed, names: dict[str, Key], path) -> None:
@@ -175,8 +198,11 @@ def _evaluate(rec: Recomputed, names: dict[str, Key], path) -> None:
         value = rec.values[key] if key in rec.formulas else rec.constants.get(key)
         return sh.EMPTY if value is None else value
 
+    _RANGE_ARGS.clear()
+
     plans: dict[tuple[str, int, str], tuple[Any, list[_Ref] | None]] = {}
     graph: dict[tuple[str, int, str], set] = {}
+    recursive: set[tuple[str, int, str]] = set()
     for gkey, rows in groups.items():
         sheet, col, _ = gkey
         for row in rows[:3]:  # the first row whose references are distinct makes the plan
@@ -189,8 +215,8 @@ def _evaluate(rec: Recomputed, names: dict[str, Key], path) -> None:
         for key in _group_precedents(gkey, rows, fn, refs, rec, names):
             if key in cell_group:
                 deps.add(cell_group[key])
-        if gkey in deps:  # the run refers to itself (a running total): evaluate it cell by cell
-            refs = None
+        if gkey in deps:  # the run refers to itself: a running total
+            recursive.add(gkey)
             deps.discard(gkey)
         plans[gkey] = (fn, refs)
         graph[gkey] = deps
@@ -205,9 +231,50 @@ def _evaluate(rec: Recomputed, names: dict[str, Key], path) -> None:
         fn, refs = plans[gkey]
         rows = groups[gkey]
         letter = get_column_letter(col)
-        if refs is not None and _evaluate_column(rec, sheet, letter, col, rows, fn, refs, get):
+        if refs is None:
+            _evaluate_cells(rec, sheet, letter, rows, names, get, path)
             continue
-        _evaluate_cells(rec, sheet, letter, rows, names, get, path)
+        columnwise = all(ref.single for ref in refs)
+        if gkey in recursive:
+            if columnwise and _cached_running_total_holds(rec, sheet, letter, col, rows, fn, refs, get):
+                continue
+            if not _evaluate_rows(rec, sheet, letter, col, rows, fn, refs, get):
+                _evaluate_cells(rec, sheet, letter, rows, names, get, path)
+        elif not (columnwise and _evaluate_column(rec, sheet, letter, col, rows, fn, refs, get)):
+            _evaluate_rows(rec, sheet, letter, col, rows, fn, refs, get)
+
+
+def _cached_running_total_holds(rec, sheet, letter, col, rows, fn, refs, get) -> bool:
+    """Evaluate a running total in one call, reading its own earlier rows from the file's cached values.
+
+    This checks each cell against its formula applied to the values stored for its precedents, as
+    every other cell is checked. When every cell reproduces its cached value (relative 1e-12, far
+    inside the comparison tolerance: engines differ only in the last bits of a quotient), the run is
+    consistent step by step from its first row; otherwise False, and the column is evaluated row by
+    row from the opening value instead (after an edit, the cached values are stale).
+    """
+    own = {(sheet, f"{letter}{row}") for row in rows}
+
+    def cached_for_own(key: Key) -> Any:
+        return (sh.EMPTY if rec.cached.get(key) is None else rec.cached[key]) if key in own else get(key)
+
+    if not _evaluate_column(rec, sheet, letter, col, rows, fn, refs, cached_for_own):
+        return False
+    return all(_same(rec.values[k], rec.cached.get(k), rel_tol=1e-12) for k in own)
+
+
+def _evaluate_rows(rec, sheet, letter, col, rows, fn, refs: list[_Ref], get) -> bool:
+    """Row by row with the run's one compiled formula, in the order a running total needs (down the
+    column when it reads rows above, up when it reads rows below); False if it reads both."""
+    steps = {ref.dr for ref in refs if ref.single and ref.fixed is None and ref.dc == 0 and ref.sheet == sheet}
+    if any(dr < 0 for dr in steps) and any(dr > 0 for dr in steps):
+        return False
+    fixed = {i: _fixed_arg(ref.sheet, ref.fixed, get) for i, ref in enumerate(refs) if ref.fixed is not None}
+    for row in (sorted(rows, reverse=True) if any(dr > 0 for dr in steps) else sorted(rows)):
+        args = [fixed[i] if i in fixed else _fixed_arg(ref.sheet, ref.at(row, col), get)
+                for i, ref in enumerate(refs)]
+        rec.values[(sheet, f"{letter}{row}")] = _plain(fn(*args))
+    return True
 
 
 def graph_references(formula: str) -> list[str]:
@@ -233,9 +300,12 @@ def _group_precedents(gkey, rows, fn, refs, rec: Recomputed, names) -> set[Key]:
     for ref in refs:
         if ref.fixed is not None:
             out.update((ref.sheet, c) for line in _cells_of(ref.fixed) for c in line)
-        else:
+        elif ref.single:
             letter = get_column_letter(col + ref.dc)
             out.update((ref.sheet, f"{letter}{row + ref.dr}") for row in rows)
+        else:
+            for row in rows:
+                out.update((ref.sheet, c) for line in _cells_of(ref.at(row, col)) for c in line)
     return out
 
 
@@ -250,10 +320,19 @@ def _resolve(token: str, sheet: str, names: dict[str, Key]) -> tuple[str, str]:
 
 
 def _fixed_arg(sheet: str, ref: str, get) -> Any:
-    grid = _cells_of(ref)
     if ":" not in ref:
-        return get((sheet, grid[0][0]))
-    return np.array([[get((sheet, c)) for c in line] for line in grid], dtype=object)
+        return get((sheet, ref))
+    cached = _RANGE_ARGS.get((sheet, ref, id(get)))
+    if cached is None:
+        cached = np.array([[get((sheet, c)) for c in line] for line in _cells_of(ref)], dtype=object)
+        _RANGE_ARGS[(sheet, ref, id(get))] = cached
+    return cached
+
+
+#: Range arguments already built during one evaluation (a named column of 25,000 customers is read by
+#: many summary formulas). Only ranges whose formulas are all computed are ever built, so they do not
+#: change afterwards; cleared at the start of each evaluation.
+_RANGE_ARGS: dict[tuple[str, str, int], np.ndarray] = {}
 
 
 def _evaluate_column(rec, sheet, letter, col, rows, fn, refs: list[_Ref], get) -> bool:

@@ -27,8 +27,13 @@ from .layout import (
     CALCULATIONS,
     CHECKS,
     COVER,
+    CUSTOMER_HEADER_ROW,
+    CUSTOMER_NAME_ROW,
+    CUSTOMER_UNIT_ROW,
+    CUSTOMERS,
     FINGERPRINT,
     FINGERPRINT_COLUMNS,
+    FIRST_CUSTOMER_ROW,
     FIRST_PERIOD,
     HEADER_ROW,
     INPUT_COLUMNS,
@@ -36,8 +41,8 @@ from .layout import (
     INPUTS,
     LABEL,
     NAME,
+    OPENING_ROW,
     SCALAR_COL,
-    SHEET_ORDER,
     SUMMARY,
     UNIT,
     Cell,
@@ -46,7 +51,7 @@ from .layout import (
 from .lineage import lineage
 from .model import SCALAR, Row
 from .r1c1 import to_r1c1
-from .render import formula, in_names
+from .render import customer_formula, formula, in_names
 from .units import Unit, input_bounds
 
 #: Fixed document timestamp: same inputs give the same bytes.
@@ -114,7 +119,7 @@ def _write(layout: Layout, path: Path) -> int:
     })
     wb.set_calc_mode("auto")
     styles = _Styles(wb)
-    sheets = {name: wb.add_worksheet(name) for name in SHEET_ORDER}
+    sheets = {name: wb.add_worksheet(name) for name in layout.sheets}
     for ws in sheets.values():
         ws.set_row(0, 20)  # the title is 14 pt; previewers do not grow rows to fit
         ws.set_landscape()
@@ -126,17 +131,23 @@ def _write(layout: Layout, path: Path) -> int:
     _write_inputs(sheets[INPUTS], layout, styles)
     for sheet in (CALCULATIONS, CHECKS, SUMMARY):
         _write_rows(sheets[sheet], sheet, layout, styles, written)
+    runs = list(_runs(written))
+    if layout.customers:
+        runs += _write_customers(sheets[CUSTOMERS], layout, styles)
     _write_cover(sheets[COVER], layout, styles, written)
     _write_audit(sheets[AUDIT], layout, styles)
-    _write_fingerprint(sheets[FINGERPRINT], layout, styles, written)
+    _write_fingerprint(sheets[FINGERPRINT], layout, styles, runs)
     for key, value in (("unitecon_model", inputs.model), ("unitecon_version", __version__),
                        ("unitecon_inputs_sha256", inputs.digest)):
         wb.set_custom_property(key, value)
     _write_charts(wb, sheets[SUMMARY], layout)
     for name, cell in sorted(layout.names.items()):
         wb.define_name(name, f"={cell.sheet}!{cell.a1(absolute=True)}")
+    for column in sorted(layout.customer_columns.values(), key=lambda c: c.name):
+        wb.define_name(column.name, f"={CUSTOMERS}!{layout.customer_range(column)}")
     wb.close()
-    return len(written)
+    customer_formulas = sum(1 for c in layout.customer_columns.values() if c.row) * layout.customers
+    return len(written) + customer_formulas
 
 
 def _cached(value: float) -> float | str:
@@ -253,7 +264,7 @@ def _write_rows(ws, sheet: str, layout: Layout, styles: _Styles, written: list) 
         for p in row.cells:
             cell = layout.cells[(row.name, p)]
             value = model.values[(row.name, p)] if row.role != "link" else model.series[row.name].figures[p].value
-            text = formula(row.expr, layout, sheet, p)
+            text = formula(row.expr, layout, sheet, p, cell)
             ws.write_formula(cell.row, cell.col, text, fmt, _cached(value))
             written.append((sheet, cell.row, cell.col, text))
             if row.unit == "flag":
@@ -296,6 +307,16 @@ def _write_cover(ws, layout: Layout, styles: _Styles, written: list) -> None:
                           "row formulas use plain relative references so they copy across periods. Input "
                           "rows with several periods are named <key>_<period>, e.g. revenue_usd_fy2024."),
     ]
+    ledger = model.ledger
+    if ledger is not None:
+        kind = ("a SYNTHETIC sample ledger (generated, calibrated to the public aggregates; NOT real customer "
+                "data)" if ledger.synthetic else "the customer ledger")
+        rows.insert(3, ("Customers", f"The Customers sheet lists {layout.customers:,} customers from {kind} "
+                                     f"{ledger.path.name}, one row each, largest first; every derived column is "
+                                     "one formula copied down, and whole columns carry defined names "
+                                     "(customer_share …) that the summaries on Calculations read. The ledger's "
+                                     "amounts are inputs: change them there, or point the inputs file's ledger: "
+                                     "at another file and rebuild."))
     r = 2
     for head, text in rows:
         ws.write_string(r, 0, head, styles.bold)
@@ -343,7 +364,7 @@ def _write_cover(ws, layout: Layout, styles: _Styles, written: list) -> None:
     ws.activate()
 
 
-def _write_fingerprint(ws, layout: Layout, styles: _Styles, written: list[tuple[str, int, int, str]]) -> None:
+def _write_fingerprint(ws, layout: Layout, styles: _Styles, runs: list[tuple[str, str, str]]) -> None:
     """What this build wrote: every input value by name and every formula, as runs of one R1C1 formula.
 
     ``unitecon build`` compares a workbook with this record before overwriting it, so an edit made in
@@ -365,15 +386,14 @@ def _write_fingerprint(ws, layout: Layout, styles: _Styles, written: list[tuple[
             ws.write_string(r, col, text, styles.text)
         ws.write_number(r, 4, layout.model.value(name), styles.text)
         r += 1
-    for sheet, row, first, last, text in _runs(written):
-        cells = xl_rowcol_to_cell(row, first) + ("" if first == last else ":" + xl_rowcol_to_cell(row, last))
+    for sheet, cells, text in runs:
         for col, value in enumerate(("formula", sheet, cells, "", text)):
             ws.write_string(r, col, value, styles.text)
         r += 1
 
 
 def _runs(written: list[tuple[str, int, int, str]]):
-    """Group formula cells into runs along a row that share one R1C1 formula."""
+    """Group formula cells into runs along a row that share one R1C1 formula: (sheet, cells, R1C1)."""
     run = None
     for sheet, row, col, text in sorted(written, key=lambda w: (w[0], w[1], w[2])):
         r1c1 = to_r1c1(text, row + 1, col + 1)[1:]
@@ -381,10 +401,15 @@ def _runs(written: list[tuple[str, int, int, str]]):
             run[3] = col
             continue
         if run:
-            yield tuple(run)
+            yield _run(*run)
         run = [sheet, row, col, col, r1c1]
     if run:
-        yield tuple(run)
+        yield _run(*run)
+
+
+def _run(sheet: str, row: int, first: int, last: int, r1c1: str) -> tuple[str, str, str]:
+    cells = xl_rowcol_to_cell(row, first) + ("" if first == last else ":" + xl_rowcol_to_cell(row, last))
+    return sheet, cells, r1c1
 
 
 def _wrapped_height(text: str, width: int) -> float:
@@ -411,8 +436,8 @@ def _write_audit(ws, layout: Layout, styles: _Styles) -> None:
     periods = model.inputs.periods
     for r, entry in enumerate(lineage(model), start=HEADER_ROW + 1):
         row = entry.row
-        sheet = layout.cells[(row.name, row.cells[0])].sheet
-        when = ", ".join(periods[p].label for p in row.periods) if row.grain == "period" else "scalar"
+        sheet = CUSTOMERS if row.per_customer else layout.cells[(row.name, row.cells[0])].sheet
+        when = ", ".join(periods[p].label for p in row.periods) if row.periods else row.grain.replace("_", " × ")
         values = (row.name, row.label, Unit(row.unit).label, sheet, when, entry.formula_in_names, row.description,
                   ", ".join(entry.inputs), ", ".join(entry.documents))
         for col, text in enumerate(values):
@@ -456,3 +481,72 @@ def _write_charts(wb, ws, layout: Layout) -> None:
         chart.set_legend({"none": True})
         chart.set_size({"width": 640, "height": 300})
         ws.insert_chart(xl_rowcol_to_cell(HEADER_ROW + (17 if arppu else 0), anchor), chart)
+
+
+def _write_customers(ws, layout: Layout, styles: _Styles) -> list[tuple[str, str, str]]:
+    """The Customers sheet, one row per customer; returns the fingerprint runs (one per formula column)."""
+    model = layout.model
+    ledger = model.ledger
+    frame = ledger.customers
+    n = layout.customers
+    first, last = FIRST_CUSTOMER_ROW, layout.last_customer_row
+    ws.write_string(0, 0, f"{model.inputs.company}: customers", styles.title)
+    if ledger.synthetic:
+        warn = styles.wb.add_format({**styles.base, "bold": True, "font_color": "#C00000"})
+        ws.write_string(1, 0, f"SYNTHETIC DATA — {ledger.banner}", warn)
+    else:
+        ws.write_string(1, 0, f"Customer ledger {ledger.path.name}. {ledger.banner}".strip(), styles.subtitle)
+    ws.write_string(2, 0, ledger.describe() + " Blue columns are the ledger's data; every other column is one "
+                          "formula copied down.", styles.subtitle)
+    columns = sorted(layout.customer_columns.values(), key=lambda c: c.col)
+    runs = []
+    for column in columns:
+        c = column.col
+        ws.write_string(CUSTOMER_HEADER_ROW, c, column.label, styles.header)
+        ws.write_string(CUSTOMER_NAME_ROW, c, column.name, styles.name)
+        ws.write_string(CUSTOMER_UNIT_ROW, c, Unit(column.unit).label if column.unit != "text" else "", styles.unit)
+        ws.set_column(c, c, 34 if column.key == "customer_name" else 16)
+        if column.row is None:
+            _write_ledger_column(ws, column, frame, styles, ledger)
+            continue
+        fmt = styles.value("metric", column.unit)
+        template = customer_formula(column.row.expr, layout, column.period)
+        values = model.values[(column.key, column.period)]
+        for i in range(n):
+            r = first + i + 1
+            ws.write_formula(first + i, c, template.format(r=r, a=r - 1, b=r + 1), fmt, _cached(float(values[i])))
+        text = template.format(r=first + 1, a=first, b=first + 2)
+        runs.append((CUSTOMERS, f"{xl_rowcol_to_cell(first, c)}:{xl_rowcol_to_cell(last, c)}",
+                     to_r1c1(text, first + 1, c + 1)[1:]))
+        if "{a}" in template:
+            ws.write_number(OPENING_ROW, c, 0, styles.value("input", column.unit))
+    ws.write_string(OPENING_ROW, 1, "Opening row: running totals start from 0 here", styles.subtitle)
+    ws.freeze_panes(FIRST_CUSTOMER_ROW, 2)
+    ws.autofilter(CUSTOMER_HEADER_ROW, 0, last, columns[-1].col)
+    flags = [c for c in columns if c.unit == "flag" and c.row is not None]
+    ok = styles.wb.add_format({"bg_color": OK_FILL, "font_color": "#006100"})
+    fail = styles.wb.add_format({"bg_color": FAIL_FILL, "font_color": "#9C0006"})
+    for column in flags:
+        if column.key == "customer_in_order":
+            ws.conditional_format(first, column.col, last, column.col,
+                                  {"type": "cell", "criteria": "!=", "value": 1, "format": fail})
+            ws.conditional_format(first, column.col, last, column.col,
+                                  {"type": "cell", "criteria": "==", "value": 1, "format": ok})
+    return runs
+
+
+def _write_ledger_column(ws, column, frame, styles: _Styles, ledger) -> None:
+    """A column of ledger data: text written as text (a name starting with = stays a name), numbers as inputs."""
+    first = FIRST_CUSTOMER_ROW
+    if column.unit == "text":
+        source = {"customer_segment": "segment", "customer_deployment": "deployment"}.get(column.key, column.key)
+        for i, text in enumerate(frame[source].tolist()):
+            ws.write_string(first + i, column.col, str(text), styles.text)
+        return
+    if column.key == "customer_on_prem":
+        numbers = (frame["deployment"] == "on-prem").astype(float).tolist()
+    else:
+        numbers = frame[ledger.amount_column(column.period)].tolist()
+    fmt = styles.value("input", column.unit)
+    for i, value in enumerate(numbers):
+        ws.write_number(first + i, column.col, value, fmt)

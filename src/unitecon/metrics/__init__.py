@@ -46,8 +46,8 @@ class Check:
     tolerance: str | None = None
 
 
-def catalogue(ccy: str, ledger_fx: str | None = None,
-              reconciles_with: str | None = None) -> tuple[list[Metric], list[Check]]:
+def catalogue(ccy: str, ledger_fx: str | None = None, reconciles_with: str | None = None,
+              ledger_periods: tuple[str, ...] = ()) -> tuple[list[Metric], list[Check]]:
     """All metric and check declarations for a model reporting in currency ``ccy`` (``usd``/``cny``).
 
     ``ledger_fx`` and ``reconciles_with`` come from the inputs file's ``ledger:`` section.
@@ -57,7 +57,7 @@ def catalogue(ccy: str, ledger_fx: str | None = None,
     metrics: list[Metric] = []
     for area in (arppu, b2b, compute, finance):
         metrics.extend(area.metrics(ccy))
-    metrics.extend(customers.metrics(ccy, ledger_fx, reconciles_with))
+    metrics.extend(customers.metrics(ccy, ledger_fx, reconciles_with, ledger_periods))
     return metrics, checks.checks(ccy)
 
 

@@ -9,11 +9,15 @@ are in descending order of total revenue (the build sorts them), which ``custome
 
 from __future__ import annotations
 
+import functools
+import operator
+
 from ..expr import (
     ONE,
     Across,
     Label,
     above,
+    at,
     below,
     call,
     column,
@@ -31,10 +35,14 @@ def _metric(name: str, label: str, unit: str, grain, expr, description: str, by:
     return Metric(name, label, unit, grain, expr, description, SECTION, by)
 
 
-def metrics(ccy: str, ledger_fx: str | None = None, reconciles_with: str | None = None) -> list[Metric]:
+def metrics(ccy: str, ledger_fx: str | None = None, reconciles_with: str | None = None,
+            ledger_periods: tuple[str, ...] = ()) -> list[Metric]:
     """``ledger_fx``: the input giving ledger-currency units per reporting unit (None: same currency);
-    ``reconciles_with``: the reported revenue the ledger should add up to."""
+    ``reconciles_with``: the reported revenue the ledger should add up to; ``ledger_periods``: the
+    periods the ledger covers, whose revenue makes a customer's total."""
     c = ccy.upper()
+    by_period = [at("customer_revenue", p) for p in ledger_periods] or [Across("customer_revenue")]
+    total = functools.reduce(operator.add, by_period)
     revenue = ref("customer_amount") / ref(ledger_fx) if ledger_fx else ref("customer_amount")
     converted = f"the ledger amount divided by {ledger_fx}" if ledger_fx else "the ledger amount (same currency)"
     return [
@@ -42,7 +50,7 @@ def metrics(ccy: str, ledger_fx: str | None = None, reconciles_with: str | None 
         _metric("customer_revenue", "Revenue", c, "customer_period", revenue,
                 f"The customer's revenue in the period in {c}: {converted}."),
         _metric("customer_total_revenue", "Revenue, all ledger periods", c, "customer",
-                call("SUM", Across("customer_revenue")), "Sum of the customer's revenue over the ledger periods."),
+                total, "The customer's revenue over the ledger periods, added left to right."),
         _metric("customer_share", "Share of ledger revenue", "ratio", "customer",
                 ref("customer_total_revenue") / ref("ledger_total_revenue"),
                 "The customer's revenue over all customers' revenue."),
@@ -52,9 +60,11 @@ def metrics(ccy: str, ledger_fx: str | None = None, reconciles_with: str | None 
                 above("customer_cumulative_share") + ref("customer_share"),
                 "Share of revenue from this customer and every larger one: the Pareto curve."),
         _metric("customer_in_order", "In descending order", "flag", "customer",
-                compare(">=", ref("customer_total_revenue"), below("customer_total_revenue")) * ONE,
-                "1 when the customer's revenue is at least the next customer's, so rank and cumulative share "
-                "hold; 0 after an edit that changes the order (rebuild to re-sort)."),
+                compare(">=", ref("customer_total_revenue") - below("customer_total_revenue"),
+                        -call("ABS", ref("customer_total_revenue")) * ref("ledger_order_tolerance")) * ONE,
+                "1 when the customer's revenue is at least the next customer's (to within rounding noise: "
+                "engines differ in the last digit), so rank and cumulative share hold; 0 after an edit that "
+                "changes the order (rebuild to re-sort)."),
         _metric("customer_gross_margin", "Gross margin (by deployment)", "ratio", "customer",
                 ref("customer_on_prem") * latest("on_prem_gross_margin")
                 + (ONE - ref("customer_on_prem")) * latest("cloud_gross_margin"),
