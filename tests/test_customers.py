@@ -169,3 +169,39 @@ def test_the_reference_reads_the_ledger_the_inputs_file_names(small_inputs):
     ref = load_reference(small_inputs / "zhipu.yaml")
     inputs = load_inputs(small_inputs / "zhipu.yaml")
     assert inputs.ledger_path.exists() and len(ref.customers) == 300
+
+
+def test_verify_against_the_inputs_checks_every_customer_row(small_built, small_inputs, tmp_path):
+    folder = tmp_path / "inputs"
+    shutil.copytree(small_inputs, folder)
+    yaml = folder / "minimax.yaml"
+    yaml.write_text(yaml.read_text(encoding="utf-8").replace("value: 7.0446", "value: 7.5", 1), encoding="utf-8")
+    runner = CliRunner()
+    clean = runner.invoke(main, ["verify", str(small_built["minimax"]), "--inputs", str(small_inputs / "minimax.yaml")])
+    assert clean.exit_code == 0, clean.output
+    moved = runner.invoke(main, ["verify", str(small_built["minimax"]), "--inputs", str(yaml)])
+    assert moved.exit_code == 1
+    customer_lines = [line for line in moved.output.splitlines() if line.startswith("mismatch model: Customers!")]
+    assert len(customer_lines) >= 300  # every customer's revenue moves with usd_cny
+    assert "the inputs file gives" in customer_lines[0]
+
+
+def test_build_refuses_to_overwrite_ledger_data_edited_in_the_workbook(small_inputs, tmp_path):
+    folder = tmp_path / "inputs"
+    shutil.copytree(small_inputs, folder)
+    out = tmp_path / "out"
+    runner = CliRunner()
+    args = ["build", "zhipu", "--inputs", str(folder), "--out", str(out)]
+    assert runner.invoke(main, args).exit_code == 0
+    book = out / "zhipu.xlsx"
+    assert runner.invoke(main, args).exit_code == 0  # untouched: rebuilds
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Customers"]
+    ws[f"F{FIRST_ROW + 3}"] = ws[f"F{FIRST_ROW + 3}"].value + 1
+    wb.save(book)
+    before = book.read_bytes()
+    refused = runner.invoke(main, args)
+    assert refused.exit_code == 1
+    assert f"Customers!F{FIRST_ROW}:F{FIRST_ROW + 299}" in refused.output and "ledger data edited" in refused.output
+    assert book.read_bytes() == before
+    assert runner.invoke(main, [*args, "--force"]).exit_code == 0

@@ -20,6 +20,17 @@ def _fail(err: UniteconError) -> None:
     sys.exit(1)
 
 
+def _progress(target: Path):
+    """A one-line progress display on a terminal (stderr); nothing when output is piped or logged."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(message: str) -> None:
+        click.echo(f"\r\x1b[K{target.name}: {message}", err=True, nl=False)
+
+    return show
+
+
 def _inputs_files(models: tuple[str, ...], inputs_dir: Path) -> list[Path]:
     if not models:
         found = sorted(inputs_dir.glob("*.yaml"))
@@ -60,7 +71,11 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
     a temporary file and renamed into place, so a failed or killed build leaves the previous one intact.
     """
     try:
-        layouts = [plan(path, sources_dir) for path in _inputs_files(models, inputs_dir)]
+        layouts = []
+        for path in _inputs_files(models, inputs_dir):
+            if sys.stderr.isatty():
+                click.echo(f"\r\x1b[K{path.name}: reading the inputs and ledger, computing", err=True, nl=False)
+            layouts.append(plan(path, sources_dir))
     except UniteconError as err:
         _fail(err)
     targets = [out_dir / f"{layout.model.inputs.model}.xlsx" for layout in layouts]
@@ -78,12 +93,14 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
         _fail(UniteconError(problems))
     for layout, target in zip(layouts, targets, strict=True):
         model = layout.model
-        formulas = write_workbook(layout, target)
+        formulas = write_workbook(layout, target, _progress(target))
         status = ""
         if ("master_check", None) in model.values:
             failing = int(model.value("failing_checks"))
             status = "; master check OK" if model.value("master_check") == 1 else (
                 f"; master check FAIL: {failing} check(s) fail on the inputs' own figures, see the Checks sheet")
+        if sys.stderr.isatty():
+            click.echo("\r\x1b[K", err=True, nl=False)
         click.echo(f"wrote {target} ({len(model.figures())} inputs, {formulas} formula cells{status})")
 
 

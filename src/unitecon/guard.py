@@ -15,7 +15,7 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 
 from .errors import Problem, UniteconError
 from .r1c1 import to_r1c1
-from .snapshot import read_snapshot
+from .snapshot import column_digest, read_snapshot
 
 
 def lock_file(target: Path) -> Path:
@@ -58,6 +58,14 @@ def overwrite_problems(target: Path, current_inputs: dict[str, float]) -> list[P
             continue
         problems.append(Problem(shown, f"{sheet}!{cell} ({name})",
                                 f"edited in the workbook: {_show(written)} → {_show(value)}"))
+    for sheet, cells, name, digest in snap.written_data:
+        min_col, min_row, max_col, max_row = range_boundaries(cells)
+        letter = get_column_letter(min_col)
+        found = [snap.values.get((sheet, f"{letter}{row}"), "") for row in range(min_row, max_row + 1)]
+        if column_digest(found) != digest:
+            problems.append(Problem(shown, f"{sheet}!{cells} ({name})",
+                                    "ledger data edited in the workbook; the ledger file is its source: make the "
+                                    "change there"))
     for sheet, cells, r1c1 in snap.written_formulas:
         min_col, min_row, max_col, max_row = range_boundaries(cells)
         for row in range(min_row, max_row + 1):

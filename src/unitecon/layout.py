@@ -39,7 +39,7 @@ FIRST_BODY_ROW = 5
 #: per customer metric (one per ledger period for a customer × period metric).
 CUSTOMER_FACTS = (("customer_id", "Customer id", "text"), ("customer_name", "Customer name", "text"),
                   ("customer_segment", "Segment", "text"), ("customer_deployment", "Deployment", "text"),
-                  ("customer_on_prem", "On-premise (1) or cloud (0)", "flag"))
+                  ("customer_on_prem", "On-premise (1) or cloud (0)", "indicator"))
 CUSTOMER_HEADER_ROW, CUSTOMER_NAME_ROW, CUSTOMER_UNIT_ROW, OPENING_ROW = 4, 5, 6, 7
 FIRST_CUSTOMER_ROW = OPENING_ROW + 1
 

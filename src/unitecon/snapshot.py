@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import io
 import re
 import zipfile
@@ -44,6 +45,7 @@ class Snapshot:
     properties: dict[str, str] = field(default_factory=dict)
     written_inputs: dict[str, tuple[Key, float]] = field(default_factory=dict)
     written_formulas: list[tuple[str, str, str]] = field(default_factory=list)  # (sheet, cells, R1C1)
+    written_data: list[tuple[str, str, str, str]] = field(default_factory=list)  # (sheet, cells, name, digest)
     cached: dict[Key, Any] = field(default_factory=dict)  # value last computed by Excel / LibreOffice / unitecon
     broken_names: dict[str, str] = field(default_factory=dict)  # name -> what it refers to
 
@@ -54,6 +56,15 @@ class Snapshot:
     @property
     def has_fingerprint(self) -> bool:
         return bool(self.written_inputs or self.written_formulas)
+
+
+def column_digest(values: list[Any]) -> str:
+    """SHA-256 of a column of cell values as written (numbers to Excel's 15 significant digits, text as
+    is): the fingerprint of a ledger column, so an edit anywhere in 25,000 rows is noticed without
+    storing the rows twice. (A file stores 16 digits, so the 17th of a Python float does not survive.)"""
+    text = "\x1f".join(format(float(v), ".15g") if isinstance(v, int | float) and not isinstance(v, bool)
+                        else str(v) for v in values)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def check_zip(path: Path) -> None:
@@ -144,6 +155,8 @@ def read_snapshot(path: str | Path) -> Snapshot:
             snap.written_inputs[str(name)] = ((str(sheet), str(cells)), float(written))
         elif kind == "formula":
             snap.written_formulas.append((str(sheet), str(cells), str(written)))
+        elif kind == "data":
+            snap.written_data.append((str(sheet), str(cells), str(name), str(written)))
     return snap
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from .errors import UniteconError
 from .graph import Graph, build_graph, split_ref
-from .layout import INPUTS, NAME, UNIT
+from .layout import CUSTOMER_NAME_ROW, CUSTOMER_UNIT_ROW, CUSTOMERS, INPUTS, NAME, UNIT
 from .snapshot import Key, read_snapshot
 
 _CELL = re.compile(r"^\$?[A-Za-z]{1,3}\$?[0-9]+$")
@@ -54,6 +54,10 @@ def _row_info(graph: Graph, key: Key) -> tuple[str | None, str | None, str | Non
         return col(1), col(3), col(6), col(7)
     if sheet in ROW_SHEETS:
         return col(NAME), col(UNIT), None, None
+    if sheet == CUSTOMERS and row > CUSTOMER_UNIT_ROW + 1:  # a column's name and unit sit above the customers
+        letters = re.sub(r"[0-9]+$", "", cell)
+        return (values.get((sheet, f"{letters}{CUSTOMER_NAME_ROW + 1}")),
+                values.get((sheet, f"{letters}{CUSTOMER_UNIT_ROW + 1}")), None, None)
     return None, None, None, None
 
 

@@ -54,6 +54,7 @@ class Unit:
             "CNY_per_USD": "0.0000",
             "HKD_per_USD": "0.0000",
             "flag": '"OK";"FAIL";"FAIL"',
+            "indicator": '"yes";"no";"no"',  # a fact about a row (1 = yes), not a check
         }.get(self.text, "General")
 
 

@@ -417,4 +417,19 @@ def compare_with_model(rec: Recomputed, layout, rel_tol: float = 1e-9) -> list[M
         if not _same(rec.values[key], expected, rel_tol):
             out.append(Mismatch(cell.sheet, cell.a1(), rec.formulas[key], rec.values[key], expected,
                                 "the inputs file gives"))
+    from .layout import CUSTOMERS, FIRST_CUSTOMER_ROW
+
+    for column in layout.customer_columns.values():
+        if column.row is None:
+            continue
+        letter = get_column_letter(column.col + 1)
+        for i, expected in enumerate(model.values[(column.key, column.period)].tolist()):
+            key = (CUSTOMERS.upper(), f"{letter}{FIRST_CUSTOMER_ROW + 1 + i}")
+            if key not in rec.formulas:
+                out.append(Mismatch(CUSTOMERS, key[1], "(no formula)", rec.constants.get(key), expected,
+                                    "the inputs file gives"))
+            elif not _same(rec.values[key], expected, rel_tol) and not (
+                    isinstance(expected, float) and math.isnan(expected) and rec.values[key] == "#DIV/0!"):
+                out.append(Mismatch(CUSTOMERS, key[1], rec.formulas[key], rec.values[key], expected,
+                                    "the inputs file gives"))
     return out

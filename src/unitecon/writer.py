@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import xlsxwriter
@@ -53,6 +54,7 @@ from .lineage import lineage
 from .model import SCALAR, Row
 from .r1c1 import to_r1c1
 from .render import customer_formula, formula, in_names
+from .snapshot import column_digest
 from .units import Unit, input_bounds
 
 #: Fixed document timestamp: same inputs give the same bytes.
@@ -108,17 +110,17 @@ class _Styles:
         return self._cache[key]
 
 
-def write_workbook(layout: Layout, path: str | Path) -> int:
+def write_workbook(layout: Layout, path: str | Path, progress: Callable[[str], None] | None = None) -> int:
     """Write the workbook for ``layout`` to ``path`` atomically (temp file in the same folder, then rename).
 
     Returns the number of formula cells written.
     """
     with replacing(Path(path)) as tmp:
-        count = _write(layout, tmp)
+        count = _write(layout, tmp, progress or (lambda message: None))
     return count
 
 
-def _write(layout: Layout, path: Path) -> int:
+def _write(layout: Layout, path: Path, progress: Callable[[str], None]) -> int:
     model = layout.model
     inputs = model.inputs
     wb = xlsxwriter.Workbook(
@@ -146,11 +148,12 @@ def _write(layout: Layout, path: Path) -> int:
     for sheet in (CALCULATIONS, CHECKS, SUMMARY):
         _write_rows(sheets[sheet], sheet, layout, styles, written)
     runs = list(_runs(written))
+    data: list[tuple[str, str, str, str]] = []
     if layout.customers:
-        runs += _write_customers(sheets[CUSTOMERS], layout, styles)
+        runs += _write_customers(sheets[CUSTOMERS], layout, styles, progress, data)
     _write_cover(sheets[COVER], layout, styles, written)
     _write_audit(sheets[AUDIT], layout, styles)
-    _write_fingerprint(sheets[FINGERPRINT], layout, styles, runs)
+    _write_fingerprint(sheets[FINGERPRINT], layout, styles, runs, data)
     for key, value in (("unitecon_model", inputs.model), ("unitecon_version", __version__),
                        ("unitecon_inputs_sha256", inputs.digest)):
         wb.set_custom_property(key, value)
@@ -159,6 +162,7 @@ def _write(layout: Layout, path: Path) -> int:
         wb.define_name(name, f"={cell.sheet}!{cell.a1(absolute=True)}")
     for column in sorted(layout.customer_columns.values(), key=lambda c: c.name):
         wb.define_name(column.name, f"={CUSTOMERS}!{layout.customer_range(column)}")
+    progress("compressing and saving")
     wb.close()
     customer_formulas = sum(1 for c in layout.customer_columns.values() if c.row) * layout.customers
     return len(written) + customer_formulas
@@ -378,7 +382,8 @@ def _write_cover(ws, layout: Layout, styles: _Styles, written: list) -> None:
     ws.activate()
 
 
-def _write_fingerprint(ws, layout: Layout, styles: _Styles, runs: list[tuple[str, str, str]]) -> None:
+def _write_fingerprint(ws, layout: Layout, styles: _Styles, runs: list[tuple[str, str, str]],
+                       data: list[tuple[str, str, str, str]]) -> None:
     """What this build wrote: every input value by name and every formula, as runs of one R1C1 formula.
 
     ``unitecon build`` compares a workbook with this record before overwriting it, so an edit made in
@@ -399,6 +404,10 @@ def _write_fingerprint(ws, layout: Layout, styles: _Styles, runs: list[tuple[str
         for col, text in enumerate(values):
             ws.write_string(r, col, text, styles.text)
         ws.write_number(r, 4, layout.model.value(name), styles.text)
+        r += 1
+    for sheet, cells, name, digest in data:
+        for col, value in enumerate(("data", sheet, cells, name, digest)):
+            ws.write_string(r, col, value, styles.text)
         r += 1
     for sheet, cells, text in runs:
         for col, value in enumerate(("formula", sheet, cells, "", text)):
@@ -495,9 +504,30 @@ def _write_charts(wb, ws, layout: Layout) -> None:
         chart.set_legend({"none": True})
         chart.set_size({"width": 640, "height": 300})
         ws.insert_chart(xl_rowcol_to_cell(HEADER_ROW + (17 if arppu else 0), anchor), chart)
+    if layout.customers:
+        rank = layout.customer_column("customer_rank")
+        cumulative = layout.customer_column("customer_cumulative_share")
+        first, last = FIRST_CUSTOMER_ROW, layout.last_customer_row
+        chart = wb.add_chart({"type": "scatter", "subtype": "straight"})
+        synthetic = " (SYNTHETIC ledger)" if model.ledger.synthetic else ""
+        chart.add_series({
+            "name": "Cumulative share of revenue",
+            "categories": [CUSTOMERS, first, rank.col, last, rank.col],
+            "values": [CUSTOMERS, first, cumulative.col, last, cumulative.col],
+            "line": {"color": "#2E75B6", "width": 2},
+        })
+        chart.set_title({"name": f"Customer concentration: Pareto curve{synthetic}"})
+        chart.set_x_axis({"name": "customers, largest first (rank)", "num_format": "#,##0", "min": 0,
+                          "max": layout.customers, "log_base": None})
+        chart.set_y_axis({"name": "cumulative share of ledger revenue", "num_format": "0%", "min": 0, "max": 1})
+        chart.set_legend({"none": True})
+        chart.set_size({"width": 640, "height": 300})
+        placed = bool(arppu) + any(r.name == "compute_to_revenue" for r in model.rows)
+        ws.insert_chart(xl_rowcol_to_cell(HEADER_ROW + 17 * placed, anchor), chart)
 
 
-def _write_customers(ws, layout: Layout, styles: _Styles) -> list[tuple[str, str, str]]:
+def _write_customers(ws, layout: Layout, styles: _Styles, progress: Callable[[str], None],
+                     data: list[tuple[str, str, str, str]]) -> list[tuple[str, str, str]]:
     """The Customers sheet, one row per customer; returns the fingerprint runs (one per formula column)."""
     model = layout.model
     ledger = model.ledger
@@ -521,8 +551,11 @@ def _write_customers(ws, layout: Layout, styles: _Styles) -> list[tuple[str, str
         ws.write_string(CUSTOMER_UNIT_ROW, c, Unit(column.unit).label if column.unit != "text" else "", styles.unit)
         ws.set_column(c, c, 34 if column.key == "customer_name" else 16)
         if column.row is None:
-            _write_ledger_column(ws, column, frame, styles, ledger)
+            written = _write_ledger_column(ws, column, frame, styles, ledger)
+            cells = f"{xl_rowcol_to_cell(first, c)}:{xl_rowcol_to_cell(last, c)}"
+            data.append((CUSTOMERS, cells, column.name, column_digest(written)))
             continue
+        progress(f"Customers: column {column.name} ({c + 1} of {len(columns)}, {n:,} rows)")
         fmt = styles.value("metric", column.unit)
         template = customer_formula(column.row.expr, layout, column.period)
         values = model.values[(column.key, column.period)]
@@ -549,14 +582,15 @@ def _write_customers(ws, layout: Layout, styles: _Styles) -> list[tuple[str, str
     return runs
 
 
-def _write_ledger_column(ws, column, frame, styles: _Styles, ledger) -> None:
+def _write_ledger_column(ws, column, frame, styles: _Styles, ledger) -> list:
     """A column of ledger data: text written as text (a name starting with = stays a name), numbers as inputs."""
     first = FIRST_CUSTOMER_ROW
     if column.unit == "text":
         source = {"customer_segment": "segment", "customer_deployment": "deployment"}.get(column.key, column.key)
-        for i, text in enumerate(frame[source].tolist()):
-            ws.write_string(first + i, column.col, str(text), styles.text)
-        return
+        texts = [str(text) for text in frame[source].tolist()]
+        for i, text in enumerate(texts):
+            ws.write_string(first + i, column.col, text, styles.text)
+        return texts
     if column.key == "customer_on_prem":
         numbers = (frame["deployment"] == "on-prem").astype(float).tolist()
     else:
@@ -564,3 +598,4 @@ def _write_ledger_column(ws, column, frame, styles: _Styles, ledger) -> None:
     fmt = styles.value("input", column.unit)
     for i, value in enumerate(numbers):
         ws.write_number(first + i, column.col, value, fmt)
+    return numbers
