@@ -205,3 +205,31 @@ def test_build_refuses_to_overwrite_ledger_data_edited_in_the_workbook(small_inp
     assert f"Customers!F{FIRST_ROW}:F{FIRST_ROW + 299}" in refused.output and "ledger data edited" in refused.output
     assert book.read_bytes() == before
     assert runner.invoke(main, [*args, "--force"]).exit_code == 0
+
+
+def test_audit_finds_a_customer_formula_that_breaks_its_column(small_built, tmp_path):
+    book = tmp_path / "minimax.xlsx"
+    shutil.copy(small_built["minimax"], book)
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Customers"]
+    target = f"H{FIRST_ROW + 10}"
+    ws[target] = f"=F{FIRST_ROW + 10}/7"
+    wb.save(book)
+    result = CliRunner().invoke(main, ["audit", str(book), "--format", "json"])
+    assert result.exit_code == 1
+    import json
+
+    findings = {(f["kind"], f["location"]) for f in json.loads(result.output)}
+    assert ("inconsistent formula", f"Customers!{target}") in findings
+    assert ("hard-coded number", f"Customers!{target}") in findings
+
+
+def test_trace_shows_a_named_customer_column_as_one_node(small_built):
+    import json
+
+    result = CliRunner().invoke(main, ["trace", str(small_built["zhipu"]), "ledger_hhi", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    tree = json.loads(result.output)
+    (column,) = tree["children"]  # SUMPRODUCT(customer_share, customer_share): one range, shown once
+    assert column["cell"].endswith(f":{column['cell'].split(':')[0][0]}{FIRST_ROW + 299}")
+    assert len(column["children"]) == 1 and column["children"][0]["name"] == "customer_share"

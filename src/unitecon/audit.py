@@ -47,23 +47,23 @@ def audit(path: str) -> list[Finding]:
         found.append(Finding(kind, f"{key[0]}!{key[1]}", message))
 
     rows: dict[tuple[str, int], list[tuple[int, str, tuple[str, str]]]] = defaultdict(list)
+    columns: dict[tuple[str, int], list[tuple[int, str, tuple[str, str]]]] = defaultdict(list)
+    by_pattern: dict[str, list[tuple[str, str]]] = {}  # a formula copied down a column is tokenized once
     for key, formula in snap.formulas.items():
         m = _ROW.match(key[1])
         row, col = int(m.group(2)), range_boundaries(key[1])[0]
-        try:
-            tokens = Tokenizer(formula).items
-        except Exception:
-            add("unparsable formula", key, formula)
+        pattern = to_r1c1(formula, row, col)
+        if pattern not in by_pattern:
+            by_pattern[pattern] = _token_findings(formula)
+        for kind, message in by_pattern[pattern]:
+            if kind == "unparsable formula":
+                add(kind, key, formula)
+            else:
+                add(kind, key, message.replace("{formula}", formula))
+        if by_pattern[pattern] and by_pattern[pattern][0][0] == "unparsable formula":
             continue
-        for tok in tokens:
-            if tok.type == "OPERAND" and tok.subtype == "NUMBER" and float(tok.value) not in UNIT_CONSTANTS:
-                add("hard-coded number", key, f"{tok.value} typed into {formula}; make it an input")
-            function = tok.value[:-1].upper().removeprefix("_XLFN.")
-            if tok.type == "FUNC" and tok.subtype == "OPEN" and function in VOLATILE:
-                add("volatile function", key, f"{tok.value[:-1]} recalculates on every change: {formula}")
-            if tok.type == "OPERAND" and tok.subtype == "ERROR":
-                add("error value", key, f"{tok.value} written into the formula {formula}")
-        rows[(key[0], row)].append((col, to_r1c1(formula, row, col), key))
+        rows[(key[0], row)].append((col, pattern, key))
+        columns[(key[0], col)].append((row, pattern, key))
         cached = snap.cached.get(key)
         if isinstance(cached, str) and cached in ERRORS:
             add("error value", key, f"{formula} evaluates to {cached}")
@@ -76,17 +76,20 @@ def audit(path: str) -> list[Finding]:
         if isinstance(value, str) and value in ERRORS:
             add("error value", key, f"cell holds {value}")
 
-    for cells in rows.values():
-        if len(cells) < 3:
-            continue
-        counts = Counter(r1c1 for _, r1c1, _ in cells)
-        pattern, n = counts.most_common(1)[0]
-        if n < 2 or n <= len(cells) / 2:
-            continue  # no pattern to break (e.g. input link rows: one name per period)
-        for _, r1c1, key in cells:
-            if r1c1 != pattern:
-                add("inconsistent formula", key, f"{snap.formulas[key]} breaks its row's pattern "
-                                                 f"(={pattern} in {n} of {len(cells)} cells)")
+    flagged: set[tuple[str, str]] = set()
+    for what, lines in (("row", rows.values()), ("column", columns.values())):
+        for cells in lines:
+            if len(cells) < 3:
+                continue
+            counts = Counter(r1c1 for _, r1c1, _ in cells)
+            pattern, n = counts.most_common(1)[0]
+            if n < 2 or n <= len(cells) / 2 or (what == "column" and n < 10):
+                continue  # no pattern to break (input links: one name per period; a column of distinct rows)
+            for _, r1c1, key in cells:
+                if r1c1 != pattern and key not in flagged:
+                    flagged.add(key)
+                    add("inconsistent formula", key, f"{snap.formulas[key]} breaks its {what}'s pattern "
+                                                     f"(={pattern[1:]} in {n} of {len(cells)} cells)")
 
     for sheet, cells, _ in snap.written_formulas:
         min_col, min_row, max_col, max_row = range_boundaries(cells)
@@ -117,6 +120,24 @@ def audit(path: str) -> list[Finding]:
         found.append(Finding("circular reference", f"{cycle[0][0]}!{cycle[0][1]}",
                              " -> ".join(f"{s}!{c}" for s, c in cycle)))
     return sorted(found, key=lambda f: (f.kind, f.location))
+
+
+def _token_findings(formula: str) -> list[tuple[str, str]]:
+    """(kind, message with ``{formula}`` where the cell's own text goes) for what the tokens show."""
+    try:
+        tokens = Tokenizer(formula).items
+    except Exception:
+        return [("unparsable formula", "{formula}")]
+    out = []
+    for tok in tokens:
+        if tok.type == "OPERAND" and tok.subtype == "NUMBER" and float(tok.value) not in UNIT_CONSTANTS:
+            out.append(("hard-coded number", f"{tok.value} typed into {{formula}}; make it an input"))
+        function = tok.value[:-1].upper().removeprefix("_XLFN.")
+        if tok.type == "FUNC" and tok.subtype == "OPEN" and function in VOLATILE:
+            out.append(("volatile function", f"{tok.value[:-1]} recalculates on every change: {{formula}}"))
+        if tok.type == "OPERAND" and tok.subtype == "ERROR":
+            out.append(("error value", f"{tok.value} written into the formula {{formula}}"))
+    return out
 
 
 def as_json(findings: list[Finding]) -> list[dict[str, str]]:

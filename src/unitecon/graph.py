@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass, field
 
 from openpyxl.formula.tokenizer import Tokenizer
-from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_boundaries
 
+from .r1c1 import reference_at, reference_r1c1, to_r1c1
 from .snapshot import Key, Snapshot
 
 _CELL_OR_RANGE = re.compile(r"^\$?[A-Za-z]{1,3}\$?[0-9]+(:\$?[A-Za-z]{1,3}\$?[0-9]+)?$")
@@ -61,15 +62,27 @@ def references(formula: str) -> list[str]:
 
 
 def build_graph(snap: Snapshot) -> Graph:
-    """Direct precedents and dependents of every formula cell."""
+    """Direct precedents and dependents of every formula cell.
+
+    A formula copied down a column is tokenized once: its references are kept in R1C1 form and moved
+    to each cell of the copy.
+    """
     graph = Graph(snap)
     names = {n.upper(): dest for n, dest in snap.names.items()}
     for name, (sheet, ref) in sorted(snap.names.items()):
         if ":" not in ref:
             graph.names_by_cell.setdefault((sheet, ref), name)
+    moved: dict[str, list[str]] = {}
     for key, formula in snap.formulas.items():
+        col, row = _coordinates(key[1])
+        pattern = to_r1c1(formula, row, col)
+        if pattern in moved:
+            tokens = [reference_at(t, row, col) for t in moved[pattern]]
+        else:
+            tokens = references(formula)
+            moved[pattern] = [reference_r1c1(t, row, col) for t in tokens]
         found: list[Key] = []
-        for token in references(formula):
+        for token in tokens:
             sheet, ref = split_ref(token, key[0])
             if _WHOLE.match(ref):
                 graph.whole_references.setdefault(key, []).append(token)
@@ -83,3 +96,9 @@ def build_graph(snap: Snapshot) -> Graph:
         for p in graph.precedents[key]:
             graph.dependents.setdefault(p, []).append(key)
     return graph
+
+
+def _coordinates(a1: str) -> tuple[int, int]:
+    """(column, row), 1-based, of an A1 cell."""
+    col, row = coordinate_to_tuple(a1)[::-1]
+    return col, row

@@ -66,7 +66,7 @@ class Ledger:
         kind = "a SYNTHETIC sample ledger" if self.synthetic else "the ledger"
         return (f"Aggregated by unitecon from {self.rows_read:,} rows of {kind} {self.path.name} "
                 f"(SHA-256 {self.digest[:16]}…): amounts in {self.currency} summed per customer and period; "
-                f"customers ordered by total amount, largest first.")
+                f"customers ordered by their total revenue, largest first.")
 
 
 def load_ledger(path: str | Path, period_map: dict[str, str], periods: list[str], currencies: set[str],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from openpyxl.formula.tokenizer import Tokenizer
-from openpyxl.utils.cell import column_index_from_string
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
 _CELL = re.compile(r"^(\$?)([A-Za-z]{1,3})(\$?)([0-9]+)$")
 
@@ -50,3 +50,39 @@ def to_r1c1(formula: str, row: int, col: int) -> str:
         else:
             out.append(tok.value)
     return "=" + "".join(out)
+
+
+_R1C1_CELL = re.compile(r"^R(\[-?[0-9]+\]|[0-9]+)?C(\[-?[0-9]+\]|[0-9]+)?$")
+
+
+def _part_to_a1(part: str, row: int, col: int) -> str:
+    m = _R1C1_CELL.match(part)
+    if not m:
+        return part
+    r, c = m.groups()
+
+    def place(spec: str | None, here: int) -> tuple[str, int]:
+        if spec is None:
+            return "", here
+        if spec.startswith("["):
+            return "", here + int(spec[1:-1])
+        return "$", int(spec)
+
+    row_abs, r_at = place(r, row)
+    col_abs, c_at = place(c, col)
+    return f"{col_abs}{get_column_letter(c_at)}{row_abs}{r_at}"
+
+
+def reference_at(r1c1: str, row: int, col: int) -> str:
+    """A reference token in R1C1 form (as :func:`to_r1c1` writes it) back in A1 form for the cell at
+    1-based ``row``, ``col``; names and other tokens come back unchanged."""
+    sheet, sep, body = r1c1.rpartition("!")
+    parts = body.split(":")
+    if not all(_R1C1_CELL.match(p) for p in parts):
+        return r1c1
+    return f"{sheet}{sep}" + ":".join(_part_to_a1(p, row, col) for p in parts)
+
+
+def reference_r1c1(token: str, row: int, col: int) -> str:
+    """A reference token (``$A$1:B2``, ``Sheet!C3``, a name) in R1C1 form for the cell at ``row``, ``col``."""
+    return _range_to_r1c1(token, row, col)

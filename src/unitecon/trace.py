@@ -56,8 +56,10 @@ def _row_info(graph: Graph, key: Key) -> tuple[str | None, str | None, str | Non
         return col(NAME), col(UNIT), None, None
     if sheet == CUSTOMERS and row > CUSTOMER_UNIT_ROW + 1:  # a column's name and unit sit above the customers
         letters = re.sub(r"[0-9]+$", "", cell)
+        ledger = values.get((sheet, "A3")) if (sheet, cell) not in graph.snap.formulas else None
         return (values.get((sheet, f"{letters}{CUSTOMER_NAME_ROW + 1}")),
-                values.get((sheet, f"{letters}{CUSTOMER_UNIT_ROW + 1}")), None, None)
+                values.get((sheet, f"{letters}{CUSTOMER_UNIT_ROW + 1}")), "customer ledger" if ledger else None,
+                ledger)
     return None, None, None, None
 
 
@@ -103,11 +105,45 @@ def trace(path: str, target: str, depth: int | None = None, dependents: bool = F
             return node
         shown.add(key)
         if depth is None or level < depth:
-            node.children = [grow(k, level + 1) for k in edges.get(key, [])
-                             if k in graph.snap.formulas or k in graph.snap.values or not dependents]
+            keys = [k for k in edges.get(key, [])
+                    if k in graph.snap.formulas or k in graph.snap.values or not dependents]
+            for run in _runs(keys):
+                if len(run) <= RUN_SHOWN:
+                    node.children += [grow(k, level + 1) for k in run]
+                else:
+                    node.children.append(_run_node(graph, run, grow(run[0], level + 1)))
         return node
 
     return grow(root_key, 0)
+
+
+RUN_SHOWN = 3  # a longer run of cells down one column (a named customer column) is shown as one node
+
+
+def _runs(keys: list[Key]) -> list[list[Key]]:
+    """``keys`` split into runs of consecutive cells down one column, order kept."""
+    out: list[list[Key]] = []
+    for key in keys:
+        if out:
+            sheet, cell = out[-1][-1]
+            letters, row = re.match(r"([A-Z]+)([0-9]+)", cell).groups()
+            mine = re.match(r"([A-Z]+)([0-9]+)", key[1]).groups()
+            if key[0] == sheet and mine[0] == letters and int(mine[1]) == int(row) + 1:
+                out[-1].append(key)
+                continue
+        out.append([key])
+    return out
+
+
+def _run_node(graph: Graph, run: list[Key], first: Node) -> Node:
+    """One node for a column of cells; its child is the first cell, traced as usual."""
+    sheet = run[0][0]
+    cells = f"{run[0][1]}:{run[-1][1]}"
+    name = next((n for n, (s, ref) in graph.snap.names.items() if s == sheet and ref == cells), first.name)
+    formulas = {graph.snap.formulas.get(k) is not None for k in run}
+    what = f"{len(run):,} cells, the formula {first.formula} copied down" if formulas == {True} else (
+        f"{len(run):,} cells of data")
+    return Node(sheet, cells, name, what, f"{len(run):,} cells", None, children=[first])
 
 
 def _fmt(value: Any) -> str:
