@@ -7,6 +7,7 @@ the file as written (or as a person edited and saved it).
 
 from __future__ import annotations
 
+import functools
 import graphlib
 import math
 import re
@@ -88,6 +89,7 @@ def _plain(value: Any) -> Any:
     return str(value)  # formulas' XlError (a str subclass) renders as "#DIV/0!" etc.
 
 
+@functools.lru_cache(maxsize=256)  # a named customer column is expanded once, not once per formula reading it
 def _cells_of(ref: str) -> list[list[str]]:
     min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
     return [[f"{get_column_letter(c)}{r}" for c in range(min_col, max_col + 1)] for r in range(min_row, max_row + 1)]
