@@ -43,7 +43,7 @@ def _expected(ref, name: str):
                     "customer_revenue_positive": (frame[f"revenue_{p}"] > 0).astype(float)}.get(base)
     return {"customer_total_revenue": frame["total"], "customer_share": frame["share"],
             "customer_rank": frame["rank"], "customer_cumulative_share": frame["cumulative_share"],
-            "customer_paid_first": frame["paid_first"], "customer_repeat": frame["repeat"],
+            "customer_repeat": frame["repeat"],
             "customer_gross_margin": frame.get("gross_margin"),
             "customer_in_order": frame["total"] * 0 + 1}.get(name)
 
