@@ -22,6 +22,7 @@ import schedula as sh
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 
 from .errors import UniteconError
+from .graph import references
 from .r1c1 import to_r1c1
 from .snapshot import Snapshot, read_snapshot
 
@@ -150,7 +151,7 @@ def _plan_refs(fn, first: str, host: str, row: int, col: int, names: dict[str, K
     None when two references of the formula compile to one input (A2 and $A$2 in row 2).
     """
     originals: dict[str, str] = {}
-    for t in graph_references(first):
+    for t in references(first):
         if originals.setdefault(_norm(t), t) != t:
             return None  # A2 and $A$2 in one formula compile to one input: plan from another row
     out = []
@@ -277,12 +278,6 @@ def _evaluate_rows(rec, sheet, letter, col, rows, fn, refs: list[_Ref], get) -> 
                 for i, ref in enumerate(refs)]
         rec.values[(sheet, f"{letter}{row}")] = _plain(fn(*args))
     return True
-
-
-def graph_references(formula: str) -> list[str]:
-    from .graph import references
-
-    return references(formula)
 
 
 def _split(a1: str) -> tuple[int, int]:
