@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from collections import defaultdict
 from decimal import Decimal
 
@@ -187,3 +188,13 @@ def test_the_inputs_file_may_point_at_a_ledger_and_its_periods_are_checked(tmp_p
     shown = str(caught.value)
     assert "ledger.periods.2024: unknown period 'FY2099'" in shown
     assert "ledger.fx.USD: expected a scalar input in USD_per_CNY" in shown
+
+
+def test_sample_ledger_without_out_regenerates_the_shipped_sample_byte_for_byte(tmp_path):
+    folder = tmp_path / "inputs"
+    shutil.copytree(INPUTS, folder)
+    shipped = (INPUTS / "ledgers" / "zhipu_customers.csv.gz").read_bytes()
+    (folder / "ledgers" / "zhipu_customers.csv.gz").unlink()
+    result = CliRunner().invoke(main, ["sample-ledger", "zhipu", "--inputs", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert (folder / "ledgers" / "zhipu_customers.csv.gz").read_bytes() == shipped

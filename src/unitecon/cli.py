@@ -112,7 +112,8 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
               help="Number of customers (default: the model's reported count: 25,000 MiniMax, 8,000 Zhipu).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed; the same seed gives the same file.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="CSV to write (default: <inputs>/ledgers/<model>_customers.csv).")
+              help="CSV (.csv or .csv.gz) to write (default: the file the inputs' ledger: points at, else "
+                   "<inputs>/ledgers/<model>_customers.csv).")
 def sample_ledger(model: str, inputs_dir: Path, customers: int | None, seed: int, out: Path | None) -> None:
     """Write a SYNTHETIC customer ledger for MODEL, calibrated to the public aggregates in its inputs file.
 
@@ -124,7 +125,7 @@ def sample_ledger(model: str, inputs_dir: Path, customers: int | None, seed: int
 
     try:
         inputs = load_inputs(_inputs_files((model,), inputs_dir)[0])
-        out = out or inputs_dir / "ledgers" / f"{inputs.model}_customers.csv"
+        out = out or inputs.ledger_path or inputs_dir / "ledgers" / f"{inputs.model}_customers.csv"
         frame = write_sample_ledger(inputs, out, customers, seed)
     except UniteconError as err:
         _fail(err)
