@@ -9,12 +9,11 @@ that point to nothing.
 from __future__ import annotations
 
 import graphlib
-import re
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 
 from openpyxl.formula.tokenizer import Tokenizer
-from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_boundaries
 
 from .expr import UNIT_CONSTANTS
 from .graph import build_graph
@@ -24,7 +23,6 @@ from .snapshot import read_snapshot
 
 ERRORS = ("#DIV/0!", "#REF!", "#NAME?", "#VALUE!", "#N/A", "#NUM!", "#NULL!")
 VOLATILE = ("OFFSET", "INDIRECT", "NOW", "TODAY", "RAND", "RANDBETWEEN", "CELL", "INFO")
-_ROW = re.compile(r"^([A-Z]+)([0-9]+)$")
 
 
 @dataclass(frozen=True)
@@ -50,8 +48,7 @@ def audit(path: str) -> list[Finding]:
     columns: dict[tuple[str, int], list[tuple[int, str, tuple[str, str]]]] = defaultdict(list)
     by_pattern: dict[str, list[tuple[str, str]]] = {}  # a formula copied down a column is tokenized once
     for key, formula in snap.formulas.items():
-        m = _ROW.match(key[1])
-        row, col = int(m.group(2)), range_boundaries(key[1])[0]
+        row, col = coordinate_to_tuple(key[1])
         pattern = to_r1c1(formula, row, col)
         if pattern not in by_pattern:
             by_pattern[pattern] = _token_findings(formula)

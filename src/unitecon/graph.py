@@ -74,7 +74,7 @@ def build_graph(snap: Snapshot) -> Graph:
             graph.names_by_cell.setdefault((sheet, ref), name)
     moved: dict[str, list[str]] = {}
     for key, formula in snap.formulas.items():
-        col, row = _coordinates(key[1])
+        row, col = coordinate_to_tuple(key[1])
         pattern = to_r1c1(formula, row, col)
         if pattern in moved:
             tokens = [reference_at(t, row, col) for t in moved[pattern]]
@@ -97,8 +97,3 @@ def build_graph(snap: Snapshot) -> Graph:
             graph.dependents.setdefault(p, []).append(key)
     return graph
 
-
-def _coordinates(a1: str) -> tuple[int, int]:
-    """(column, row), 1-based, of an A1 cell."""
-    col, row = coordinate_to_tuple(a1)[::-1]
-    return col, row

@@ -99,12 +99,13 @@ def load_ledger(path: str | Path, period_map: dict[str, str], periods: list[str]
         if len(problems) > MAX_PROBLEMS:
             shown.append(Problem(str(path), "", f"… and {len(problems) - MAX_PROBLEMS:,} more problems"))
         raise LedgerError(shown)
-    customers = _aggregate(frame, [p for p in periods if p in set(period_map.values())])
+    periods = [p for p in periods if p in set(period_map.values())]
+    customers = _aggregate(frame, periods)
     if len(customers) + header_rows > EXCEL_ROWS:
         raise LedgerError(Problem(str(path), "", f"{len(customers):,} customers need {len(customers) + header_rows:,} "
                                                  f"sheet rows; Excel holds at most {EXCEL_ROWS:,}"))
-    return Ledger(path, banner, str(frame["currency"].iat[0]), [p for p in periods if p in set(period_map.values())],
-                  customers, len(frame), hashlib.sha256(raw).hexdigest())
+    return Ledger(path, banner, str(frame["currency"].iat[0]), periods, customers, len(frame),
+                  hashlib.sha256(raw).hexdigest())
 
 
 def _read_table(path: Path, raw: bytes) -> tuple[str, pd.DataFrame, int]:

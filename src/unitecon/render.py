@@ -31,7 +31,7 @@ from .expr import (
     Num,
     Ref,
 )
-from .layout import LABEL, Cell, Layout
+from .layout import CUSTOMERS, LABEL, Cell, Layout
 from .model import SCALAR
 
 _ASSOCIATIVE = {"+", "*"}
@@ -127,12 +127,12 @@ def customer_formula(e: Expr, layout: Layout, period: str | None) -> str:
             case Ref(name=n) if (n, period) in layout.customer_columns or (n, SCALAR) in layout.customer_columns:
                 return f"{letter(n, period)}{{r}}"
             case Ref(name=n):
-                return _scalar_ref(layout, layout.cell(n), "Customers")
+                return _scalar_ref(layout, layout.cell(n), CUSTOMERS)
             case At(name=n, period=q) if (n, ledger_periods[0]) in layout.customer_columns:
                 p = ledger_periods[-1] if q == LATEST else ledger_periods[0] if q == FIRST else q
                 return f"{letter(n, p)}{{r}}"
             case At(name=n, period=q):
-                return _at(layout, n, q, "Customers")
+                return _at(layout, n, q, CUSTOMERS)
             case Across(name=n):
                 return f"{letter(n, ledger_periods[0])}{{r}}:{letter(n, ledger_periods[-1])}{{r}}"
             case Above(name=n):

@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 import schedula as sh
-from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
+from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, get_column_letter, range_boundaries
 
 from .errors import UniteconError
 from .graph import references
+from .layout import CUSTOMERS, FIRST_CUSTOMER_ROW
 from .r1c1 import to_r1c1
 from .snapshot import Snapshot, read_snapshot
 
@@ -189,7 +190,7 @@ def _evaluate(rec: Recomputed, names: dict[str, Key], path) -> None:
     inputs allow, evaluated for all its rows in one call on numpy columns."""
     groups: dict[tuple[str, int, str], list[int]] = defaultdict(list)
     for (sheet, a1) in rec.formulas:
-        col, row = _split(a1)
+        row, col = coordinate_to_tuple(a1)
         groups[(sheet, col, to_r1c1(rec.formulas[(sheet, a1)], row, col))].append(row)
     cell_group: dict[Key, tuple[str, int, str]] = {}
     for gkey, rows in groups.items():
@@ -197,11 +198,7 @@ def _evaluate(rec: Recomputed, names: dict[str, Key], path) -> None:
         for row in rows:
             cell_group[(gkey[0], f"{get_column_letter(gkey[1])}{row}")] = gkey
 
-    def get(key: Key) -> Any:
-        value = rec.values[key] if key in rec.formulas else rec.constants.get(key)
-        return sh.EMPTY if value is None else value
-
-    _RANGE_ARGS.clear()
+    get = _Cells(rec)
 
     plans: dict[tuple[str, int, str], tuple[Any, list[_Ref] | None]] = {}
     graph: dict[tuple[str, int, str], set] = {}
@@ -239,7 +236,7 @@ def _evaluate(rec: Recomputed, names: dict[str, Key], path) -> None:
             continue
         columnwise = all(ref.single for ref in refs)
         if gkey in recursive:
-            if columnwise and _cached_running_total_holds(rec, sheet, letter, col, rows, fn, refs, get):
+            if columnwise and _cached_running_total_holds(rec, sheet, letter, col, rows, fn, refs):
                 continue
             if not _evaluate_rows(rec, sheet, letter, col, rows, fn, refs, get):
                 _evaluate_cells(rec, sheet, letter, rows, names, get, path)
@@ -247,7 +244,7 @@ def _evaluate(rec: Recomputed, names: dict[str, Key], path) -> None:
             _evaluate_rows(rec, sheet, letter, col, rows, fn, refs, get)
 
 
-def _cached_running_total_holds(rec, sheet, letter, col, rows, fn, refs, get) -> bool:
+def _cached_running_total_holds(rec, sheet, letter, col, rows, fn, refs) -> bool:
     """Evaluate a running total in one call, reading its own earlier rows from the file's cached values.
 
     This checks each cell against its formula applied to the values stored for its precedents, as
@@ -257,32 +254,23 @@ def _cached_running_total_holds(rec, sheet, letter, col, rows, fn, refs, get) ->
     row from the opening value instead (after an edit, the cached values are stale).
     """
     own = {(sheet, f"{letter}{row}") for row in rows}
-
-    def cached_for_own(key: Key) -> Any:
-        return (sh.EMPTY if rec.cached.get(key) is None else rec.cached[key]) if key in own else get(key)
-
-    if not _evaluate_column(rec, sheet, letter, col, rows, fn, refs, cached_for_own):
+    if not _evaluate_column(rec, sheet, letter, col, rows, fn, refs, _Cells(rec, from_cache=own)):
         return False
     return all(_same(rec.values[k], rec.cached.get(k), rel_tol=1e-12) for k in own)
 
 
-def _evaluate_rows(rec, sheet, letter, col, rows, fn, refs: list[_Ref], get) -> bool:
+def _evaluate_rows(rec, sheet, letter, col, rows, fn, refs: list[_Ref], get: _Cells) -> bool:
     """Row by row with the run's one compiled formula, in the order a running total needs (down the
     column when it reads rows above, up when it reads rows below); False if it reads both."""
     steps = {ref.dr for ref in refs if ref.single and ref.fixed is None and ref.dc == 0 and ref.sheet == sheet}
     if any(dr < 0 for dr in steps) and any(dr > 0 for dr in steps):
         return False
-    fixed = {i: _fixed_arg(ref.sheet, ref.fixed, get) for i, ref in enumerate(refs) if ref.fixed is not None}
+    fixed = {i: get.arg(ref.sheet, ref.fixed) for i, ref in enumerate(refs) if ref.fixed is not None}
     for row in (sorted(rows, reverse=True) if any(dr > 0 for dr in steps) else sorted(rows)):
-        args = [fixed[i] if i in fixed else _fixed_arg(ref.sheet, ref.at(row, col), get)
+        args = [fixed[i] if i in fixed else get.arg(ref.sheet, ref.at(row, col))
                 for i, ref in enumerate(refs)]
         rec.values[(sheet, f"{letter}{row}")] = _plain(fn(*args))
     return True
-
-
-def _split(a1: str) -> tuple[int, int]:
-    m = _CELL.match(a1)
-    return column_index_from_string(m.group(1)), int(m.group(2))
 
 
 def _group_precedents(gkey, rows, fn, refs, rec: Recomputed, names) -> set[Key]:
@@ -316,29 +304,43 @@ def _resolve(token: str, sheet: str, names: dict[str, Key]) -> tuple[str, str]:
     return sheet, token.replace("$", "")
 
 
-def _fixed_arg(sheet: str, ref: str, get) -> Any:
-    if ":" not in ref:
-        return get((sheet, ref))
-    cached = _RANGE_ARGS.get((sheet, ref, id(get)))
-    if cached is None:
-        cached = np.array([[get((sheet, c)) for c in line] for line in _cells_of(ref)], dtype=object)
-        _RANGE_ARGS[(sheet, ref, id(get))] = cached
-    return cached
+class _Cells:
+    """Cell values as one evaluation reads them (``from_cache``: cells read as the file cached them).
+
+    A range argument is built once per evaluation: a named column of 25,000 customers is read by many
+    summary formulas. Only ranges whose formulas are all computed are read, so a built range does not
+    change afterwards.
+    """
+
+    def __init__(self, rec: Recomputed, from_cache: set[Key] = frozenset()):
+        self.rec, self.from_cache = rec, from_cache
+        self.ranges: dict[tuple[str, str], np.ndarray] = {}
+
+    def __call__(self, key: Key) -> Any:
+        rec = self.rec
+        if key in self.from_cache:
+            value = rec.cached.get(key)
+        else:
+            value = rec.values[key] if key in rec.formulas else rec.constants.get(key)
+        return sh.EMPTY if value is None else value
+
+    def arg(self, sheet: str, ref: str) -> Any:
+        """A compiled function's argument: one cell's value, or a range as a 2-D array."""
+        if ":" not in ref:
+            return self((sheet, ref))
+        if (sheet, ref) not in self.ranges:
+            self.ranges[(sheet, ref)] = np.array([[self((sheet, c)) for c in line] for line in _cells_of(ref)],
+                                                 dtype=object)
+        return self.ranges[(sheet, ref)]
 
 
-#: Range arguments already built during one evaluation (a named column of 25,000 customers is read by
-#: many summary formulas). Only ranges whose formulas are all computed are ever built, so they do not
-#: change afterwards; cleared at the start of each evaluation.
-_RANGE_ARGS: dict[tuple[str, str, int], np.ndarray] = {}
-
-
-def _evaluate_column(rec, sheet, letter, col, rows, fn, refs: list[_Ref], get) -> bool:
+def _evaluate_column(rec, sheet, letter, col, rows, fn, refs: list[_Ref], get: _Cells) -> bool:
     """One call for the whole run; False if the result does not come back one value per row."""
     n = len(rows)
     args = []
     for ref in refs:
         if ref.fixed is not None:
-            args.append(_fixed_arg(ref.sheet, ref.fixed, get))
+            args.append(get.arg(ref.sheet, ref.fixed))
             continue
         other = get_column_letter(col + ref.dc)
         values = [get((ref.sheet, f"{other}{row + ref.dr}")) for row in rows]
@@ -361,7 +363,7 @@ def _evaluate_column(rec, sheet, letter, col, rows, fn, refs: list[_Ref], get) -
     return True
 
 
-def _evaluate_cells(rec, sheet, letter, rows, names, get, path) -> None:
+def _evaluate_cells(rec, sheet, letter, rows, names, get: _Cells, path) -> None:
     """Cell by cell, in dependency order within the run."""
     keys = [(sheet, f"{letter}{row}") for row in rows]
     members = set(keys)
@@ -380,7 +382,7 @@ def _evaluate_cells(rec, sheet, letter, rows, names, get, path) -> None:
         fn, refs = plans[key]
         args = []
         for s, r in refs:
-            args.append(_fixed_arg(s, r, get))
+            args.append(get.arg(s, r))
         rec.values[key] = _plain(fn(*args))
 
 
@@ -414,8 +416,6 @@ def compare_with_model(rec: Recomputed, layout, rel_tol: float = 1e-9) -> list[M
         if not _same(rec.values[key], expected, rel_tol):
             out.append(Mismatch(cell.sheet, cell.a1(), rec.formulas[key], rec.values[key], expected,
                                 "the inputs file gives"))
-    from .layout import CUSTOMERS, FIRST_CUSTOMER_ROW
-
     for column in layout.customer_columns.values():
         if column.row is None:
             continue

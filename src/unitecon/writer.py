@@ -47,7 +47,6 @@ from .layout import (
     SCALAR_COL,
     SUMMARY,
     UNIT,
-    Cell,
     Layout,
 )
 from .lineage import lineage
@@ -287,17 +286,16 @@ def _write_rows(ws, sheet: str, layout: Layout, styles: _Styles, written: list) 
             written.append((sheet, cell.row, cell.col, text))
             if row.unit == "flag":
                 flags.append(cell)
-    _flag_colours(ws, flags, styles)
+    _flag_colours(ws, [(c.row, c.col, c.row, c.col) for c in flags], styles)
 
 
-def _flag_colours(ws, cells, styles: _Styles) -> None:
-    ok = styles.wb.add_format({"bg_color": OK_FILL, "font_color": "#006100"}) if cells else None
-    fail = styles.wb.add_format({"bg_color": FAIL_FILL, "font_color": "#9C0006"}) if cells else None
-    for cell in cells:
-        ws.conditional_format(cell.row, cell.col, cell.row, cell.col,
-                              {"type": "cell", "criteria": "==", "value": 1, "format": ok})
-        ws.conditional_format(cell.row, cell.col, cell.row, cell.col,
-                              {"type": "cell", "criteria": "!=", "value": 1, "format": fail})
+def _flag_colours(ws, ranges: list[tuple[int, int, int, int]], styles: _Styles) -> None:
+    """Green OK / red FAIL fills on flag cells, each range given as (first row, col, last row, col)."""
+    ok = styles.wb.add_format({"bg_color": OK_FILL, "font_color": "#006100"}) if ranges else None
+    fail = styles.wb.add_format({"bg_color": FAIL_FILL, "font_color": "#9C0006"}) if ranges else None
+    for cells in ranges:
+        ws.conditional_format(*cells, {"type": "cell", "criteria": "==", "value": 1, "format": ok})
+        ws.conditional_format(*cells, {"type": "cell", "criteria": "!=", "value": 1, "format": fail})
 
 
 def _write_cover(ws, layout: Layout, styles: _Styles, written: list) -> None:
@@ -366,7 +364,7 @@ def _write_cover(ws, layout: Layout, styles: _Styles, written: list) -> None:
             written.append((COVER, r, 0, text))
             ws.write_string(r, 1, f"{row.label}: {row.description} See the Checks sheet.", styles.wrap)
             if name == "master_check":
-                _flag_colours(ws, [Cell(COVER, r, 0)], styles)
+                _flag_colours(ws, [(r, 0, r, 0)], styles)
     r += 2
     ws.write_string(r, 0, "Provenance", styles.heading)
     for head, text in (
@@ -531,7 +529,6 @@ def _write_customers(ws, layout: Layout, styles: _Styles, progress: Callable[[st
     """The Customers sheet, one row per customer; returns the fingerprint runs (one per formula column)."""
     model = layout.model
     ledger = model.ledger
-    frame = ledger.customers
     n = layout.customers
     first, last = FIRST_CUSTOMER_ROW, layout.last_customer_row
     ws.write_string(0, 0, f"{model.inputs.company}: customers", styles.title)
@@ -551,7 +548,7 @@ def _write_customers(ws, layout: Layout, styles: _Styles, progress: Callable[[st
         ws.write_string(CUSTOMER_UNIT_ROW, c, Unit(column.unit).label if column.unit != "text" else "", styles.unit)
         ws.set_column(c, c, 34 if column.key == "customer_name" else 16)
         if column.row is None:
-            written = _write_ledger_column(ws, column, frame, styles, ledger)
+            written = _write_ledger_column(ws, column, model, styles)
             cells = f"{xl_rowcol_to_cell(first, c)}:{xl_rowcol_to_cell(last, c)}"
             data.append((CUSTOMERS, cells, column.name, column_digest(written)))
             continue
@@ -570,32 +567,22 @@ def _write_customers(ws, layout: Layout, styles: _Styles, progress: Callable[[st
     ws.write_string(OPENING_ROW, 1, "Opening row: running totals start from 0 here", styles.subtitle)
     ws.freeze_panes(FIRST_CUSTOMER_ROW, 2)
     ws.autofilter(CUSTOMER_HEADER_ROW, 0, last, columns[-1].col)
-    flags = [c for c in columns if c.unit == "flag" and c.row is not None]
-    ok = styles.wb.add_format({"bg_color": OK_FILL, "font_color": "#006100"})
-    fail = styles.wb.add_format({"bg_color": FAIL_FILL, "font_color": "#9C0006"})
-    for column in flags:
-        if column.key == "customer_in_order":
-            ws.conditional_format(first, column.col, last, column.col,
-                                  {"type": "cell", "criteria": "!=", "value": 1, "format": fail})
-            ws.conditional_format(first, column.col, last, column.col,
-                                  {"type": "cell", "criteria": "==", "value": 1, "format": ok})
+    _flag_colours(ws, [(first, c.col, last, c.col) for c in columns if c.unit == "flag"], styles)
     return runs
 
 
-def _write_ledger_column(ws, column, frame, styles: _Styles, ledger) -> list:
-    """A column of ledger data: text written as text (a name starting with = stays a name), numbers as inputs."""
+def _write_ledger_column(ws, column, model, styles: _Styles) -> list:
+    """A column of ledger data, as the model holds it (ids and names only shown, so taken from the ledger):
+    text written as text (a name starting with = stays a name), numbers as inputs."""
+    key = (column.key, column.period)
+    values = (model.values[key] if key in model.values else model.ledger.customers[column.key]).tolist()
     first = FIRST_CUSTOMER_ROW
     if column.unit == "text":
-        source = {"customer_segment": "segment", "customer_deployment": "deployment"}.get(column.key, column.key)
-        texts = [str(text) for text in frame[source].tolist()]
-        for i, text in enumerate(texts):
+        values = [str(text) for text in values]
+        for i, text in enumerate(values):
             ws.write_string(first + i, column.col, text, styles.text)
-        return texts
-    if column.key == "customer_on_prem":
-        numbers = (frame["deployment"] == "on-prem").astype(float).tolist()
-    else:
-        numbers = frame[ledger.amount_column(column.period)].tolist()
+        return values
     fmt = styles.value("input", column.unit)
-    for i, value in enumerate(numbers):
+    for i, value in enumerate(values):
         ws.write_number(first + i, column.col, value, fmt)
-    return numbers
+    return values

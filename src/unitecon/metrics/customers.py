@@ -117,16 +117,17 @@ def metrics(ccy: str, ledger_fx: str | None = None, reconciles_with: str | None 
                 call("MIN", column("customer_in_order")),
                 "1 when every customer's revenue is at least the next one's (rank and Pareto curve hold)."),
         # --- breakdowns: one row per segment / deployment found in the ledger ---
-        _metric("ledger_segment_revenue", "Revenue", c, "category",
-                call("SUMIF", column("customer_segment"), Label(), column("customer_total_revenue")),
-                "Ledger revenue of the customers in this segment.", by="customer_segment"),
-        _metric("ledger_segment_customers", "Customers", "count", "category",
-                call("COUNTIF", column("customer_segment"), Label()),
-                "Customers in this segment.", by="customer_segment"),
-        _metric("ledger_deployment_revenue", "Revenue", c, "category",
-                call("SUMIF", column("customer_deployment"), Label(), column("customer_total_revenue")),
-                "Ledger revenue of the customers with this deployment.", by="customer_deployment"),
-        _metric("ledger_deployment_customers", "Customers", "count", "category",
-                call("COUNTIF", column("customer_deployment"), Label()),
-                "Customers with this deployment.", by="customer_deployment"),
+        *_breakdowns(c, "segment", "in this segment"),
+        *_breakdowns(c, "deployment", "with this deployment"),
+    ]
+
+
+def _breakdowns(c: str, by: str, whom: str) -> list[Metric]:
+    """Revenue and customer count per value of the ledger column ``customer_<by>``."""
+    return [
+        _metric(f"ledger_{by}_revenue", "Revenue", c, "category",
+                call("SUMIF", column(f"customer_{by}"), Label(), column("customer_total_revenue")),
+                f"Ledger revenue of the customers {whom}.", by=f"customer_{by}"),
+        _metric(f"ledger_{by}_customers", "Customers", "count", "category",
+                call("COUNTIF", column(f"customer_{by}"), Label()), f"Customers {whom}.", by=f"customer_{by}"),
     ]
