@@ -140,12 +140,15 @@ def sample_ledger(model: str, inputs_dir: Path, customers: int | None, seed: int
 @click.option("--inputs", "inputs_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="For a unitecon workbook: the inputs file to compare with (default inputs/<model>.yaml).")
 @click.option("--rel-tol", default=1e-9, show_default=True, help="Relative tolerance for a match.")
-def verify(workbook: Path, inputs_file: Path | None, rel_tol: float) -> None:
+@click.option("--libreoffice", is_flag=True,
+              help="Also recalculate WORKBOOK in LibreOffice headless and compare its results cell by cell.")
+def verify(workbook: Path, inputs_file: Path | None, rel_tol: float, libreoffice: bool) -> None:
     """Recompute every formula of WORKBOOK from its own text; compare with its cached values.
 
     The cached values are what Excel, LibreOffice or unitecon last computed. For a unitecon workbook
     whose inputs file is found, each row cell is also compared with unitecon's own computation from
-    that file. Exit 0 when everything matches, 1 otherwise (each mismatch with cell, formula, both values).
+    that file. With --libreoffice, LibreOffice's own recalculation is a third comparison. Exit 0 when
+    everything matches, 1 otherwise (each mismatch with cell, formula, both values).
     """
     from .verify import compare, compare_with_model, recompute
 
@@ -158,14 +161,53 @@ def verify(workbook: Path, inputs_file: Path | None, rel_tol: float) -> None:
         checked_model = bool(inputs_file and inputs_file.is_file())
         if checked_model:
             mismatches += [f"model: {m}" for m in compare_with_model(rec, plan(inputs_file), rel_tol)]
+        if libreoffice:
+            mismatches += [f"libreoffice: {m}" for m in _libreoffice_mismatches(workbook, rec, rel_tol)]
     except UniteconError as err:
         _fail(err)
     for m in mismatches:
         click.echo(f"mismatch {m}")
     against = f"cached values and {inputs_file}" if checked_model else "cached values"
+    against += " and LibreOffice's recalculation" if libreoffice else ""
     click.echo(f"{workbook}: {len(rec.formulas)} formula cells recomputed against {against}, "
                f"{len(mismatches)} mismatches")
     sys.exit(1 if mismatches else 0)
+
+
+def _libreoffice_mismatches(workbook: Path, rec, rel_tol: float) -> list:
+    import tempfile
+
+    from .libreoffice import recalculate
+    from .snapshot import read_snapshot
+    from .verify import compare_with_engine
+
+    with tempfile.TemporaryDirectory(prefix="unitecon-verify-") as tmp:
+        theirs = read_snapshot(recalculate(workbook, tmp))
+    return compare_with_engine(rec, theirs, "LibreOffice", rel_tol)
+
+
+@main.command()
+@click.argument("workbook", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for one PDF (all pages) and one PNG (first page) per sheet.")
+@click.option("--dpi", type=click.IntRange(min=30, max=600), default=110, show_default=True,
+              help="Resolution of the PNGs.")
+def render(workbook: Path, out_dir: Path, dpi: int) -> None:
+    """Print each sheet of WORKBOOK to PDF and PNG through LibreOffice headless, as a reader would see it.
+
+    Needs LibreOffice (`soffice`) and poppler's `pdftoppm` on the PATH. The workbook is not modified.
+    """
+    from .libreoffice import render as render_sheets
+
+    try:
+        _readable(workbook)
+        written = render_sheets(workbook, out_dir, dpi, _progress(workbook))
+    except UniteconError as err:
+        _fail(err)
+    if sys.stderr.isatty():
+        click.echo("\r\x1b[K", err=True, nl=False)
+    for path in written:
+        click.echo(f"wrote {path}")
 
 
 def _readable(path: Path) -> None:

@@ -396,6 +396,24 @@ def compare(rec: Recomputed, rel_tol: float = 1e-9) -> list[Mismatch]:
     return out
 
 
+def compare_with_engine(rec: Recomputed, other: Snapshot, engine: str, rel_tol: float = 1e-9) -> list[Mismatch]:
+    """Formula cells whose recomputed value differs from another engine's result for the same cell.
+
+    ``other`` is the same workbook after that engine recalculated and saved it (formula text may be
+    rewritten in the engine's own spelling; the cells are the same).
+    """
+    theirs = {(s.upper(), a1): v for (s, a1), v in other.cached.items()}
+    their_formulas = {(s.upper(), a1) for s, a1 in other.formulas}
+    missing = [key for key in rec.formulas if key not in their_formulas]
+    out = [Mismatch(rec.sheets[k[0]], k[1], rec.formulas[k], rec.values[k], None, f"{engine} has no formula there;")
+           for k in missing[:20]]
+    for key, text in rec.formulas.items():
+        if not _same(rec.values[key], theirs.get(key), rel_tol):
+            out.append(Mismatch(rec.sheets[key[0]], key[1], text, rec.values[key], theirs.get(key),
+                                f"{engine} computes"))
+    return out
+
+
 def _same(a: Any, b: Any, rel_tol: float) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return a == b

@@ -141,6 +141,9 @@ def _write(layout: Layout, path: Path, progress: Callable[[str], None]) -> int:
         ws.fit_to_pages(1, 0)
         ws.set_paper(9)
         ws.hide_gridlines(2)
+        # printed pages say whose and which sheet they are; "&" is the header's escape character
+        ws.set_header(f"&L{inputs.company.replace('&', '&&')}: &A&R{inputs.path.name.replace('&', '&&')}")
+        ws.set_footer("&CPage &P of &N")
 
     written: list[tuple[str, int, int, str]] = []
     _write_inputs(sheets[INPUTS], layout, styles)
@@ -195,6 +198,7 @@ def _write_inputs(ws, layout: Layout, styles: _Styles) -> None:
     for col, width in enumerate((58, 40, 16, 18, 34, 8, 26, 60, 60)):
         ws.set_column(col, col, width)
     ws.freeze_panes(HEADER_ROW + 1, INPUT_VALUE_COL + 1)
+    ws.repeat_rows(HEADER_ROW)
     ws.autofilter(HEADER_ROW, 0, HEADER_ROW, len(INPUT_COLUMNS) - 1)
     for line in layout.lines[INPUTS]:
         if line.kind == "heading":
@@ -262,6 +266,7 @@ def _write_rows(ws, sheet: str, layout: Layout, styles: _Styles, written: list) 
         for p, col in layout.period_col.items():
             ws.write_string(HEADER_ROW + 1, col, f"{periods[p].end:%Y-%m-%d}", styles.subtitle)
         ws.freeze_panes(HEADER_ROW + 2, FIRST_PERIOD)
+        ws.repeat_rows(HEADER_ROW, HEADER_ROW + 1)
     else:
         ws.freeze_panes(HEADER_ROW + 1, 0)
     ws.set_column(LABEL, LABEL, 58)
@@ -546,7 +551,7 @@ def _write_customers(ws, layout: Layout, styles: _Styles, progress: Callable[[st
         ws.write_string(CUSTOMER_HEADER_ROW, c, column.label, styles.header)
         ws.write_string(CUSTOMER_NAME_ROW, c, column.name, styles.name)
         ws.write_string(CUSTOMER_UNIT_ROW, c, Unit(column.unit).label if column.unit != "text" else "", styles.unit)
-        ws.set_column(c, c, 34 if column.key == "customer_name" else 16)
+        ws.set_column(c, c, 34 if column.key == "customer_name" else max(14, len(column.name) * 0.9))
         if column.row is None:
             written = _write_ledger_column(ws, column, model, styles)
             cells = f"{xl_rowcol_to_cell(first, c)}:{xl_rowcol_to_cell(last, c)}"
@@ -565,7 +570,9 @@ def _write_customers(ws, layout: Layout, styles: _Styles, progress: Callable[[st
         if "{a}" in template:
             ws.write_number(OPENING_ROW, c, 0, styles.value("input", column.unit))
     ws.write_string(OPENING_ROW, 1, "Opening row: running totals start from 0 here", styles.subtitle)
+    ws.set_row(CUSTOMER_HEADER_ROW, 30)  # labels wrap to two lines
     ws.freeze_panes(FIRST_CUSTOMER_ROW, 2)
+    ws.repeat_rows(CUSTOMER_HEADER_ROW, CUSTOMER_UNIT_ROW)
     ws.autofilter(CUSTOMER_HEADER_ROW, 0, last, columns[-1].col)
     _flag_colours(ws, [(first, c.col, last, c.col) for c in columns if c.unit == "flag"], styles)
     return runs
