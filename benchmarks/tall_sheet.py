@@ -10,7 +10,6 @@ same file (forced by a profile that recalculates on load), the yardstick from th
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,8 @@ import time
 from pathlib import Path
 
 import xlsxwriter
+
+from unitecon.libreoffice import find_soffice, recalculate
 
 FORMULAS = {  # column -> formula for row r (1-based), the same in R1C1 down the column
     "E": "=D{r}*fx",
@@ -68,22 +69,11 @@ def write_tall(path: Path, n: int) -> None:
 
 def libreoffice_recalc(path: Path) -> float:
     """Seconds for LibreOffice headless to load (recalculating everything) and save the file."""
-    soffice = shutil.which("soffice")
-    if not soffice:
+    if not find_soffice():
         return float("nan")
-    with tempfile.TemporaryDirectory() as profile, tempfile.TemporaryDirectory() as out:
-        user = Path(profile) / "user"
-        user.mkdir()
-        (user / "registrymodifications.xcu").write_text(
-            '<?xml version="1.0" encoding="UTF-8"?><oor:items xmlns:oor="http://openoffice.org/2001/registry" '
-            'xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-            '<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" '
-            'oor:op="fuse"><value>0</value></prop></item>'
-            '<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" '
-            'oor:op="fuse"><value>0</value></prop></item></oor:items>')
+    with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        subprocess.run([soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
-                        "--convert-to", "xlsx", "--outdir", out, str(path)], check=True, capture_output=True)
+        recalculate(path, out)
         return time.perf_counter() - started
 
 

@@ -45,18 +45,24 @@ class Reference:
         return value
 
 
-def read_inputs(path: Path) -> tuple[dict, pd.DataFrame]:
-    """Load the YAML into a plain dict and a frame of its primary input values."""
+def read_inputs(path: Path, scenario: str | None = None) -> tuple[dict, pd.DataFrame]:
+    """Load the YAML into a plain dict and a frame of its input values: the primary ones, or under
+    ``scenario`` each input's value for that scenario where it gives one."""
     doc = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
     periods = [str(p) for p in doc["periods"]]
+
+    def pick(entry: dict) -> float:
+        given = entry.get("scenarios") or {}
+        return float(given[scenario]) if scenario in given else float(entry["value"])
+
     df = pd.DataFrame(index=pd.Index([], dtype=object), columns=[*periods, SCALAR], dtype=float)
     for key, spec in doc["inputs"].items():
         df.loc[key] = NAN
         if spec["grain"] == "scalar":
-            df.loc[key, SCALAR] = float(spec["value"])
+            df.loc[key, SCALAR] = pick(spec)
         else:
             for period, entry in spec["values"].items():
-                df.loc[key, str(period)] = float(entry["value"])
+                df.loc[key, str(period)] = pick(entry)
     return doc, df
 
 
@@ -244,13 +250,19 @@ def compute_metrics(df: pd.DataFrame, periods: list[str], months: pd.Series, ccy
     return df
 
 
-def load_reference(path: str | Path) -> Reference:
-    """Read an inputs YAML and compute its inputs + metrics frame."""
-    doc, df = read_inputs(Path(path))
+def load_reference(path: str | Path, scenario: str | None = None, overrides: dict[str, float] | None = None
+                   ) -> Reference:
+    """Read an inputs YAML (under ``scenario``, with scalar inputs in ``overrides`` replaced) and compute its
+    inputs + metrics frame."""
+    doc, df = read_inputs(Path(path), scenario)
+    for key, value in (overrides or {}).items():
+        df.loc[key, SCALAR] = value
     periods = [str(p) for p in doc["periods"]]
     months = {str(p): int(spec["months"]) for p, spec in doc["periods"].items()}
     ccy = str(doc["currency"]).lower()
     df = compute_metrics(df, periods, pd.Series(months, dtype=float), ccy)
+    if doc.get("forward"):
+        compute_forward(df, doc["forward"], months, ccy)
     customers = None
     if doc.get("ledger"):
         customers = compute_customers(df, doc, Path(path).parent, periods)
@@ -339,3 +351,70 @@ if __name__ == "__main__":
             print(f"== {ref.model} ({ref.currency}), months {ref.months}")
             print(ref.values)
             print()
+
+
+def compute_forward(df: pd.DataFrame, forward: dict, months: dict[str, int], ccy: str) -> None:
+    """The next 12 months from each series' own latest period: payers x ARPPU plus other revenue, R&D x
+    compute share, and the runway at the resulting burn (other costs flat)."""
+
+    def last(name: str) -> tuple[str, float]:
+        series = df.loc[name, list(months)].astype(float).dropna()
+        return series.index[-1], float(series.iloc[-1])
+
+    def last_value(name: str) -> float:
+        return last(name)[1]
+
+    def per_year(name: str) -> float:
+        period, value = last(name)
+        return value * 12 / months[period]
+
+    def given(name: str) -> float:
+        return float(df.at[name, SCALAR])
+
+    payers_now, arppu_now = last_value(forward["payers"]), last_value(forward["arppu"])
+    revenue_now = per_year(f"revenue_{ccy}")
+    payers = payers_now * (1 + given("paying_user_growth_next"))
+    arppu = arppu_now * (1 + given("arppu_change_next"))
+    other = (revenue_now - payers_now * arppu_now) * (1 + given("other_revenue_growth_next"))
+    revenue = payers * arppu + other
+    compute = per_year(f"rd_expense_{ccy}") * (1 + given("rd_growth_next")) * given("compute_share_of_rd_next")
+    outflow = (per_year(f"operating_cash_outflow_{ccy}") + compute - per_year(f"compute_spend_{ccy}")
+               - (revenue - revenue_now))
+    burn = outflow / 12
+    rd = per_year(f"rd_expense_{ccy}") * (1 + given("rd_growth_next"))
+    for name, value in {
+        f"payer_revenue_next_{ccy}": payers * arppu, f"other_revenue_now_{ccy}": revenue_now - payers_now * arppu_now,
+        f"other_revenue_next_{ccy}": other, f"rd_expense_next_{ccy}": rd, f"operating_cash_outflow_next_{ccy}": outflow,
+        "payers_next": payers, "arppu_next": arppu, "revenue_next": revenue,
+        "revenue_growth_next": revenue / revenue_now - 1, "compute_spend_next": compute,
+        "compute_to_revenue_next": compute / revenue, "monthly_burn_next": burn,
+        "runway_months_next": last_value(f"cash_{ccy}") / burn if burn > 0 else given("runway_cap_months"),
+    }.items():
+        df.loc[name] = NAN
+        df.loc[name, SCALAR] = value
+
+
+def sensitivity_grids(path: str | Path, scenario: str | None = None) -> dict[str, pd.DataFrame]:
+    """Each sensitivity output as a frame: index = row input values, columns = column input values, every
+    cell the forward view recomputed with the two inputs set to them (history does not read them)."""
+    doc = YAML(typ="safe").load(Path(path).read_text(encoding="utf-8"))
+    spec = doc["sensitivity"]
+    base = load_reference(path, scenario)
+    months = base.months
+
+    def axis(side: dict) -> list[float]:
+        centre, step = base.get(side["input"]), base.get(side["step"])
+        n = side["steps_each_side"]
+        return [centre + k * step for k in range(-n, n + 1)]
+
+    rows, columns = axis(spec["rows"]), axis(spec["columns"])
+    grids = {name: pd.DataFrame(index=rows, columns=columns, dtype=float) for name in spec["outputs"]}
+    frame = base.values.copy()
+    for i, r in enumerate(rows):
+        for j, c in enumerate(columns):
+            frame.loc[spec["rows"]["input"], SCALAR] = r
+            frame.loc[spec["columns"]["input"], SCALAR] = c
+            compute_forward(frame, doc["forward"], months, base.currency)
+            for name, grid in grids.items():
+                grid.iat[i, j] = float(frame.at[name, SCALAR])
+    return grids

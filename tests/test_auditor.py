@@ -119,9 +119,11 @@ def test_overtyped_formula_is_found_against_the_fingerprint(book):
 
 
 def test_input_without_source_is_found(book):
-    wb = openpyxl.load_workbook(book)
-    row = next(r for r in wb["Inputs"].iter_rows() if r[1].value == "hailuo_paying_users")
-    plant(book, {("Inputs", f"G{row[0].row}"): None, ("Inputs", f"H{row[0].row}"): None})
+    ws = openpyxl.load_workbook(book)["Inputs"]
+    header = next(r for r in ws.iter_rows() if r[0].value == "Label")
+    columns = {c.value: c.column_letter for c in header}
+    row = next(r for r in ws.iter_rows() if r[1].value == "hailuo_paying_users")[0].row
+    plant(book, {("Inputs", f"{columns['Source document']}{row}"): None, ("Inputs", f"{columns['Quote']}{row}"): None})
     found = _findings(book)
     assert any(f["kind"] == "input without source" and "hailuo_paying_users" in f["message"] for f in found)
 
@@ -167,7 +169,8 @@ def test_verify_reports_a_wrong_cached_value_with_cell_formula_and_both_values(b
 
     with zipfile.ZipFile(book) as zin:
         members = {n: zin.read(n) for n in zin.namelist()}
-    sheet = next(n for n in members if n.startswith("xl/worksheets/sheet4"))
+    position = openpyxl.load_workbook(book, read_only=True).sheetnames.index("Calculations") + 1
+    sheet = f"xl/worksheets/sheet{position}.xml"
     xml = members[sheet].decode()
     m = re.search(r'<c r="(H\d+)"[^>]*><f>([^<]+)</f><v>([^<]+)</v>', xml)
     members[sheet] = xml.replace(m.group(0), m.group(0).replace(f"<v>{m.group(3)}</v>", "<v>999</v>")).encode()

@@ -157,3 +157,27 @@ def test_every_problem_is_reported_in_one_run(tmp_path):
     assert any("unti" in line and "unknown key" in line for line in lines), lines
     assert any("b2b_revenue_share" in line and "between 0 and 1" in line for line in lines), lines
     assert any("b2b_customers" in line and "must be >= 0" in line for line in lines), lines
+
+
+@pytest.mark.parametrize(("old", "new", "fragments"), [
+    ("scenarios: {bull: 1.0, bear: 0.1}", "scenarios: {bull: 1.0, bear: 0.1, moon: 3}",
+     ("inputs.paying_user_growth_next.scenarios.moon", "unknown scenario 'moon'", "expected one of bull, bear")),
+    ("scenarios: {bull: 1.0, bear: 0.1}", "scenarios: {bull: 1.0}",
+     ("inputs.paying_user_growth_next.scenarios", "missing a value for scenario(s) bear")),
+    ("scenarios: {bull: 0.65, bear: 0.8}", "scenarios: {bull: 1.65, bear: 0.8}",
+     ("inputs.compute_share_of_rd_next.scenarios.bull", "between 0 and 1")),
+])
+def test_a_bad_scenario_value_is_named(tmp_path, old, new, fragments):
+    _one_error(_run(tmp_path, _replace_once(old, new)), *fragments)
+
+
+def test_scenario_values_without_a_scenarios_list_are_refused(tmp_path):
+    text = _replace_once("scenarios: [base, bull, bear]\n", "")
+    result = _run(tmp_path, text)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "scenario values need a top-level scenarios: list" in result.output
+
+
+def test_a_sensitivity_axis_that_is_not_a_scalar_input_is_named(tmp_path):
+    text = _replace_once("rows: {input: compute_share_of_rd_next,", "rows: {input: revenue_usd,")
+    _one_error(_run(tmp_path, text), "sensitivity.rows", "'revenue_usd' is not a scalar input")

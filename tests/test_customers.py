@@ -202,7 +202,8 @@ def test_build_refuses_to_overwrite_ledger_data_edited_in_the_workbook(small_inp
     before = book.read_bytes()
     refused = runner.invoke(main, args)
     assert refused.exit_code == 1
-    assert f"Customers!F{FIRST_ROW}:F{FIRST_ROW + 299}" in refused.output and "ledger data edited" in refused.output
+    assert f"Customers!F{FIRST_ROW}:F{FIRST_ROW + 299}" in refused.output
+    assert "data written by the build edited" in refused.output and "ledger file" in refused.output
     assert book.read_bytes() == before
     assert runner.invoke(main, [*args, "--force"]).exit_code == 0
 

@@ -70,7 +70,9 @@ def test_edit_pull_build_keeps_the_edit_in_both_files(project):
     rec = recompute(book)
     assert compare(rec) == []
     assert rec.by_name("hailuo_arppu_usd") == pytest.approx(18_750_000 / 350_000)
-    notes = [row[8].value for row in openpyxl.load_workbook(book)["Inputs"].iter_rows() if row[1].value == "usd_cny"]
+    rows = list(openpyxl.load_workbook(book)["Inputs"].iter_rows())
+    note = next(c.column - 1 for r in rows if r[0].value == "Label" for c in r if c.value == "Note")
+    notes = [row[note].value for row in rows if row[1].value == "usd_cny"]
     assert notes and notes[0].startswith("EDITED in a workbook")
 
 

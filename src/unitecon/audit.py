@@ -17,7 +17,7 @@ from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_bo
 
 from .expr import UNIT_CONSTANTS
 from .graph import build_graph
-from .layout import INPUTS
+from .layout import HEADER_ROW, INPUTS
 from .r1c1 import to_r1c1
 from .snapshot import read_snapshot
 
@@ -33,6 +33,18 @@ class Finding:
 
     def __str__(self) -> str:
         return f"{self.location}: {self.kind}: {self.message}"
+
+
+def _blocks(cells: list[tuple[int, str, tuple[str, str]]]) -> list[list[tuple[int, str, tuple[str, str]]]]:
+    """A row's (or column's) formula cells split where a gap separates them: a grid's row labels and the grid
+    beside them, set apart by an empty column, are two blocks with a pattern each."""
+    out: list[list[tuple[int, str, tuple[str, str]]]] = []
+    for cell in sorted(cells, key=lambda c: c[0]):
+        if out and cell[0] == out[-1][-1][0] + 1:
+            out[-1].append(cell)
+        else:
+            out.append([cell])
+    return out
 
 
 def audit(path: str) -> list[Finding]:
@@ -75,7 +87,7 @@ def audit(path: str) -> list[Finding]:
 
     flagged: set[tuple[str, str]] = set()
     for what, lines in (("row", rows.values()), ("column", columns.values())):
-        for cells in lines:
+        for cells in (block for line in lines for block in _blocks(line)):
             if len(cells) < 3:
                 continue
             counts = Counter(r1c1 for _, r1c1, _ in cells)
@@ -97,12 +109,16 @@ def audit(path: str) -> list[Finding]:
                     add("overtyped formula", key, f"the build wrote a formula here; it now holds the constant "
                                                   f"{snap.values[key]!r}")
 
-    if INPUTS in {k[0] for k in snap.values}:
+    if INPUTS in snap.sheets:
+        columns = snap.columns_by_header(INPUTS, HEADER_ROW + 1)
+        document_col, quote_col = columns.get("Source document"), columns.get("Quote")
         for name, (sheet, cell) in sorted(snap.names.items()):
-            if sheet != INPUTS or not cell.startswith("C"):
-                continue
-            row = cell[1:]
-            document, quote = snap.values.get((INPUTS, f"G{row}")), snap.values.get((INPUTS, f"H{row}"))
+            value = snap.values.get((sheet, cell))
+            if sheet != INPUTS or (sheet, cell) in snap.formulas or not isinstance(value, int | float):
+                continue  # an input is a number typed on the Inputs sheet (not the scenario selector's text)
+            row = coordinate_to_tuple(cell)[0]
+            document = snap.values.get((INPUTS, f"{document_col}{row}")) if document_col else None
+            quote = snap.values.get((INPUTS, f"{quote_col}{row}")) if quote_col else None
             if not document or not quote:
                 add("input without source", (sheet, cell), f"{name} has no source document and quote")
 

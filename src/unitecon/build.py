@@ -20,15 +20,17 @@ class Built:
     formulas: int
 
 
-def plan(inputs_path: str | Path, sources_dir: str | Path | None = None) -> Layout:
-    """Load, validate and lay out one model without writing anything."""
-    inputs = load_inputs(inputs_path, sources_dir)
+def plan(inputs_path: str | Path, sources_dir: str | Path | None = None, scenario: str | None = None) -> Layout:
+    """Load, validate and lay out one model without writing anything; ``scenario`` is the one the
+    selector starts at (default: the first declared)."""
+    inputs = load_inputs(inputs_path, sources_dir).with_scenario(scenario)
     ledger = load_model_ledger(inputs, header_rows=FIRST_CUSTOMER_ROW)
     return build_layout(build_model(inputs, ledger))
 
 
-def build(inputs_path: str | Path, out_path: str | Path, sources_dir: str | Path | None = None) -> Built:
+def build(inputs_path: str | Path, out_path: str | Path, sources_dir: str | Path | None = None,
+          scenario: str | None = None) -> Built:
     """Build the workbook for one inputs file; nothing is written if the inputs are invalid."""
-    layout = plan(inputs_path, sources_dir)
+    layout = plan(inputs_path, sources_dir, scenario)
     formulas = write_workbook(layout, out_path)
     return Built(layout.model, layout, Path(out_path), formulas)

@@ -10,7 +10,7 @@ import click
 from . import __version__
 from .build import plan
 from .errors import Problem, UniteconError
-from .guard import overwrite_problems
+from .guard import inspect_target
 from .writer import write_workbook
 
 
@@ -62,7 +62,11 @@ def main() -> None:
 @click.option("--sources", "sources_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of the cited documents (default: <inputs>/sources).")
 @click.option("--force", is_flag=True, help="Overwrite workbooks even if they hold edits not pulled yet.")
-def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir: Path | None, force: bool) -> None:
+@click.option("--scenario", default=None, metavar="NAME",
+              help="Scenario the selector starts at (default: where the existing workbook's selector is, else "
+                   "the first the inputs file declares). Only the starting value: switch in the selector cell.")
+def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir: Path | None, force: bool,
+          scenario: str | None) -> None:
     """Build the workbook of each MODEL (default: every inputs file in --inputs).
 
     Every inputs file is validated before any workbook is written. An existing workbook is not
@@ -75,14 +79,17 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
         for path in _inputs_files(models, inputs_dir):
             if sys.stderr.isatty():
                 click.echo(f"\r\x1b[K{path.name}: reading the inputs and ledger, computing", err=True, nl=False)
-            layouts.append(plan(path, sources_dir))
+            layouts.append(plan(path, sources_dir, scenario))
     except UniteconError as err:
         _fail(err)
     targets = [out_dir / f"{layout.model.inputs.model}.xlsx" for layout in layouts]
     problems = []
-    for layout, target in zip(layouts, targets, strict=True):
-        current = {f.name: f.value for f in layout.model.figures()}
-        found = overwrite_problems(target, current)
+    for i, (layout, target) in enumerate(zip(layouts, targets, strict=True)):
+        current = {f.name: f.value for f in layout.model.input_cells()}
+        found, selected = inspect_target(target, current)
+        inputs = layout.model.inputs
+        if scenario is None and selected in inputs.scenarios and selected != inputs.active_scenario:
+            layouts[i] = plan(inputs.path, sources_dir, selected)  # keep the scenario the workbook was left at
         if force:
             found = [p for p in found if "lock file" in p.message]
         problems += found
@@ -101,7 +108,8 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
                 f"; master check FAIL: {failing} check(s) fail on the inputs' own figures, see the Checks sheet")
         if sys.stderr.isatty():
             click.echo("\r\x1b[K", err=True, nl=False)
-        click.echo(f"wrote {target} ({len(model.figures())} inputs, {formulas} formula cells{status})")
+        active = f", scenario {model.inputs.active_scenario}" if model.inputs.scenarios else ""
+        click.echo(f"wrote {target} ({len(model.input_cells())} inputs, {formulas} formula cells{active}{status})")
 
 
 @main.command("sample-ledger")
@@ -150,6 +158,7 @@ def verify(workbook: Path, inputs_file: Path | None, rel_tol: float, libreoffice
     that file. With --libreoffice, LibreOffice's own recalculation is a third comparison. Exit 0 when
     everything matches, 1 otherwise (each mismatch with cell, formula, both values).
     """
+    from .model import SCENARIO
     from .verify import compare, compare_with_model, recompute
 
     try:
@@ -160,7 +169,9 @@ def verify(workbook: Path, inputs_file: Path | None, rel_tol: float, libreoffice
         inputs_file = inputs_file or (Path("inputs") / f"{model}.yaml" if model else None)
         checked_model = bool(inputs_file and inputs_file.is_file())
         if checked_model:
-            mismatches += [f"model: {m}" for m in compare_with_model(rec, plan(inputs_file), rel_tol)]
+            scenario = rec.by_name(SCENARIO) if SCENARIO.upper() in rec.names else None  # as the selector holds
+            layout = plan(inputs_file, scenario=scenario)
+            mismatches += [f"model: {m}" for m in compare_with_model(rec, layout, rel_tol)]
         if libreoffice:
             mismatches += [f"libreoffice: {m}" for m in _libreoffice_mismatches(workbook, rec, rel_tol)]
     except UniteconError as err:

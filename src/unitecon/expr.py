@@ -177,7 +177,7 @@ class Across(Expr):
 
 @dataclass(frozen=True, eq=False)
 class Block(Expr):
-    """Several scalar rows stacked one under the other, as one range argument (MIN of the checks)."""
+    """Several scalar cells side by side in one column or one row, as one range argument (MIN of the checks)."""
 
     names: tuple[str, ...]
 

@@ -33,19 +33,26 @@ def _show(value: object) -> str:
 
 def overwrite_problems(target: Path, current_inputs: dict[str, float]) -> list[Problem]:
     """Reasons not to overwrite ``target``: pending input edits, hand-changed formulas, an open workbook."""
+    return inspect_target(target, current_inputs)[0]
+
+
+def inspect_target(target: Path, current_inputs: dict[str, float]) -> tuple[list[Problem], str | None]:
+    """:func:`overwrite_problems`, and the text in the existing workbook's scenario selector (None if it has
+    none): a rebuild keeps the scenario the user left it at."""
     shown = str(target)
     if lock_file(target).exists():
         return [Problem(shown, "", f"is open in Excel (lock file {lock_file(target).name} beside it); "
-                                   "close it, then build again")]
+                                   "close it, then build again")], None
     if not target.exists():
-        return []
+        return [], None
     try:
         snap = read_snapshot(target)
     except UniteconError as err:
-        return [Problem(shown, "", f"{p.message}; not overwriting it without --force") for p in err.problems]
+        return [Problem(shown, "", f"{p.message}; not overwriting it without --force") for p in err.problems], None
     if not snap.has_fingerprint:
         return [Problem(shown, "", "was not built by unitecon (no Fingerprint sheet); not overwriting it "
-                                   "without --force")]
+                                   "without --force")], None
+    selected = snap.values.get(snap.names["scenario"]) if "scenario" in snap.names else None
     problems = []
     for name, ((sheet, cell), written) in sorted(snap.written_inputs.items()):
         key = (sheet, cell)
@@ -60,12 +67,14 @@ def overwrite_problems(target: Path, current_inputs: dict[str, float]) -> list[P
                                 f"edited in the workbook: {_show(written)} → {_show(value)}"))
     for sheet, cells, name, digest in snap.written_data:
         min_col, min_row, max_col, max_row = range_boundaries(cells)
-        letter = get_column_letter(min_col)
-        found = [snap.values.get((sheet, f"{letter}{row}"), "") for row in range(min_row, max_row + 1)]
+        found = [snap.values.get((sheet, f"{get_column_letter(col)}{row}"), "")
+                 for row in range(min_row, max_row + 1) for col in range(min_col, max_col + 1)]
         if column_digest(found) != digest:
+            source = ("the ledger file is its source" if name.startswith("customer_")
+                      else "the grid's steps come from the inputs file's sensitivity: section")
             problems.append(Problem(shown, f"{sheet}!{cells} ({name})",
-                                    "ledger data edited in the workbook; the ledger file is its source: make the "
-                                    "change there"))
+                                    f"data written by the build edited in the workbook; {source}: make the change "
+                                    "there"))
     for sheet, cells, r1c1 in snap.written_formulas:
         min_col, min_row, max_col, max_row = range_boundaries(cells)
         for row in range(min_row, max_row + 1):
@@ -78,5 +87,5 @@ def overwrite_problems(target: Path, current_inputs: dict[str, float]) -> list[P
                                                                        f"{'nothing' if what is None else _show(what)}"))
                 elif to_r1c1(text, row, col)[1:] != r1c1:
                     problems.append(Problem(shown, f"{sheet}!{cell}", f"formula changed by hand: {text}"))
-    return problems
+    return problems, selected if isinstance(selected, str) else None
 

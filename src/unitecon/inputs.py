@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -68,6 +68,7 @@ class FigureSpec(_Strict):
     as_of: dt.date | None = None
     edited: EditedSpec | None = None
     alternatives: list[AlternativeSpec] = Field(default_factory=list)
+    scenarios: dict[str, float] | None = None  # the value in each scenario but the first (whose value is value:)
 
 
 class InputSpec(_Strict):
@@ -83,14 +84,16 @@ class InputSpec(_Strict):
     as_of: dt.date | None = None
     edited: EditedSpec | None = None
     alternatives: list[AlternativeSpec] = Field(default_factory=list)
+    scenarios: dict[str, float] | None = None
 
     @model_validator(mode="after")
     def _grain_fields(self) -> InputSpec:
         if self.grain == "period":
             if not self.values:
                 raise ValueError("grain 'period' needs values: {<period id>: {value, source}}")
-            if self.value is not None or self.source is not None or self.period is not None:
-                raise ValueError("grain 'period' takes values:, not value/source/period")
+            if self.value is not None or self.source is not None or self.period is not None or self.scenarios:
+                raise ValueError("grain 'period' takes values: (each with its own scenarios:), not "
+                                 "value/source/period/scenarios")
         else:
             if self.values is not None:
                 raise ValueError("grain 'scalar' takes value, period and source, not values:")
@@ -129,6 +132,27 @@ class LedgerSpec(_Strict):
     reconciles_with: str | None = None  # the reported revenue (input or metric) the ledger should add up to
 
 
+class AxisSpec(_Strict):
+    input: str  # a scalar input
+    step: str  # a scalar input: the distance between neighbouring grid lines, in the input's unit
+    steps_each_side: int = Field(ge=1, le=10)
+
+
+class SensitivitySpec(_Strict):
+    """A grid of outputs over two inputs, centred on their active values (see the Sensitivity sheet)."""
+
+    rows: AxisSpec
+    columns: AxisSpec
+    outputs: list[str] = Field(min_length=1)
+
+
+class ForwardSpec(_Strict):
+    """What the forward view grows: a paying-user count (an input) and their annual revenue each (a metric)."""
+
+    payers: str
+    arppu: str
+
+
 class _FileShape(_Strict):
     """The file's top level; each input is validated on its own so one bad input hides no other problem."""
 
@@ -139,7 +163,17 @@ class _FileShape(_Strict):
     periods: dict[str, PeriodSpec] = Field(min_length=1)
     headlines: dict[str, str] = Field(default_factory=dict)
     ledger: LedgerSpec | None = None
+    scenarios: list[Annotated[str, Field(pattern=SNAKE.pattern)]] = Field(default_factory=list)
+    sensitivity: SensitivitySpec | None = None
+    forward: ForwardSpec | None = None
     inputs: dict[str, dict[str, Any]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _scenario_names(self) -> _FileShape:
+        if self.scenarios and (len(self.scenarios) < 2 or len(set(self.scenarios)) != len(self.scenarios)):
+            raise ValueError("scenarios: list two or more different names, the first being the cited values "
+                             "(e.g. [base, bull, bear])")
+        return self
 
 
 class InputsFileSpec(_FileShape):
@@ -189,6 +223,24 @@ class Figure:
     as_of: dt.date | None = None
     edited: EditedSpec | None = None
     path: tuple[str | int, ...] = ()
+    value_key: str = "value"  # the key under ``path`` that holds the value
+    scenarios: tuple[tuple[str, float], ...] = ()  # (scenario, value) for every scenario, first = value
+
+    def scenario_cells(self) -> list[Figure]:
+        """One input cell per scenario, named ``<name>__<scenario>``; the first is this figure's own value."""
+        return [replace(self, name=scenario_cell_name(self.name, scenario), value=value, scenarios=(),
+                        path=self.path if i == 0 else (*self.path, "scenarios"),
+                        value_key=self.value_key if i == 0 else scenario,
+                        edited=self.edited if i == 0 else None)
+                for i, (scenario, value) in enumerate(self.scenarios)]
+
+    def input_cells(self) -> list[Figure]:
+        """The cells a user types into: the scenario cells, or the figure itself when it has none."""
+        return self.scenario_cells() if self.scenarios else [self]
+
+
+def scenario_cell_name(name: str, scenario: str) -> str:
+    return f"{name}__{scenario}"
 
 
 @dataclass
@@ -223,6 +275,29 @@ class Inputs:
     series: dict[str, Series]
     digest: str
     ledger: LedgerSpec | None = None
+    scenarios: list[str] = field(default_factory=list)
+    active_scenario: str | None = None  # the scenario whose values the calculations use (None: no scenarios)
+    sensitivity: SensitivitySpec | None = None
+    forward: ForwardSpec | None = None
+
+    def with_scenario(self, scenario: str | None) -> Inputs:
+        """These inputs with ``scenario`` active (default: the first): every figure that has scenario values
+        takes that scenario's value, which the model computes with and the selector cell starts at."""
+        if not self.scenarios:
+            if scenario is not None:
+                raise InputsError(Problem(str(self.path), "scenarios", f"no scenarios declared, so --scenario "
+                                                                       f"{scenario} cannot be chosen"))
+            return self
+        scenario = scenario or self.scenarios[0]
+        if scenario not in self.scenarios:
+            raise InputsError(Problem(str(self.path), "scenarios", f"unknown scenario {scenario!r}; expected one of "
+                                                                   f"{', '.join(self.scenarios)}"))
+        series = {}
+        for key, s in self.series.items():
+            figures = {pid: replace(f, value=dict(f.scenarios)[scenario]) if f.scenarios else f
+                       for pid, f in s.figures.items()}
+            series[key] = replace(s, figures=figures)
+        return replace(self, series=series, active_scenario=scenario)
 
     @property
     def ledger_path(self) -> Path | None:
@@ -367,10 +442,28 @@ def _cross_check(shown: str, data: Any, spec: InputsFileSpec, sources_dir: Path)
 
     def check_value(loc: tuple[Any, ...], key: str, unit: str, value: float) -> None:
         low, high = input_bounds(key, unit)
+        where = loc if loc[-2:-1] == ("scenarios",) else (*loc, "value")
         if low is not None and value < low:
-            add((*loc, "value"), f"must be >= {low:g} for unit {unit} (got {value:g})")
+            add(where, f"must be >= {low:g} for unit {unit} (got {value:g})")
         if high is not None and value > high:
-            add((*loc, "value"), f"must be between 0 and 1 for a share/rate (got {value:g}); write 71.1% as 0.711")
+            add(where, f"must be between 0 and 1 for a share/rate (got {value:g}); write 71.1% as 0.711")
+
+    def check_scenarios(loc: tuple[Any, ...], key: str, unit: str, values: dict[str, float] | None) -> None:
+        if values is None:
+            return
+        others = spec.scenarios[1:]
+        if not others:
+            add((*loc, "scenarios"), "scenario values need a top-level scenarios: list (e.g. [base, bull, bear])")
+            return
+        for name, value in values.items():
+            if name not in others:
+                add((*loc, "scenarios", name), f"unknown scenario {name!r}; expected one of {', '.join(others)} "
+                                               f"({spec.scenarios[0]} is the value: itself)")
+            else:
+                check_value((*loc, "scenarios", name), key, unit, value)
+        missing = [name for name in others if name not in values]
+        if missing:
+            add((*loc, "scenarios"), f"missing a value for scenario(s) {', '.join(missing)}; give every scenario")
 
     for key, item in spec.inputs.items():
         base: tuple[Any, ...] = ("inputs", key)
@@ -384,6 +477,7 @@ def _cross_check(shown: str, data: Any, spec: InputsFileSpec, sources_dir: Path)
             for i, alt in enumerate(item.alternatives):
                 check_value((*base, "alternatives", i), key, item.unit, alt.value)
                 check_source((*base, "alternatives", i), alt.source)
+            check_scenarios(base, key, item.unit, item.scenarios)
             continue
         for pid, fig in (item.values or {}).items():
             loc = (*base, "values", pid)
@@ -394,6 +488,7 @@ def _cross_check(shown: str, data: Any, spec: InputsFileSpec, sources_dir: Path)
             for i, alt in enumerate(fig.alternatives):
                 check_value((*loc, "alternatives", i), key, item.unit, alt.value)
                 check_source((*loc, "alternatives", i), alt.source)
+            check_scenarios(loc, key, item.unit, fig.scenarios)
     if spec.ledger:
         for label, pid in spec.ledger.periods.items():
             if pid not in spec.periods:
@@ -421,7 +516,8 @@ def _flatten(path: Path, spec: InputsFileSpec, digest: str) -> Inputs:
     for key, item in spec.inputs.items():
         if item.grain == "scalar":
             entries = {item.period: FigureSpec(value=item.value, source=item.source, as_of=item.as_of,
-                                               edited=item.edited, alternatives=item.alternatives)}
+                                               edited=item.edited, alternatives=item.alternatives,
+                                               scenarios=item.scenarios)}
         else:
             # keep the time axis order, whatever order the file lists the values in
             entries = {pid: item.values[pid] for pid in periods if pid in item.values}  # type: ignore[index]
@@ -430,8 +526,10 @@ def _flatten(path: Path, spec: InputsFileSpec, digest: str) -> Inputs:
         for pid, fig in entries.items():
             name = figure_name(key, None if item.grain == "scalar" else pid, len(entries))
             where = ("inputs", key) if item.grain == "scalar" else ("inputs", key, "values", pid)
+            scenarios = ((spec.scenarios[0], float(fig.value)),
+                         *((s, float(fig.scenarios[s])) for s in spec.scenarios[1:])) if fig.scenarios else ()
             figures[pid] = Figure(name, key, pid, float(fig.value), _source(fig.source),  # type: ignore[arg-type]
-                                  as_of=fig.as_of, edited=fig.edited, path=where)
+                                  as_of=fig.as_of, edited=fig.edited, path=where, scenarios=scenarios)
             for i, alt in enumerate(fig.alternatives):
                 alt_name = f"{name}_alt" if i == 0 else f"{name}_alt{i + 1}"
                 alternatives.append(Figure(alt_name, key, pid, float(alt.value), _source(alt.source), name,
@@ -448,4 +546,7 @@ def _flatten(path: Path, spec: InputsFileSpec, digest: str) -> Inputs:
         series=series,
         digest=digest,
         ledger=spec.ledger,
+        scenarios=list(spec.scenarios),
+        sensitivity=spec.sensitivity,
+        forward=spec.forward,
     )

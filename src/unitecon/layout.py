@@ -19,11 +19,12 @@ from .errors import ModelError, Problem
 from .expr import PERIOD_MONTHS
 from .inputs import Figure
 from .metrics.customers import SECTION as CUSTOMER_SECTION
-from .model import SCALAR, Model, Row
+from .metrics.forward import SECTION as FORWARD_SECTION
+from .model import SCALAR, SCENARIO, Grid, Model, Row, scenario_header
 
 COVER, SUMMARY, INPUTS, CALCULATIONS, CHECKS = "Cover", "Summary", "Inputs", "Calculations", "Checks"
-CUSTOMERS, AUDIT, FINGERPRINT = "Customers", "Audit", "Fingerprint"
-SHEET_ORDER = (COVER, SUMMARY, INPUTS, CALCULATIONS, CHECKS, CUSTOMERS, AUDIT, FINGERPRINT)
+CUSTOMERS, AUDIT, FINGERPRINT, SENSITIVITY = "Customers", "Audit", "Fingerprint", "Sensitivity"
+SHEET_ORDER = (COVER, SUMMARY, SENSITIVITY, INPUTS, CALCULATIONS, CHECKS, CUSTOMERS, AUDIT, FINGERPRINT)
 FINGERPRINT_COLUMNS = ("Kind", "Sheet", "Cells", "Name", "Written")
 AUDIT_COLUMNS = ("Name", "Label", "Unit", "Sheet", "Periods", "Formula in names", "Description", "Rests on inputs",
                  "Sources")
@@ -31,6 +32,7 @@ AUDIT_COLUMNS = ("Name", "Label", "Unit", "Sheet", "Periods", "Formula in names"
 LABEL, NAME, UNIT, SCALAR_COL, FIRST_PERIOD = 0, 1, 2, 3, 4
 INPUT_COLUMNS = ("Label", "Defined name", "Value", "Unit", "Period", "Kind", "Source document", "Quote", "Note")
 INPUT_VALUE_COL = 2
+SELECTOR_ROW = 2  # Inputs sheet, when the model has scenarios: the scenario selector, beside its label
 HEADER_ROW = 3
 FIRST_BODY_ROW = 5
 
@@ -94,6 +96,41 @@ class CustomerColumn:
 
 
 @dataclass
+class GridPlace:
+    """Where a sensitivity grid sits on the Sensitivity sheet::
+
+        top          title
+        top + 1      .       .            .   column steps (-n … n)
+        top + 2      .       label        .   column input values (formulas)
+        top + 4 …    step    row value    .   one formula per cell
+    """
+
+    grid: Grid
+    top: int
+    # an empty column and row keep the labels apart from the grid: each is a block with one formula pattern
+    STEP_COL, VALUE_COL, FIRST_COL = 0, 1, 3
+
+    @property
+    def steps_row(self) -> int:
+        return self.top + 1
+
+    @property
+    def values_row(self) -> int:
+        return self.top + 2
+
+    @property
+    def first_row(self) -> int:
+        return self.top + 4
+
+    @property
+    def bottom(self) -> int:
+        return self.first_row + len(self.grid.row_values) - 1
+
+    def cell(self, i: int, j: int) -> Cell:
+        return Cell(SENSITIVITY, self.first_row + i, self.FIRST_COL + j)
+
+
+@dataclass
 class Layout:
     model: Model
     lines: dict[str, list[Line]] = field(default_factory=dict)
@@ -103,10 +140,17 @@ class Layout:
     row_at: dict[str, tuple[str, int]] = field(default_factory=dict)
     customer_columns: dict[tuple[str, str | None], CustomerColumn] = field(default_factory=dict)
     customers: int = 0  # rows on the Customers sheet
+    input_columns: tuple[str, ...] = INPUT_COLUMNS  # the Inputs sheet's headers (scenario columns after Value)
+    compare_cells: dict[tuple[str, str], Cell] = field(default_factory=dict)  # (forward row, scenario) on Summary
+    grids: list[GridPlace] = field(default_factory=list)
+
+    def input_col(self, header: str) -> int:
+        """Column of the Inputs sheet under ``header`` (a fixed header, or a scenario's name)."""
+        return self.input_columns.index(header)
 
     @property
     def sheets(self) -> tuple[str, ...]:
-        return tuple(s for s in SHEET_ORDER if s != CUSTOMERS or self.customers)
+        return tuple(s for s in SHEET_ORDER if (s != CUSTOMERS or self.customers) and (s != SENSITIVITY or self.grids))
 
     @property
     def last_customer_row(self) -> int:
@@ -180,7 +224,15 @@ def build_layout(model: Model) -> Layout:
     layout = Layout(model)
     layout.period_col = {p: FIRST_PERIOD + i for i, p in enumerate(model.periods)}
 
-    # Inputs: one row per cited figure, period lengths first.
+    # Inputs: one row per cited figure, period lengths first. With scenarios, one column per scenario
+    # follows the Value column, which then shows the active scenario's value.
+    scenarios = model.inputs.scenarios
+    if scenarios:
+        v = INPUT_VALUE_COL + 1
+        layout.input_columns = (*INPUT_COLUMNS[:v], *scenarios, *INPUT_COLUMNS[v:])
+        layout.names[SCENARIO] = Cell(INPUTS, SELECTOR_ROW, INPUT_VALUE_COL)
+        for scenario in scenarios:
+            layout.names[scenario_header(scenario)] = Cell(INPUTS, HEADER_ROW, layout.input_col(scenario))
     lines = layout.lines.setdefault(INPUTS, [])
     r = FIRST_BODY_ROW
     previous_section = None
@@ -194,6 +246,8 @@ def build_layout(model: Model) -> Layout:
         cell = Cell(INPUTS, r, INPUT_VALUE_COL)
         layout.names[figure.name] = cell
         layout.cells[(figure.name, SCALAR)] = cell
+        for scenario_cell, (scenario, _) in zip(figure.scenario_cells(), figure.scenarios, strict=True):
+            layout.names[scenario_cell.name] = Cell(INPUTS, r, layout.input_col(scenario))
         r += 1
 
     rows = model.rows
@@ -211,17 +265,40 @@ def build_layout(model: Model) -> Layout:
     _place_rows(layout, CHECKS, groups, FIRST_BODY_ROW)
 
     outputs = [row for row in rows if row.role == "output"]
-    _place_rows(layout, SUMMARY, _sections(outputs), FIRST_BODY_ROW)
+    end = _place_rows(layout, SUMMARY, _sections(outputs), FIRST_BODY_ROW)
+    _place_comparison(layout, end)
+    top = FIRST_BODY_ROW
+    for grid in model.grids:
+        layout.grids.append(GridPlace(grid, top))
+        top = layout.grids[-1].bottom + 3
 
     for name, period in model.headlines.items():
         layout.names[name] = layout.cells[(name, period)]
-    for row in rows:  # the customer summaries: one number each, named like headlines
-        if row.section == CUSTOMER_SECTION and row.grain == "scalar" and row.role == "metric":
+    for row in rows:  # the customer summaries and the forward view: one number each, named like headlines
+        if row.section in (CUSTOMER_SECTION, FORWARD_SECTION) and row.grain == "scalar" and row.role == "metric":
             layout.names[row.name] = layout.cells[(row.name, SCALAR)]
     for row in master:
         layout.names[row.name] = layout.cells[(row.name, SCALAR)]
     layout.finish()
     return layout
+
+
+def _place_comparison(layout: Layout, r: int) -> None:
+    """The Summary's scenario comparison: one row per compared forward metric, one column per scenario,
+    each column in the same column as its scenario's values on the Inputs sheet."""
+    model = layout.model
+    if not model.compared:
+        return
+    lines = layout.lines[SUMMARY]
+    lines.append(Line(SUMMARY, r, "heading", "Scenario comparison: next 12 months, every scenario live side by side "
+                                             "(the active one highlighted)"))
+    lines.append(Line(SUMMARY, r + 1, "compare_header"))
+    for i, name in enumerate(model.compared, start=r + 2):
+        lines.append(Line(SUMMARY, i, "compare", item=model.row(name)))
+        for scenario in model.inputs.scenarios:
+            cell = Cell(SUMMARY, i, layout.input_col(scenario))
+            layout.compare_cells[(name, scenario)] = cell
+            layout.names[f"{name}__{scenario}"] = cell
 
 
 def _place_customers(layout: Layout) -> None:

@@ -76,6 +76,30 @@ class Row:
 
 
 @dataclass
+class Grid:
+    """A sensitivity grid: ``output`` for each pair of values of two scalar inputs around their active ones."""
+
+    output: str
+    row_input: str
+    row_step: str
+    column_input: str
+    column_step: str
+    row_values: list[float]
+    column_values: list[float]
+    values: list[list[float]]  # [row][column]
+
+    @property
+    def row_offsets(self) -> list[int]:
+        n = len(self.row_values) // 2
+        return list(range(-n, n + 1))
+
+    @property
+    def column_offsets(self) -> list[int]:
+        n = len(self.column_values) // 2
+        return list(range(-n, n + 1))
+
+
+@dataclass
 class Model:
     """Everything the layout and writer need: inputs, rows in dependency order, computed values."""
 
@@ -85,14 +109,22 @@ class Model:
     values: dict[tuple[str, str | None], float]
     headlines: dict[str, str | None]
     ledger: Ledger | None = None
+    compared: list[str] = field(default_factory=list)  # forward rows the Summary shows for every scenario
+    by_scenario: dict[tuple[str, str], float] = field(default_factory=dict)  # (row, scenario) -> value
+    grids: list[Grid] = field(default_factory=list)
 
     @property
     def periods(self) -> list[str]:
         return list(self.inputs.periods)
 
     def figures(self) -> list[Figure]:
-        """All named input cells: period lengths first, then the file's figures and alternatives."""
+        """All input figures (one Inputs row each): period lengths first, then the file's figures and
+        alternatives. A figure with scenario values holds the active scenario's value."""
         return list(self.series[PERIOD_MONTHS].figures.values()) + self.inputs.figures()
+
+    def input_cells(self) -> list[Figure]:
+        """Every cell a user types a number into: each figure, or each of its scenario values."""
+        return [cell for figure in self.figures() for cell in figure.input_cells()]
 
     def row(self, name: str) -> Row:
         for row in self.rows:
@@ -281,19 +313,43 @@ LEDGER_FACTS = {"customer_amount": "customer_period", "customer_on_prem": "custo
                 "customer_segment": "customer", "customer_deployment": "customer"}
 
 
+SCENARIO = "scenario"  # the selector cell's defined name
+
+
+def scenario_header(scenario: str) -> str:
+    """Defined name of a scenario's column header on the Inputs sheet (the text the selector matches)."""
+    return f"scenario_name_{scenario}"
+
+
+def _scenario_checks(inputs: Inputs) -> list[Check]:
+    if not inputs.scenarios:
+        return []
+    headers = Block(tuple(scenario_header(s) for s in inputs.scenarios))
+    return [Check("scenario_selected", "Scenario selector names a declared scenario", "count", "scalar",
+                  call("COUNTIF", headers, ref(SCENARIO)), ONE,
+                  "The selector must hold one of the scenario column headers; otherwise every scenario input "
+                  "would read 0.", rule="at_least")]
+
+
 def build_model(inputs: Inputs, ledger: Ledger | None = None) -> Model:
     """Apply the catalogue to ``inputs`` (and its customer ``ledger``): rows that can be computed, in
     dependency order, with values."""
     fx = None
     if ledger is not None and ledger.currency != inputs.currency:
         fx = inputs.ledger.fx[ledger.currency]
+    if inputs.scenarios and inputs.active_scenario is None:
+        inputs = inputs.with_scenario(None)
+    forward = inputs.forward
     metrics, checks = catalogue(inputs.ccy, fx, inputs.ledger.reconciles_with if ledger is not None else None,
-                                tuple(ledger.periods) if ledger is not None else ())
-    checks = checks + _conflict_checks(inputs)
+                                tuple(ledger.periods) if ledger is not None else (),
+                                forward.payers if forward else None, forward.arppu if forward else None)
+    checks = checks + _conflict_checks(inputs) + _scenario_checks(inputs)
     _check_catalogue(metrics, checks, inputs)
     series = {PERIOD_MONTHS: _period_months_series(inputs), **inputs.series}
     axis = list(inputs.periods)
     scope = _Scope(series, axis)
+    if inputs.scenarios:
+        scope.scalar_names.update([SCENARIO, *(scenario_header(s) for s in inputs.scenarios)])
     if ledger is not None:
         scope.period_names["customer_amount"] = list(ledger.periods)
         scope.scalar_names.update(n for n, grain in LEDGER_FACTS.items() if grain == "customer")
@@ -376,7 +432,140 @@ def build_model(inputs: Inputs, ledger: Ledger | None = None) -> Model:
     _evaluate(model)
     if ledger is not None and ("customer_total_revenue", SCALAR) in model.values:
         _sort_customers(model)
+    _what_ifs(model)
     return model
+
+
+def what_if(model: Model, overrides: dict[str, float]) -> dict:
+    """The model's values with some inputs (figure names) overridden and every row resting on them recomputed."""
+    values = dict(model.values)
+    changed = set()
+    for figure in model.figures():
+        if figure.name in overrides:
+            values[(figure.name, SCALAR)] = overrides[figure.name]
+            changed.add(figure.name)
+            if model.series[figure.series].grain == "period":
+                values[(figure.series, figure.period)] = overrides[figure.name]
+                changed.add(figure.series)
+    rows = []
+    for row in model.rows:  # in dependency order
+        if row.role != "link" and row.expr.refs() & changed:
+            rows.append(row)
+            changed.add(row.name)
+    _evaluate_rows(model, rows, values)
+    return values
+
+
+def _resting_on(model: Model, inputs: set[str]) -> set[str]:
+    """Rows whose value changes when any of ``inputs`` (figure names) does."""
+    changed = set(inputs) | {f.series for f in model.figures()
+                             if f.name in inputs and model.series[f.series].grain == "period"}
+    rows = set()
+    for row in model.rows:
+        if row.role != "link" and row.expr.refs() & changed:
+            rows.add(row.name)
+            changed.add(row.name)
+    return rows
+
+
+def _in_period(e: Expr, period: str, periods: dict[str, list[str]]) -> Expr:
+    """A period row's expression as it reads in ``period``: each period name (``periods``: name -> the periods
+    it has) becomes its cell there."""
+    match e:
+        case Ref(name=n) if n in periods:
+            return At(n, period)
+        case Coalesce(primary=Ref(name=n), fallback=f):
+            fallback = _in_period(f, period, periods)
+            return Coalesce(At(n, period), fallback) if period in periods.get(n, ()) else fallback
+        case BinOp(op=op, left=a, right=b):
+            return BinOp(op, _in_period(a, period, periods), _in_period(b, period, periods))
+        case Neg(operand=o):
+            return Neg(_in_period(o, period, periods))
+        case Call(func=f, args=args):
+            return Call(f, tuple(_in_period(a, period, periods) for a in args))
+    return e
+
+
+def written_out(model: Model, name: str, varying: set[str]) -> Expr:
+    """Row ``name``'s expression with every row that rests on the ``varying`` inputs (figure names) replaced
+    by its own expression, recursively, down to those inputs: one cell's formula that still follows them
+    when they take other values than the sheet's (a scenario's column, a sensitivity grid cell). A period
+    row is written out as it reads in the one period used; a varying period figure becomes its own name."""
+    rows = {r.name: r for r in model.rows}
+    moving = _resting_on(model, varying)
+    period_names = {r.name: r.periods for r in model.rows if r.grain == "period"} | {
+        k: s.periods for k, s in model.series.items() if s.grain == "period"}
+    figures = {(f.series, f.period): f.name for f in model.figures() if f.name in varying}
+
+    def resolve(n: str, q: str) -> str:
+        periods = period_names[n]
+        return periods[-1] if q == LATEST else periods[0] if q == FIRST else q
+
+    def visit(e: Expr) -> Expr:
+        match e:
+            case Ref(name=n) if n in moving and rows[n].grain == "scalar":
+                return visit(rows[n].expr)
+            case At(name=n, period=q) if (n, resolve(n, q) if n in period_names else q) in figures:
+                return Ref(figures[(n, resolve(n, q))])
+            case At(name=n, period=q) if n in moving and rows[n].role != "link":
+                return visit(_in_period(rows[n].expr, resolve(n, q), period_names))
+            case Ref(name=n) | At(name=n) | Across(name=n) if n in moving:
+                raise ModelError(Problem(str(model.inputs.path), name, f"reads {n} in every period, which moves "
+                                         f"with {', '.join(sorted(varying))}; only single cells can be written out"))
+            case BinOp(op=op, left=a, right=b):
+                return BinOp(op, visit(a), visit(b))
+            case Neg(operand=o):
+                return Neg(visit(o))
+            case Call(func=f, args=args):
+                return Call(f, tuple(visit(a) for a in args))
+            case Coalesce(primary=p, fallback=f):
+                return Coalesce(visit(p), visit(f))
+        return e
+
+    return visit(rows[name].expr)
+
+
+def scenario_overrides(model: Model, scenario: str) -> dict[str, float]:
+    """Every figure with scenario values, at ``scenario``'s value."""
+    return {f.name: dict(f.scenarios)[scenario] for f in model.figures() if f.scenarios}
+
+
+def _what_ifs(model: Model) -> None:
+    """Values for the Summary's scenario comparison and the sensitivity grids."""
+    from .metrics.forward import COMPARED
+
+    names = {r.name for r in model.rows}
+    inputs = model.inputs
+    if inputs.scenarios:
+        model.compared = [n for n in COMPARED if n in names]
+        for scenario in inputs.scenarios:
+            values = what_if(model, scenario_overrides(model, scenario))
+            model.by_scenario.update({(n, scenario): values[(n, SCALAR)] for n in model.compared})
+    spec = inputs.sensitivity
+    if spec is None:
+        return
+    problems = []
+    for axis, where in ((spec.rows, "sensitivity.rows"), (spec.columns, "sensitivity.columns")):
+        for name in (axis.input, axis.step):
+            series = inputs.series.get(name)
+            if series is None or series.grain != "scalar":
+                problems.append(Problem(str(inputs.path), where, f"{name!r} is not a scalar input"))
+    for name in spec.outputs:
+        if name not in names or model.row(name).grain != "scalar":
+            problems.append(Problem(str(inputs.path), "sensitivity.outputs", f"{name!r} is not a scalar metric "
+                                                                             "of this model"))
+    if problems:
+        raise ModelError(problems)
+
+    def around(axis) -> list[float]:
+        centre, step = model.value(axis.input), model.value(axis.step)
+        return [centre + k * step for k in range(-axis.steps_each_side, axis.steps_each_side + 1)]
+
+    rows, columns = around(spec.rows), around(spec.columns)
+    cells = [[what_if(model, {spec.rows.input: r, spec.columns.input: c}) for c in columns] for r in rows]
+    for output in spec.outputs:
+        model.grids.append(Grid(output, spec.rows.input, spec.rows.step, spec.columns.input, spec.columns.step,
+                                rows, columns, [[cell[(output, SCALAR)] for cell in line] for line in cells]))
 
 
 def _sort_customers(model: Model) -> None:
@@ -450,20 +639,32 @@ def _output_rows(inputs: Inputs, rows: list[Row], headlines: dict[str, str | Non
 
 def _evaluate(model: Model) -> None:
     values = model.values
-    period_rows = {r.name: r.periods for r in model.rows if r.grain in ("period", "customer_period")}
     for s in model.series.values():
         for f in [*s.figures.values(), *s.alternatives]:
             values[(f.name, SCALAR)] = f.value
             if s.grain == "period" and f.alternative_of is None:
                 values[(s.key, f.period)] = f.value
+            for cell in f.scenario_cells():
+                values[(cell.name, SCALAR)] = cell.value
+    if model.inputs.scenarios:
+        values[(SCENARIO, SCALAR)] = model.inputs.active_scenario
+        values.update({(scenario_header(s), SCALAR): s for s in model.inputs.scenarios})
     if model.ledger is not None:
         customers = model.ledger.customers
-        period_rows["customer_amount"] = model.ledger.periods
         for p in model.ledger.periods:
             values[("customer_amount", p)] = customers[model.ledger.amount_column(p)].to_numpy(dtype=float)
         values[("customer_on_prem", SCALAR)] = (customers["deployment"] == "on-prem").to_numpy(dtype=float)
         values[("customer_segment", SCALAR)] = customers["segment"].to_numpy(dtype=object)
         values[("customer_deployment", SCALAR)] = customers["deployment"].to_numpy(dtype=object)
+
+    _evaluate_rows(model, model.rows, values)
+
+
+def _evaluate_rows(model: Model, rows: list[Row], values: dict) -> None:
+    """Compute ``rows`` (in dependency order) into ``values``, reading inputs and earlier rows from it."""
+    period_rows = {r.name: r.periods for r in model.rows if r.grain in ("period", "customer_period")}
+    if model.ledger is not None:
+        period_rows["customer_amount"] = model.ledger.periods
 
     def ev(e: Expr, p: str | None, row: Row):
         match e:
@@ -505,7 +706,7 @@ def _evaluate(model: Model) -> None:
                 return _binop(op, ev(a, p, row), ev(b, p, row))
         raise TypeError(f"cannot evaluate {e!r}")
 
-    for row in model.rows:
+    for row in rows:
         for p in row.cells:
             if row.role == "link":
                 continue

@@ -59,7 +59,7 @@ def plan_pull(workbook: str | Path, inputs_path: str | Path) -> tuple[Snapshot, 
     model = build_model(inputs)
     problems: list[Problem] = []
     changes: list[Change] = []
-    for figure in model.figures():
+    for figure in model.input_cells():
         if figure.name not in snap.names:
             problems.append(Problem(shown, figure.name, "defined name missing from the workbook; expected a "
                                                         "workbook built from this inputs file"))
@@ -109,9 +109,11 @@ def apply_pull(inputs_path: str | Path, snap: Snapshot, changes: list[Change]) -
         node = data
         for key in change.figure.path[:-1] if change.figure.path[0] == "periods" else change.figure.path:
             node = node[key]
-        field = "months" if change.figure.path[0] == "periods" else "value"
+        field = "months" if change.figure.path[0] == "periods" else change.figure.value_key
         new = int(change.new) if float(change.new).is_integer() else change.new
         node[field] = new
+        if field not in ("value", "months"):
+            continue  # a scenario's value: the scenarios mapping holds bare numbers, so no edited: note
         previous = change.figure.edited.previous if change.figure.edited else change.old
         if _same(previous, change.new):
             node.pop("edited", None)  # back to the source's figure

@@ -31,8 +31,9 @@ from .expr import (
     Num,
     Ref,
 )
-from .layout import CUSTOMERS, LABEL, Cell, Layout
-from .model import SCALAR
+from .inputs import scenario_cell_name
+from .layout import CUSTOMERS, HEADER_ROW, INPUTS, LABEL, Cell, Layout
+from .model import SCALAR, SCENARIO
 
 _ASSOCIATIVE = {"+", "*"}
 
@@ -73,8 +74,13 @@ def _at(layout: Layout, name: str, period: str, sheet: str) -> str:
     return _scalar_ref(layout, layout.cells[(name, period)], sheet)
 
 
-def formula(e: Expr, layout: Layout, sheet: str, period: str | None, host: Cell | None = None) -> str:
-    """Excel formula text (with the leading ``=``) for expression ``e`` in cell ``host`` of ``sheet``/``period``."""
+def formula(e: Expr, layout: Layout, sheet: str, period: str | None, host: Cell | None = None,
+            replace: dict[str, str] | None = None) -> str:
+    """Excel formula text (with the leading ``=``) for expression ``e`` in cell ``host`` of ``sheet``/``period``.
+
+    ``replace`` gives the text for some names instead of their cells (a grid cell's row and column inputs).
+    """
+    replace = replace or {}
 
     def scalar_ref(cell: Cell) -> str:
         return _scalar_ref(layout, cell, sheet)
@@ -85,6 +91,8 @@ def formula(e: Expr, layout: Layout, sheet: str, period: str | None, host: Cell 
 
     def leaf(node: Expr) -> str:
         match node:
+            case Ref(name=n) if n in replace:
+                return replace[n]
             case InputLink(name=n):
                 return layout.model.series[n].figures[period].name
             case Ref(name=n) if n in layout.row_at and period is not SCALAR and (n, period) not in layout.cells:
@@ -104,13 +112,38 @@ def formula(e: Expr, layout: Layout, sheet: str, period: str | None, host: Cell 
                 return xl_rowcol_to_cell(host.row, LABEL, col_abs=True)
             case Block(names=ns):
                 cells = [layout.cell(n) for n in ns]
-                rows = [c.row for c in cells]
-                if len({(c.sheet, c.col) for c in cells}) != 1 or rows != list(range(rows[0], rows[0] + len(rows))):
-                    raise ValueError(f"block {ns} is not one contiguous column")
+                rows, cols = [c.row for c in cells], [c.col for c in cells]
+                column = len({(c.sheet, c.col) for c in cells}) == 1 and rows == list(range(rows[0], rows[-1] + 1))
+                row = len({(c.sheet, c.row) for c in cells}) == 1 and cols == list(range(cols[0], cols[-1] + 1))
+                if not (column or row):
+                    raise ValueError(f"block {ns} is not one contiguous column or row")
                 return span(cells[0], cells[-1])
         raise TypeError(f"cannot render {node!r}")
 
     return "=" + _text(e, leaf)
+
+
+def scenario_formula(e: Expr, layout: Layout, scenario: str, host: Cell) -> str:
+    """A Summary comparison cell: ``e`` with every input that has scenario values read from ``scenario``'s
+    column of the Inputs sheet. The host sits in that same column, so the reference is column-relative
+    (``Inputs!D$40``) and one formula runs across the scenarios."""
+    replace = {}
+    for figure in layout.model.figures():
+        if figure.scenarios:
+            cell = layout.names[scenario_cell_name(figure.name, scenario)]
+            if cell.col != host.col:
+                raise ValueError(f"{host} is not in scenario {scenario}'s Inputs column")
+            replace[figure.name] = f"{INPUTS}!{xl_rowcol_to_cell(cell.row, cell.col, row_abs=True)}"
+    return formula(e, layout, host.sheet, SCALAR, host, replace)
+
+
+def scenario_pick_formula(layout: Layout, row: int) -> str:
+    """The Value cell of an Inputs row with scenario values: the value in the column whose header the
+    selector names. Relative in the row, so one formula runs down the Value column."""
+    scenarios = layout.model.inputs.scenarios
+    first, last = (layout.input_col(s) for s in (scenarios[0], scenarios[-1]))
+    headers = f"{Cell(INPUTS, HEADER_ROW, first).a1(True)}:{Cell(INPUTS, HEADER_ROW, last).a1(True)}"
+    return f"=SUMIF({headers},{SCENARIO},{Cell(INPUTS, row, first).a1()}:{Cell(INPUTS, row, last).a1()})"
 
 
 def customer_formula(e: Expr, layout: Layout, period: str | None) -> str:

@@ -56,6 +56,15 @@ class Snapshot:
     def has_fingerprint(self) -> bool:
         return bool(self.written_inputs or self.written_formulas)
 
+    def columns_by_header(self, sheet: str, row: int) -> dict[str, str]:
+        """Header text -> column letter along ``row`` (1-based) of ``sheet`` (the Inputs sheet's columns move
+        when scenario columns are added)."""
+        out = {}
+        for (s, a1), value in self.values.items():
+            if s == sheet and isinstance(value, str) and a1.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ") == str(row):
+                out.setdefault(value, a1.rstrip("0123456789"))
+        return out
+
 
 def column_digest(values: list[Any]) -> str:
     """SHA-256 of a column of cell values as written (numbers to Excel's 15 significant digits, text as

@@ -12,7 +12,7 @@ from typing import Any
 
 from .errors import UniteconError
 from .graph import Graph, build_graph, split_ref
-from .layout import CUSTOMER_NAME_ROW, CUSTOMER_UNIT_ROW, CUSTOMERS, INPUTS, NAME, UNIT
+from .layout import CUSTOMER_NAME_ROW, CUSTOMER_UNIT_ROW, CUSTOMERS, HEADER_ROW, INPUTS, NAME, UNIT
 from .snapshot import Key, read_snapshot
 
 _CELL = re.compile(r"^\$?[A-Za-z]{1,3}\$?[0-9]+$")
@@ -50,8 +50,13 @@ def _row_info(graph: Graph, key: Key) -> tuple[str | None, str | None, str | Non
     def col(index: int) -> Any:
         return values.get((sheet, f"{chr(65 + index)}{row}"))
 
-    if sheet == INPUTS and cell.startswith("C"):
-        return col(1), col(3), col(6), col(7)
+    if sheet == INPUTS and row > HEADER_ROW + 1:
+        header = graph.snap.columns_by_header(INPUTS, HEADER_ROW + 1)
+
+        def under(text: str) -> Any:
+            return values.get((sheet, f"{header.get(text, '-')}{row}"))
+
+        return col(1), under("Unit"), under("Source document"), under("Quote")
     if sheet in ROW_SHEETS:
         return col(NAME), col(UNIT), None, None
     if sheet == CUSTOMERS and row > CUSTOMER_UNIT_ROW + 1:  # a column's name and unit sit above the customers

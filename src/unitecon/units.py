@@ -64,7 +64,7 @@ def input_bounds(key: str, unit: str) -> tuple[float | None, float | None]:
     Counts, money and exchange rates are never negative (costs and losses are entered as positive
     amounts); shares, rates and tolerances lie in 0..1. Margins are ratios that may be negative.
     """
-    if unit == "ratio" and key.endswith(("_share", "_rate", "tolerance")):
+    if unit == "ratio" and ("share" in key.split("_") or key.endswith(("_rate", "tolerance"))):
         return 0.0, 1.0
     if unit in ("count", "months", "multiple", "CNY_per_USD", "HKD_per_USD") or Unit(unit).is_currency:
         return 0.0, None

@@ -38,21 +38,24 @@ from .layout import (
     FIRST_CUSTOMER_ROW,
     FIRST_PERIOD,
     HEADER_ROW,
-    INPUT_COLUMNS,
     INPUT_VALUE_COL,
     INPUTS,
     LABEL,
     NAME,
     OPENING_ROW,
     SCALAR_COL,
+    SELECTOR_ROW,
+    SENSITIVITY,
     SUMMARY,
     UNIT,
+    GridPlace,
     Layout,
+    Line,
 )
 from .lineage import lineage
-from .model import SCALAR, Row
+from .model import SCALAR, SCENARIO, Row, written_out
 from .r1c1 import to_r1c1
-from .render import customer_formula, formula, in_names
+from .render import customer_formula, formula, in_names, scenario_formula, scenario_pick_formula
 from .snapshot import column_digest
 from .units import Unit, input_bounds
 
@@ -61,6 +64,8 @@ DOCUMENT_DATE = dt.datetime(2026, 1, 1)
 
 BLUE, GREEN, INPUT_FILL, HEAD_FILL, EDITED_FILL = "#0000FF", "#007A33", "#FFF2CC", "#D9E1F2", "#F8CBAD"
 OK_FILL, FAIL_FILL = "#C6EFCE", "#FFC7CE"
+ACTIVE_FILL = "#DDEBF7"  # the active scenario's column in the Summary's comparison
+HEAT_GOOD, HEAT_MID, HEAT_BAD = "#63BE7B", "#FFEB84", "#F8696B"  # sensitivity heat map
 
 
 class _Sheet(Worksheet):
@@ -146,11 +151,13 @@ def _write(layout: Layout, path: Path, progress: Callable[[str], None]) -> int:
         ws.set_footer("&CPage &P of &N")
 
     written: list[tuple[str, int, int, str]] = []
-    _write_inputs(sheets[INPUTS], layout, styles)
+    _write_inputs(sheets[INPUTS], layout, styles, written)
     for sheet in (CALCULATIONS, CHECKS, SUMMARY):
         _write_rows(sheets[sheet], sheet, layout, styles, written)
-    runs = list(_runs(written))
     data: list[tuple[str, str, str, str]] = []
+    if layout.grids:
+        _write_sensitivity(sheets[SENSITIVITY], layout, styles, written, data)
+    runs = list(_runs(written))
     if layout.customers:
         runs += _write_customers(sheets[CUSTOMERS], layout, styles, progress, data)
     _write_cover(sheets[COVER], layout, styles, written)
@@ -188,18 +195,25 @@ def _period_text(layout: Layout, figure: Figure) -> str:
     return f"{period.label}: {period.months} months to {period.end:%Y-%m-%d}"
 
 
-def _write_inputs(ws, layout: Layout, styles: _Styles) -> None:
+def _write_inputs(ws, layout: Layout, styles: _Styles, written: list) -> None:
     model = layout.model
+    scenarios = model.inputs.scenarios
+    col = layout.input_col
     ws.write_string(0, 0, f"{model.inputs.company}: inputs", styles.title)
     ws.write_string(1, 0, "Every assumption, one row each, with its source. Blue cells are inputs: edit them "
                           "and every dependent number follows. Hover a value for its source quote.", styles.subtitle)
-    for col, text in enumerate(INPUT_COLUMNS):
-        ws.write_string(HEADER_ROW, col, text, styles.header)
-    for col, width in enumerate((58, 40, 16, 18, 34, 8, 26, 60, 60)):
-        ws.set_column(col, col, width)
+    for c, text in enumerate(layout.input_columns):
+        shown = "Value (active)" if scenarios and c == INPUT_VALUE_COL else text
+        ws.write_string(HEADER_ROW, c, shown, styles.header)
+    widths = {"Label": 58, "Defined name": 40, "Value": 16, "Unit": 18, "Period": 34, "Kind": 8,
+              "Source document": 26, "Quote": 60, "Note": 60}
+    for c, text in enumerate(layout.input_columns):
+        ws.set_column(c, c, widths.get(text, 14))
+    if scenarios:
+        _write_selector(ws, layout, styles)
     ws.freeze_panes(HEADER_ROW + 1, INPUT_VALUE_COL + 1)
     ws.repeat_rows(HEADER_ROW)
-    ws.autofilter(HEADER_ROW, 0, HEADER_ROW, len(INPUT_COLUMNS) - 1)
+    ws.autofilter(HEADER_ROW, 0, HEADER_ROW, len(layout.input_columns) - 1)
     for line in layout.lines[INPUTS]:
         if line.kind == "heading":
             ws.write_string(line.row, 0, line.text, styles.heading)
@@ -211,24 +225,41 @@ def _write_inputs(ws, layout: Layout, styles: _Styles) -> None:
         r = line.row
         ws.write_string(r, 0, label, styles.text)
         ws.write_string(r, 1, figure.name, styles.name)
-        ws.write_number(r, INPUT_VALUE_COL, figure.value,
-                        styles.value("edited" if figure.edited else "input", series.unit))
-        ws.write_string(r, 3, Unit(series.unit).label, styles.unit)
-        ws.write_string(r, 4, _period_text(layout, figure), styles.text)
-        ws.write_string(r, 5, series.kind, styles.text)
-        ws.write_string(r, 6, src.document or "Assumption", styles.text)
-        ws.write_string(r, 7, src.quote or src.assumption or "", styles.text)
+        for cell in figure.input_cells():
+            where = layout.names[cell.name]
+            ws.write_number(r, where.col, cell.value, styles.value("edited" if cell.edited else "input", series.unit))
+            _validate(ws, r, where.col, figure.series, series.unit)
+        if figure.scenarios:
+            text = scenario_pick_formula(layout, r)
+            ws.write_formula(r, INPUT_VALUE_COL, text, styles.value("metric", series.unit), _cached(figure.value))
+            written.append((INPUTS, r, INPUT_VALUE_COL, text))
+        ws.write_string(r, col("Unit"), Unit(series.unit).label, styles.unit)
+        ws.write_string(r, col("Period"), _period_text(layout, figure), styles.text)
+        ws.write_string(r, col("Kind"), series.kind, styles.text)
+        ws.write_string(r, col("Source document"), src.document or "Assumption", styles.text)
+        ws.write_string(r, col("Quote"), src.quote or src.assumption or "", styles.text)
         note = src.note or ""
         if figure.edited:
             note = (f"EDITED in a workbook (saved {figure.edited.at}); the source's figure is "
                     f"{figure.edited.previous:,.10g}. " + note)
-        ws.write_string(r, 8, note, styles.text)
+        ws.write_string(r, col("Note"), note, styles.text)
         comment = f"{src.document}: «{src.quote}»" if src.document else f"Assumption: {src.assumption}"
         ws.write_comment(r, INPUT_VALUE_COL, comment, {"author": "unitecon", "x_scale": 2, "y_scale": 1.5})
-        _validate(ws, r, figure.series, series.unit)
 
 
-def _validate(ws, row: int, key: str, unit: str) -> None:
+def _write_selector(ws, layout: Layout, styles: _Styles) -> None:
+    """The scenario selector: a data-validated list of the scenario column headers, named ``scenario``."""
+    model = layout.model
+    scenarios = model.inputs.scenarios
+    ws.write_string(SELECTOR_ROW, 0, f"Active scenario (choose from the list: {', '.join(scenarios)}); every "
+                                     "calculation reads the Value column, which follows it", styles.heading)
+    ws.write_string(SELECTOR_ROW, INPUT_VALUE_COL, model.inputs.active_scenario, styles.value("input", "text"))
+    ws.data_validation(SELECTOR_ROW, INPUT_VALUE_COL, SELECTOR_ROW, INPUT_VALUE_COL, {
+        "validate": "list", "source": list(scenarios), "error_title": "unitecon scenario",
+        "error_message": f"Choose one of: {', '.join(scenarios)}"})
+
+
+def _validate(ws, row: int, col: int, key: str, unit: str) -> None:
     low, high = input_bounds(key, unit)
     if low is None:
         return
@@ -244,7 +275,8 @@ def _validate(ws, row: int, key: str, unit: str) -> None:
         spec |= {"minimum": low, "maximum": high}
     else:
         spec |= {"value": low}
-    ws.data_validation(row, INPUT_VALUE_COL, row, INPUT_VALUE_COL, spec)
+    ws.data_validation(row, col, row, col, spec)
+
 
 
 def _write_rows(ws, sheet: str, layout: Layout, styles: _Styles, written: list) -> None:
@@ -278,6 +310,9 @@ def _write_rows(ws, sheet: str, layout: Layout, styles: _Styles, written: list) 
         if line.kind == "heading":
             ws.write_string(line.row, LABEL, line.text, styles.heading)
             continue
+        if line.kind in ("compare_header", "compare"):
+            _write_comparison_line(ws, line, layout, styles, written)
+            continue
         row: Row = line.item
         ws.write_string(line.row, LABEL, row.label, styles.bold if row.role == "master" else styles.text)
         ws.write_string(line.row, NAME, in_names(row.expr) if row.role == "output" else row.name, styles.name)
@@ -292,6 +327,102 @@ def _write_rows(ws, sheet: str, layout: Layout, styles: _Styles, written: list) 
             if row.unit == "flag":
                 flags.append(cell)
     _flag_colours(ws, [(c.row, c.col, c.row, c.col) for c in flags], styles)
+
+
+def _write_comparison_line(ws, line: Line, layout: Layout, styles: _Styles, written: list) -> None:
+    """A line of the Summary's scenario comparison: the scenario headers, or one forward metric per scenario."""
+    model = layout.model
+    scenarios = model.inputs.scenarios
+    if line.kind == "compare_header":
+        ws.write_string(line.row, LABEL, "Scenario (columns as on the Inputs sheet)", styles.text)
+        for scenario in scenarios:
+            ws.write_string(line.row, layout.input_col(scenario), scenario, styles.header)
+        first = layout.compare_cells[(model.compared[0], scenarios[0])]
+        last = layout.compare_cells[(model.compared[-1], scenarios[-1])]
+        active = styles.wb.add_format({"bold": True, "bg_color": ACTIVE_FILL})
+        header = xl_rowcol_to_cell(line.row, first.col, row_abs=True)
+        ws.conditional_format(line.row, first.col, last.row, last.col,
+                              {"type": "formula", "criteria": f"={header}={SCENARIO}", "format": active})
+        return
+    row: Row = line.item
+    ws.write_string(line.row, LABEL, row.label, styles.text)
+    ws.write_string(line.row, NAME, f"{row.name}[each scenario]", styles.name)
+    ws.write_string(line.row, UNIT, Unit(row.unit).label, styles.text)
+    varying = {f.name for f in model.figures() if f.scenarios}
+    expr = written_out(model, row.name, varying)
+    for scenario in scenarios:
+        cell = layout.compare_cells[(row.name, scenario)]
+        text = scenario_formula(expr, layout, scenario, cell)
+        ws.write_formula(cell.row, cell.col, text, styles.value("metric", row.unit),
+                         _cached(model.by_scenario[(row.name, scenario)]))
+        written.append((SUMMARY, cell.row, cell.col, text))
+
+
+def _write_sensitivity(ws, layout: Layout, styles: _Styles, written: list,
+                       data: list[tuple[str, str, str, str]]) -> None:
+    """Each grid: its output recomputed in every cell from the cell's row and column input values."""
+    model = layout.model
+    ws.write_string(0, 0, f"{model.inputs.company}: sensitivity", styles.title)
+    ws.write_string(1, 0, "Each cell recomputes the output with two inputs set to its row and column values and every "
+                          "other input at the active scenario; the centre cell is the active scenario. Live formulas, "
+                          "no data tables. Steps and their sizes come from the inputs file.", styles.subtitle)
+    ws.set_column(GridPlace.STEP_COL, GridPlace.STEP_COL, 30)
+    ws.set_column(GridPlace.VALUE_COL, GridPlace.VALUE_COL, 22)
+    ws.set_column(GridPlace.VALUE_COL + 1, GridPlace.VALUE_COL + 1, 2)
+    step_format = styles.wb.add_format({**styles.base, "font_color": "#7F7F7F", "align": "center"})
+    centre_format = styles.wb.add_format({**styles.base, "bold": True, "align": "center"})  # the active values
+    for place in layout.grids:
+        grid = place.grid
+        out = model.row(grid.output)
+        row_series, column_series = model.series[grid.row_input], model.series[grid.column_input]
+        ws.write_string(place.top, 0, f"{out.label} ({Unit(out.unit).label}): rows {row_series.label}, "
+                                      f"columns {column_series.label}", styles.heading)
+        ws.write_string(place.steps_row, GridPlace.VALUE_COL, "steps from the active value →", styles.subtitle)
+        ws.write_string(place.values_row, GridPlace.STEP_COL, f"↓ steps · {grid.row_input}", styles.subtitle)
+        ws.write_string(place.values_row, GridPlace.VALUE_COL, f"{grid.column_input} →", styles.name)
+        last_col = GridPlace.FIRST_COL + len(grid.column_values) - 1
+        ws.set_column(GridPlace.FIRST_COL, last_col, 14)
+        for j, offset in enumerate(grid.column_offsets):
+            col = GridPlace.FIRST_COL + j
+            ws.write_number(place.steps_row, col, offset, centre_format if offset == 0 else step_format)
+            step = xl_rowcol_to_cell(place.steps_row, col, row_abs=True)
+            text = formula(ref(grid.column_input) + ref("__step") * ref(grid.column_step), layout, SENSITIVITY,
+                           SCALAR, None, {"__step": step})
+            ws.write_formula(place.values_row, col, text, styles.value("metric", column_series.unit),
+                             _cached(grid.column_values[j]))
+            written.append((SENSITIVITY, place.values_row, col, text))
+        data.append((SENSITIVITY, f"{xl_rowcol_to_cell(place.steps_row, GridPlace.FIRST_COL)}:"
+                                  f"{xl_rowcol_to_cell(place.steps_row, last_col)}",
+                     f"{grid.output}_column_steps", column_digest(grid.column_offsets)))
+        expr = written_out(model, grid.output, {grid.row_input, grid.column_input})
+        for i, offset in enumerate(grid.row_offsets):
+            r = place.first_row + i
+            ws.write_number(r, GridPlace.STEP_COL, offset, centre_format if offset == 0 else step_format)
+            step = xl_rowcol_to_cell(r, GridPlace.STEP_COL, col_abs=True)
+            text = formula(ref(grid.row_input) + ref("__step") * ref(grid.row_step), layout, SENSITIVITY, SCALAR,
+                           None, {"__step": step})
+            ws.write_formula(r, GridPlace.VALUE_COL, text, styles.value("metric", row_series.unit),
+                             _cached(grid.row_values[i]))
+            written.append((SENSITIVITY, r, GridPlace.VALUE_COL, text))
+            row_value = xl_rowcol_to_cell(r, GridPlace.VALUE_COL, col_abs=True)
+            for j in range(len(grid.column_values)):
+                cell = place.cell(i, j)
+                column_value = xl_rowcol_to_cell(place.values_row, cell.col, row_abs=True)
+                text = formula(expr, layout, SENSITIVITY, SCALAR, cell,
+                               {grid.row_input: row_value, grid.column_input: column_value})
+                ws.write_formula(cell.row, cell.col, text, styles.value("metric", out.unit), _cached(grid.values[i][j]))
+                written.append((SENSITIVITY, cell.row, cell.col, text))
+        data.append((SENSITIVITY, f"{xl_rowcol_to_cell(place.first_row, GridPlace.STEP_COL)}:"
+                                  f"{xl_rowcol_to_cell(place.bottom, GridPlace.STEP_COL)}",
+                     f"{grid.output}_row_steps", column_digest(grid.row_offsets)))
+        good_low = out.unit == "multiple"  # a lower exchange rate is better; a longer runway is better
+        ws.conditional_format(place.first_row, GridPlace.FIRST_COL, place.bottom, last_col, {
+            "type": "3_color_scale", "min_color": HEAT_GOOD if good_low else HEAT_BAD, "mid_color": HEAT_MID,
+            "max_color": HEAT_BAD if good_low else HEAT_GOOD})
+        centre = place.cell(len(grid.row_values) // 2, len(grid.column_values) // 2)
+        ws.write_comment(centre.row, centre.col, "The active scenario: equals the Calculations value.",
+                         {"author": "unitecon"})
+    ws.freeze_panes(2, 0)
 
 
 def _flag_colours(ws, ranges: list[tuple[int, int, int, int]], styles: _Styles) -> None:
@@ -316,11 +447,15 @@ def _write_cover(ws, layout: Layout, styles: _Styles, written: list) -> None:
                          "exchange rate, margins, burn and runway. Every calculated cell is a live formula."),
         ("How to use", "Change a blue cell on the Inputs sheet; every number on Calculations, Checks and "
                        "Summary follows. Each input row cites its source document and the exact quote. "
-                       "To make a change permanent, edit the inputs file and rebuild with `unitecon build`."),
-        ("Sheets", "Summary (outputs and charts) · Inputs (cited assumptions) · Calculations (workings, time "
-                   "flowing left to right) · Checks (reconciliations rolled up to the master check) · Audit "
-                   "(each formula in names and what it rests on) · Fingerprint (what the build wrote, so later "
-                   "edits are detected)."),
+                       "To make a change permanent, edit the inputs file and rebuild with `unitecon build`."
+                       + (f" Scenarios ({', '.join(inputs.scenarios)}): choose one in the selector cell at the top "
+                          "of the Inputs sheet; every calculation follows the active one, and the Summary compares "
+                          "them all side by side." if inputs.scenarios else "")),
+        ("Sheets", "Summary (outputs, the scenario comparison and charts) · "
+                   + ("Sensitivity (outputs over two inputs, a heat map) · " if layout.grids else "")
+                   + "Inputs (cited assumptions) · Calculations (workings, time flowing left to right) · Checks "
+                   "(reconciliations rolled up to the master check) · Audit (each formula in names and what it "
+                   "rests on) · Fingerprint (what the build wrote, so later edits are detected)."),
         ("Conventions", f"Reporting currency {inputs.currency}. Costs and losses are positive numbers. "
                         "One formula per row, copied across the periods; the first cell of a row shows the "
                         "rule. Unit constants (12 months a year) are the only numbers inside formulas."),
@@ -399,14 +534,14 @@ def _write_fingerprint(ws, layout: Layout, styles: _Styles, runs: list[tuple[str
     for col, (text, width) in enumerate(zip(FINGERPRINT_COLUMNS, (10, 14, 16, 34, 70), strict=True)):
         ws.write_string(HEADER_ROW, col, text, styles.header)
         ws.set_column(col, col, width)
+    ws.repeat_rows(HEADER_ROW)
     r = HEADER_ROW + 1
-    for name, cell in sorted(layout.names.items()):
-        if cell.sheet != INPUTS:
-            continue
-        values = ("input", INPUTS, cell.a1(), name)
+    for figure in sorted(layout.model.input_cells(), key=lambda f: f.name):
+        cell = layout.names[figure.name]
+        values = ("input", INPUTS, cell.a1(), figure.name)
         for col, text in enumerate(values):
             ws.write_string(r, col, text, styles.text)
-        ws.write_number(r, 4, layout.model.value(name), styles.text)
+        ws.write_number(r, 4, figure.value, styles.text)
         r += 1
     for sheet, cells, name, digest in data:
         for col, value in enumerate(("data", sheet, cells, name, digest)):
@@ -459,6 +594,7 @@ def _write_audit(ws, layout: Layout, styles: _Styles) -> None:
         ws.write_string(HEADER_ROW, col, text, styles.header)
         ws.set_column(col, col, width, styles.wrap)
     ws.freeze_panes(HEADER_ROW + 1, 1)
+    ws.repeat_rows(HEADER_ROW)
     periods = model.inputs.periods
     for r, entry in enumerate(lineage(model), start=HEADER_ROW + 1):
         row = entry.row
@@ -474,7 +610,8 @@ def _write_audit(ws, layout: Layout, styles: _Styles) -> None:
 def _write_charts(wb, ws, layout: Layout) -> None:
     model = layout.model
     arppu = [r for r in model.rows if r.name.startswith("out_arppu_")]
-    anchor = FIRST_PERIOD + 1
+    scenario_cols = [c.col for c in layout.compare_cells.values()]
+    anchor = max([FIRST_PERIOD, *scenario_cols]) + 1  # right of the scenario comparison
     if arppu:
         first, last = layout.cells[(arppu[0].name, SCALAR)], layout.cells[(arppu[-1].name, SCALAR)]
         chart = wb.add_chart({"type": "bar"})
@@ -493,19 +630,10 @@ def _write_charts(wb, ws, layout: Layout) -> None:
     if any(r.name == "compute_to_revenue" for r in model.rows):
         first, last = layout.row_span("compute_to_revenue")
         row_first_col = first.col
-        chart = wb.add_chart({"type": "column"})
-        chart.add_series({
-            "name": f"{model.inputs.company}: compute spend per unit of revenue",
-            "categories": [CALCULATIONS, HEADER_ROW, row_first_col, HEADER_ROW, last.col],
-            "values": [CALCULATIONS, first.row, row_first_col, last.row, last.col],
-            "data_labels": {"value": True, "num_format": '0.00"x"'},
-            "fill": {"color": "#C55A11"},
-        })
-        chart.set_title({"name": "Compute-to-revenue exchange rate by period"})
-        chart.set_y_axis({"name": "compute spend ÷ revenue (x)", "num_format": '0.0"x"', "min": 0})
-        chart.set_x_axis({"name": "period"})
-        chart.set_legend({"none": True})
-        chart.set_size({"width": 640, "height": 300})
+        chart = _exchange_rate_chart(wb, f"{model.inputs.company}: compute spend per unit of revenue",
+                                     [CALCULATIONS, HEADER_ROW, row_first_col, HEADER_ROW, last.col],
+                                     [CALCULATIONS, first.row, row_first_col, last.row, last.col],
+                                     "#C55A11", "Compute-to-revenue exchange rate by period", "period")
         ws.insert_chart(xl_rowcol_to_cell(HEADER_ROW + (17 if arppu else 0), anchor), chart)
     if layout.customers:
         rank = layout.customer_column("customer_rank")
@@ -527,6 +655,30 @@ def _write_charts(wb, ws, layout: Layout) -> None:
         chart.set_size({"width": 640, "height": 300})
         placed = bool(arppu) + any(r.name == "compute_to_revenue" for r in model.rows)
         ws.insert_chart(xl_rowcol_to_cell(HEADER_ROW + 17 * placed, anchor), chart)
+    if ("compute_to_revenue_next", model.inputs.scenarios[0] if model.inputs.scenarios else "") in layout.compare_cells:
+        scenarios = model.inputs.scenarios
+        first = layout.compare_cells[("compute_to_revenue_next", scenarios[0])]
+        last = layout.compare_cells[("compute_to_revenue_next", scenarios[-1])]
+        header = first.row - 1 - model.compared.index("compute_to_revenue_next")
+        chart = _exchange_rate_chart(wb, "Compute spend per unit of revenue, next 12 months",
+                                     [SUMMARY, header, first.col, header, last.col],
+                                     [SUMMARY, first.row, first.col, last.row, last.col],
+                                     "#2E75B6", "Exchange rate next 12 months, by scenario", "scenario")
+        placed = bool(arppu) + any(r.name == "compute_to_revenue" for r in model.rows) + bool(layout.customers)
+        ws.insert_chart(xl_rowcol_to_cell(HEADER_ROW + 17 * placed, anchor), chart)
+
+
+def _exchange_rate_chart(wb, name: str, categories: list, values: list, colour: str, title: str, axis: str):
+    """A column chart of compute-to-revenue multiples, labelled 0.00x."""
+    chart = wb.add_chart({"type": "column"})
+    chart.add_series({"name": name, "categories": categories, "values": values,
+                      "data_labels": {"value": True, "num_format": '0.00"x"'}, "fill": {"color": colour}})
+    chart.set_title({"name": title})
+    chart.set_y_axis({"name": "compute spend ÷ revenue (x)", "num_format": '0.0"x"', "min": 0})
+    chart.set_x_axis({"name": axis})
+    chart.set_legend({"none": True})
+    chart.set_size({"width": 640, "height": 300})
+    return chart
 
 
 def _write_customers(ws, layout: Layout, styles: _Styles, progress: Callable[[str], None],
@@ -570,7 +722,7 @@ def _write_customers(ws, layout: Layout, styles: _Styles, progress: Callable[[st
         if "{a}" in template:
             ws.write_number(OPENING_ROW, c, 0, styles.value("input", column.unit))
     ws.write_string(OPENING_ROW, 1, "Opening row: running totals start from 0 here", styles.subtitle)
-    ws.set_row(CUSTOMER_HEADER_ROW, 30)  # labels wrap to two lines
+    ws.set_row(CUSTOMER_HEADER_ROW, 45)  # labels wrap to up to three lines
     ws.freeze_panes(FIRST_CUSTOMER_ROW, 2)
     ws.repeat_rows(CUSTOMER_HEADER_ROW, CUSTOMER_UNIT_ROW)
     ws.autofilter(CUSTOMER_HEADER_ROW, 0, last, columns[-1].col)

@@ -1,7 +1,7 @@
 """The metric catalogue: every metric unitecon can compute, declared once.
 
 **Where do I add a metric?** In the area module it belongs to (``arppu``, ``b2b``, ``compute``,
-``finance``, ``customers``) or a reconciliation in ``checks``. A declaration is a name, label, unit, grain,
+``finance``, ``customers``, ``forward``) or a reconciliation in ``checks``. A declaration is a name, label, unit, grain,
 expression and description; the formula text, defined name, Audit entry and trace output all come
 from it. A metric appears in a workbook when every input it rests on is in that model's inputs file,
 so one catalogue serves every company.
@@ -47,17 +47,20 @@ class Check:
 
 
 def catalogue(ccy: str, ledger_fx: str | None = None, reconciles_with: str | None = None,
-              ledger_periods: tuple[str, ...] = ()) -> tuple[list[Metric], list[Check]]:
+              ledger_periods: tuple[str, ...] = (), payers: str | None = None,
+              arppu_name: str | None = None) -> tuple[list[Metric], list[Check]]:
     """All metric and check declarations for a model reporting in currency ``ccy`` (``usd``/``cny``).
 
-    ``ledger_fx`` and ``reconciles_with`` come from the inputs file's ``ledger:`` section.
+    ``ledger_fx`` and ``reconciles_with`` come from the inputs file's ``ledger:`` section, ``payers``
+    and ``arppu_name`` from its ``forward:`` section.
     """
-    from . import arppu, b2b, checks, compute, customers, finance
+    from . import arppu, b2b, checks, compute, customers, finance, forward
 
     metrics: list[Metric] = []
     for area in (arppu, b2b, compute, finance):
         metrics.extend(area.metrics(ccy))
     metrics.extend(customers.metrics(ccy, ledger_fx, reconciles_with, ledger_periods))
+    metrics.extend(forward.metrics(ccy, payers, arppu_name))
     return metrics, checks.checks(ccy)
 
 
