@@ -36,6 +36,9 @@ Key = tuple[str, str]  # (SHEET upper-case, "A1")
 def _compile(text: str):
     import formulas
 
+    from .fastops import install
+
+    install()
     return formulas.Parser().ast(text)[1].compile()
 
 

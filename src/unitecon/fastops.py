@@ -1,0 +1,73 @@
+"""A numeric fast path for the ``formulas`` package's arithmetic and comparison operators.
+
+``formulas`` applies an operator to a column one element at a time (``np.vectorize`` over a Python
+function that checks for Excel errors, blanks and text): about 10 µs per element, most of a 25,000-row
+verification. When every operand is a plain number the result is IEEE arithmetic, which numpy computes
+for the whole column at once. :func:`install` wraps each operator so that it takes that path only then
+(every operand a number, one of them a column; no text, blank, error, or TRUE/FALSE in a comparison; no
+division by zero; every result finite) and otherwise calls ``formulas``' own operator unchanged, so
+errors, text and blanks keep its Excel semantics. Parsing, compiling and every function stay ``formulas``'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+_ARITHMETIC: dict[str, Callable[..., Any]] = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide,
+                                             "U-": np.negative}
+_COMPARISON: dict[str, Callable[..., Any]] = {"<": np.less, "<=": np.less_equal, ">": np.greater,
+                                             ">=": np.greater_equal, "=": np.equal, "<>": np.not_equal}
+_NUMBER = (float, int)
+
+
+def _as_numbers(arg: Any, bools: bool) -> np.ndarray | None:
+    """``arg`` as a float array when every element is a number (TRUE/FALSE too if ``bools``), else None."""
+    if isinstance(arg, bool | np.bool_):
+        return np.asarray(float(arg)) if bools else None
+    if type(arg) in _NUMBER or isinstance(arg, np.floating | np.integer):
+        return np.asarray(float(arg))
+    if not isinstance(arg, np.ndarray) or arg.size == 0:
+        return None
+    if arg.dtype == np.float64:
+        return np.asarray(arg)
+    if arg.dtype == np.bool_:
+        return np.asarray(arg, dtype=float) if bools else None
+    if arg.dtype == object:
+        allowed = (*_NUMBER, bool) if bools else _NUMBER
+        if all(type(v) in allowed for v in arg.flat):
+            return np.asarray(arg, dtype=float)
+    return None
+
+
+def _fast(op: str, slow: Callable[..., Any]) -> Callable[..., Any]:
+    from formulas.functions import Array
+
+    arithmetic = op in _ARITHMETIC
+    kernel = _ARITHMETIC[op] if arithmetic else _COMPARISON[op]
+
+    def operator(*args: Any) -> Any:
+        numbers = [_as_numbers(a, bools=arithmetic) for a in args]
+        if any(n is None for n in numbers) or not any(isinstance(a, np.ndarray) and a.size > 1 for a in args):
+            return slow(*args)  # anything but columns of numbers: formulas' own element-wise rules
+        if op == "/" and not np.all(numbers[1]):
+            return slow(*args)  # #DIV/0! where a divisor is 0
+        with np.errstate(all="ignore"):
+            result = kernel(*numbers)
+        if arithmetic and not np.all(np.isfinite(result)):
+            return slow(*args)  # #NUM! on overflow
+        return np.atleast_2d(result).view(Array)
+
+    operator.slow = slow  # type: ignore[attr-defined]  # formulas' own operator
+    return operator
+
+
+def install() -> None:
+    """Put the fast path in front of ``formulas``' operators (once; functions compiled afterwards use it)."""
+    from formulas.functions.operators import OPERATORS
+
+    for op in (*_ARITHMETIC, *_COMPARISON):
+        if not hasattr(OPERATORS[op], "slow"):
+            OPERATORS[op] = _fast(op, OPERATORS[op])
