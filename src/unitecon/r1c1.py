@@ -17,9 +17,10 @@ _CELL = re.compile(r"^(\$?)([A-Za-z]{1,3})(\$?)([0-9]+)$")
 
 def _cell_to_r1c1(ref: str, row: int, col: int) -> str:
     m = _CELL.match(ref)
-    if not m:
-        return ref
-    col_abs, letters, row_abs, digits = m.groups()
+    return _parts_to_r1c1(*m.groups(), row, col) if m else ref
+
+
+def _parts_to_r1c1(col_abs: str, letters: str, row_abs: str, digits: str, row: int, col: int) -> str:
     r, c = int(digits), column_index_from_string(letters.upper())
     rows = f"R{r}" if row_abs else ("R" if r == row else f"R[{r - row}]")
     cols = f"C{c}" if col_abs else ("C" if c == col else f"C[{c - col}]")
@@ -41,7 +42,7 @@ _FAST = re.compile(r"(?<![A-Za-z0-9_.])(\$?)([A-Z]{1,3})(\$?)([0-9]+)(?![A-Za-z0
 def to_r1c1(formula: str, row: int, col: int) -> str:
     """``formula`` (A1 text with ``=``) as written in the cell at 1-based ``row``, ``col``, in R1C1 terms."""
     if '"' not in formula and "'" not in formula:
-        return _FAST.sub(lambda m: _cell_to_r1c1(m.group(0), row, col), formula)
+        return _FAST.sub(lambda m: _parts_to_r1c1(*m.groups(), row, col), formula)
     tokens = Tokenizer(formula).items
     out = []
     for tok in tokens:

@@ -195,29 +195,29 @@ def _evaluate(rec: Recomputed, names: dict[str, Key], path) -> None:
     for (sheet, a1) in rec.formulas:
         row, col = coordinate_to_tuple(a1)
         groups[(sheet, col, to_r1c1(rec.formulas[(sheet, a1)], row, col))].append(row)
-    cell_group: dict[Key, tuple[str, int, str]] = {}
-    for gkey, rows in groups.items():
-        rows.sort()
-        for row in rows:
-            cell_group[(gkey[0], f"{get_column_letter(gkey[1])}{row}")] = gkey
-
+    owners = _Owners(groups)
     get = _Cells(rec)
 
     plans: dict[tuple[str, int, str], tuple[Any, list[_Ref] | None]] = {}
+    planned: dict[tuple[str, str], tuple[Any, list[_Ref]]] = {}  # (sheet, R1C1) -> a plan any column can use
     graph: dict[tuple[str, int, str], set] = {}
     recursive: set[tuple[str, int, str]] = set()
     for gkey, rows in groups.items():
-        sheet, col, _ = gkey
-        for row in rows[:3]:  # the first row whose references are distinct makes the plan
+        sheet, col, r1c1 = gkey
+        rows.sort()
+        fn, refs = planned.get((sheet, r1c1), (None, None))
+        for row in rows[:3] if fn is None else ():  # the first row whose references are distinct makes the plan
             first = rec.formulas[(sheet, f"{get_column_letter(col)}{row}")]
             fn = _compile(first)
             refs = _plan_refs(fn, first, sheet, row, col, names)
             if refs is not None:
+                planned[(sheet, r1c1)] = (fn, refs)  # offsets and fixed cells: the same in every column
                 break
-        deps: set = set()
-        for key in _group_precedents(gkey, rows, fn, refs, rec, names):
-            if key in cell_group:
-                deps.add(cell_group[key])
+        if refs is None:
+            keys = _cell_precedents(sheet, col, rows, rec, names)
+            deps = owners.of_cells(keys)
+        else:
+            deps = owners.of_refs(col, rows, refs)
         if gkey in deps:  # the run refers to itself: a running total
             recursive.add(gkey)
             deps.discard(gkey)
@@ -276,25 +276,66 @@ def _evaluate_rows(rec, sheet, letter, col, rows, fn, refs: list[_Ref], get: _Ce
     return True
 
 
-def _group_precedents(gkey, rows, fn, refs, rec: Recomputed, names) -> set[Key]:
-    sheet, col, _ = gkey
+def _cell_precedents(sheet: str, col: int, rows: list[int], rec: Recomputed, names) -> set[Key]:
+    """Every cell the formulas of a run read, formula by formula (a run no plan fits)."""
+    letter = get_column_letter(col)
     out: set[Key] = set()
-    if refs is None:
-        letter = get_column_letter(col)
-        for row in rows:
-            for s, r in (_resolve(t, sheet, names) for t in _compile(rec.formulas[(sheet, f"{letter}{row}")]).inputs):
-                out.update((s, c) for line in _cells_of(r) for c in line)
-        return out
-    for ref in refs:
-        if ref.fixed is not None:
-            out.update((ref.sheet, c) for line in _cells_of(ref.fixed) for c in line)
-        elif ref.single:
-            letter = get_column_letter(col + ref.dc)
-            out.update((ref.sheet, f"{letter}{row + ref.dr}") for row in rows)
-        else:
-            for row in rows:
-                out.update((ref.sheet, c) for line in _cells_of(ref.at(row, col)) for c in line)
+    for row in rows:
+        for s, r in (_resolve(t, sheet, names) for t in _compile(rec.formulas[(sheet, f"{letter}{row}")]).inputs):
+            out.update((s, c) for line in _cells_of(r) for c in line)
     return out
+
+
+class _Owners:
+    """Which run computes each formula cell, as one array of run numbers per column (-1: no formula), so
+    a run's precedent runs are found with array lookups instead of one set entry per cell."""
+
+    def __init__(self, groups: dict[tuple[str, int, str], list[int]]):
+        self.keys = list(groups)
+        height = 1 + max((max(rows) for rows in groups.values()), default=0)
+        self.columns: dict[tuple[str, int], np.ndarray] = {}
+        for i, (gkey, rows) in enumerate(groups.items()):
+            column = self.columns.setdefault((gkey[0], gkey[1]), np.full(height + 1, -1, dtype=np.int64))
+            column[rows] = i
+
+    def _runs(self, sheet: str, col: int, rows: np.ndarray) -> set[tuple[str, int, str]]:
+        column = self.columns.get((sheet, col))
+        if column is None:
+            return set()
+        rows = rows[(rows >= 0) & (rows < len(column))]
+        return {self.keys[i] for i in np.unique(column[rows]) if i >= 0}
+
+    def of_cells(self, keys: set[Key]) -> set[tuple[str, int, str]]:
+        out: set[tuple[str, int, str]] = set()
+        for sheet, a1 in keys:
+            row, col = coordinate_to_tuple(a1)
+            out |= self._runs(sheet, col, np.array([row]))
+        return out
+
+    def of_refs(self, col: int, rows: list[int], refs: list[_Ref]) -> set[tuple[str, int, str]]:
+        """Runs that a run in column ``col`` over ``rows`` reads through its planned references."""
+        here = np.asarray(rows, dtype=np.int64)
+        out: set[tuple[str, int, str]] = set()
+        for ref in refs:
+            if ref.fixed is not None:
+                min_col, min_row, max_col, max_row = range_boundaries(ref.fixed)
+                for c in range(min_col, max_col + 1):
+                    out |= self._runs(ref.sheet, c, np.arange(min_row, max_row + 1))
+            elif ref.single:
+                out |= self._runs(ref.sheet, col + ref.dc, here + ref.dr)
+            else:  # a range moving with the row: its corners, absolute or relative, in every row
+                (ra, r0, ca, c0), (rb, r1, cb, c1) = ref.corners[0], ref.corners[-1]
+                lows = np.full_like(here, r0) if ra else here + r0
+                highs = np.full_like(here, r1) if rb else here + r1
+                lows, highs = np.minimum(lows, highs), np.maximum(lows, highs)
+                covered = np.zeros(int(highs.max()) + 2 if len(here) else 1, dtype=np.int64)
+                np.add.at(covered, lows, 1)  # the union of every row's interval, exactly
+                np.add.at(covered, highs + 1, -1)
+                wanted = np.flatnonzero(np.cumsum(covered) > 0)
+                first, last = sorted((c0 if ca else col + c0, c1 if cb else col + c1))
+                for c in range(first, last + 1):
+                    out |= self._runs(ref.sheet, c, wanted)
+        return out
 
 
 def _resolve(token: str, sheet: str, names: dict[str, Key]) -> tuple[str, str]:
@@ -327,6 +368,15 @@ class _Cells:
             value = rec.values[key] if key in rec.formulas else rec.constants.get(key)
         return sh.EMPTY if value is None else value
 
+    def column(self, sheet: str, letter: str, rows: list[int]) -> list[Any]:
+        """The values of column ``letter``'s cells in ``rows``, each as :meth:`__call__` gives it."""
+        keys = [(sheet, f"{letter}{row}") for row in rows]
+        if self.from_cache:
+            return [self(k) for k in keys]
+        values, formulas, constants, empty = self.rec.values, self.rec.formulas, self.rec.constants, sh.EMPTY
+        found = [values[k] if k in formulas else constants.get(k) for k in keys]
+        return [empty if v is None else v for v in found]
+
     def arg(self, sheet: str, ref: str) -> Any:
         """A compiled function's argument: one cell's value, or a range as a 2-D array."""
         if ":" not in ref:
@@ -337,6 +387,9 @@ class _Cells:
         return self.ranges[(sheet, ref)]
 
 
+_NUMBERS = (float, int)
+
+
 def _evaluate_column(rec, sheet, letter, col, rows, fn, refs: list[_Ref], get: _Cells) -> bool:
     """One call for the whole run; False if the result does not come back one value per row."""
     n = len(rows)
@@ -345,11 +398,10 @@ def _evaluate_column(rec, sheet, letter, col, rows, fn, refs: list[_Ref], get: _
         if ref.fixed is not None:
             args.append(get.arg(ref.sheet, ref.fixed))
             continue
-        other = get_column_letter(col + ref.dc)
-        values = [get((ref.sheet, f"{other}{row + ref.dr}")) for row in rows]
-        try:
+        values = get.column(ref.sheet, get_column_letter(col + ref.dc), [row + ref.dr for row in rows])
+        if all(type(v) in _NUMBERS for v in values):  # not bool or text: formulas treats those apart
             args.append(np.array(values, dtype=float).reshape(n, 1))
-        except (TypeError, ValueError):
+        else:
             column = np.empty((n, 1), dtype=object)
             column[:, 0] = values
             args.append(column)
