@@ -31,6 +31,7 @@ MAX_INFLATED_BYTES = 1 << 30  # 1 GiB: a 100,000-customer workbook inflates to w
 MAX_RATIO = 200  # inflated / compressed, per member: a zip bomb compresses far better than a real sheet
 
 Key = tuple[str, str]  # (sheet as written, "A1")
+MAX_HEADER_COLUMNS = 64  # header rows are read this far to the right
 
 
 @dataclass
@@ -59,10 +60,12 @@ class Snapshot:
     def columns_by_header(self, sheet: str, row: int) -> dict[str, str]:
         """Header text -> column letter along ``row`` (1-based) of ``sheet`` (the Inputs sheet's columns move
         when scenario columns are added)."""
-        out = {}
-        for (s, a1), value in self.values.items():
-            if s == sheet and isinstance(value, str) and a1.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ") == str(row):
-                out.setdefault(value, a1.rstrip("0123456789"))
+        out: dict[str, str] = {}
+        for col in range(1, MAX_HEADER_COLUMNS + 1):
+            letter = get_column_letter(col)
+            value = self.values.get((sheet, f"{letter}{row}"))
+            if isinstance(value, str):
+                out.setdefault(value, letter)
         return out
 
 
