@@ -144,7 +144,7 @@ def test_an_unknown_scenario_is_one_line_and_writes_nothing(project):
     result = CliRunner().invoke(main, ["build", "zhipu", "--scenario", "sideways"])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "error: inputs/zhipu.yaml: scenarios: unknown scenario 'sideways'; expected one of base, bull, bear"]
+        "error: --scenario: sideways: not a scenario of inputs/zhipu.yaml; expected one of base, bull, bear"]
     assert not (project / "workbooks").exists()
 
 
@@ -207,3 +207,18 @@ def test_a_rebuild_keeps_the_scenario_the_workbook_was_left_at(project):
     ref = load_reference(project / "inputs" / "zhipu.yaml", "bear")
     assert snap.cached[snap.names["compute_to_revenue_next"]] == pytest.approx(ref.get("compute_to_revenue_next"))
     assert "scenario bull" in runner.invoke(main, ["build", "zhipu", "--scenario", "bull"]).output
+
+
+def test_verify_names_a_selector_that_holds_no_scenario(project):
+    runner = CliRunner()
+    assert runner.invoke(main, ["build", "zhipu"]).exit_code == 0
+    book = project / "workbooks" / "zhipu.xlsx"
+    wb = openpyxl.load_workbook(book)
+    sheet, cell = selector(book)
+    wb[sheet][cell] = "sideways"
+    wb.save(book)
+    result = runner.invoke(main, ["verify", str(book)])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"error: {book}: the scenario selector holds 'sideways', which is not a scenario of inputs/zhipu.yaml; "
+        "choose one from its list"]

@@ -170,7 +170,13 @@ def verify(workbook: Path, inputs_file: Path | None, rel_tol: float, libreoffice
         checked_model = bool(inputs_file and inputs_file.is_file())
         if checked_model:
             scenario = rec.by_name(SCENARIO) if SCENARIO.upper() in rec.names else None  # as the selector holds
-            layout = plan(inputs_file, scenario=scenario)
+            try:
+                layout = plan(inputs_file, scenario=scenario)
+            except UniteconError as err:
+                if not any(p.file == "--scenario" for p in err.problems):
+                    raise
+                raise UniteconError(f"{workbook}: the scenario selector holds {scenario!r}, which is not a "
+                                    f"scenario of {inputs_file}; choose one from its list") from None
             mismatches += [f"model: {m}" for m in compare_with_model(rec, layout, rel_tol)]
         if libreoffice:
             mismatches += [f"libreoffice: {m}" for m in _libreoffice_mismatches(workbook, rec, rel_tol)]

@@ -285,13 +285,13 @@ class Inputs:
         takes that scenario's value, which the model computes with and the selector cell starts at."""
         if not self.scenarios:
             if scenario is not None:
-                raise InputsError(Problem(str(self.path), "scenarios", f"no scenarios declared, so --scenario "
-                                                                       f"{scenario} cannot be chosen"))
+                raise InputsError(Problem("--scenario", scenario, f"{self.path} declares no scenarios; add a "
+                                                                  "top-level scenarios: list"))
             return self
         scenario = scenario or self.scenarios[0]
         if scenario not in self.scenarios:
-            raise InputsError(Problem(str(self.path), "scenarios", f"unknown scenario {scenario!r}; expected one of "
-                                                                   f"{', '.join(self.scenarios)}"))
+            raise InputsError(Problem("--scenario", scenario, f"not a scenario of {self.path}; expected one of "
+                                                              f"{', '.join(self.scenarios)}"))
         series = {}
         for key, s in self.series.items():
             figures = {pid: replace(f, value=dict(f.scenarios)[scenario]) if f.scenarios else f

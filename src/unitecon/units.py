@@ -44,7 +44,7 @@ class Unit:
         """Excel number format for values in this unit."""
         if self.is_currency:
             symbol = CURRENCIES[self.base]
-            per_head = "/user" in self.text or "/customer" in self.text
+            per_head = any(f"/{who}" in self.text for who in ("user", "customer", "payer"))
             return f"{symbol}#,##0.00" if per_head else f"{symbol}#,##0"
         return {
             "count": "#,##0",

@@ -367,7 +367,7 @@ def _write_sensitivity(ws, layout: Layout, styles: _Styles, written: list,
                           "other input at the active scenario; the centre cell is the active scenario. Live formulas, "
                           "no data tables. Steps and their sizes come from the inputs file.", styles.subtitle)
     ws.set_column(GridPlace.STEP_COL, GridPlace.STEP_COL, 30)
-    ws.set_column(GridPlace.VALUE_COL, GridPlace.VALUE_COL, 22)
+    ws.set_column(GridPlace.VALUE_COL, GridPlace.VALUE_COL, 36)
     ws.set_column(GridPlace.VALUE_COL + 1, GridPlace.VALUE_COL + 1, 2)
     step_format = styles.wb.add_format({**styles.base, "font_color": "#7F7F7F", "align": "center"})
     centre_format = styles.wb.add_format({**styles.base, "bold": True, "align": "center"})  # the active values
@@ -377,9 +377,10 @@ def _write_sensitivity(ws, layout: Layout, styles: _Styles, written: list,
         row_series, column_series = model.series[grid.row_input], model.series[grid.column_input]
         ws.write_string(place.top, 0, f"{out.label} ({Unit(out.unit).label}): rows {row_series.label}, "
                                       f"columns {column_series.label}", styles.heading)
-        ws.write_string(place.steps_row, GridPlace.VALUE_COL, "steps from the active value →", styles.subtitle)
-        ws.write_string(place.values_row, GridPlace.STEP_COL, f"↓ steps · {grid.row_input}", styles.subtitle)
-        ws.write_string(place.values_row, GridPlace.VALUE_COL, f"{grid.column_input} →", styles.name)
+        ws.write_string(place.steps_row, GridPlace.VALUE_COL, "column steps from the active value →", styles.subtitle)
+        ws.write_string(place.values_row, GridPlace.VALUE_COL, f"columns: {grid.column_input} →", styles.name)
+        ws.write_string(place.first_row - 1, GridPlace.STEP_COL, "row steps ↓", styles.subtitle)
+        ws.write_string(place.first_row - 1, GridPlace.VALUE_COL, f"rows: {grid.row_input} ↓", styles.name)
         last_col = GridPlace.FIRST_COL + len(grid.column_values) - 1
         ws.set_column(GridPlace.FIRST_COL, last_col, 14)
         for j, offset in enumerate(grid.column_offsets):
