@@ -439,31 +439,23 @@ def build_model(inputs: Inputs, ledger: Ledger | None = None) -> Model:
 def what_if(model: Model, overrides: dict[str, float]) -> dict:
     """The model's values with some inputs (figure names) overridden and every row resting on them recomputed."""
     values = dict(model.values)
-    changed = set()
     for figure in model.figures():
         if figure.name in overrides:
             values[(figure.name, SCALAR)] = overrides[figure.name]
-            changed.add(figure.name)
             if model.series[figure.series].grain == "period":
                 values[(figure.series, figure.period)] = overrides[figure.name]
-                changed.add(figure.series)
-    rows = []
-    for row in model.rows:  # in dependency order
-        if row.role != "link" and row.expr.refs() & changed:
-            rows.append(row)
-            changed.add(row.name)
-    _evaluate_rows(model, rows, values)
+    _evaluate_rows(model, _resting_on(model, set(overrides)), values)
     return values
 
 
-def _resting_on(model: Model, inputs: set[str]) -> set[str]:
-    """Rows whose value changes when any of ``inputs`` (figure names) does."""
+def _resting_on(model: Model, inputs: set[str]) -> list[Row]:
+    """Rows whose value changes when any of ``inputs`` (figure names) does, in dependency order."""
     changed = set(inputs) | {f.series for f in model.figures()
                              if f.name in inputs and model.series[f.series].grain == "period"}
-    rows = set()
+    rows = []
     for row in model.rows:
         if row.role != "link" and row.expr.refs() & changed:
-            rows.add(row.name)
+            rows.append(row)
             changed.add(row.name)
     return rows
 
@@ -492,7 +484,7 @@ def written_out(model: Model, name: str, varying: set[str]) -> Expr:
     when they take other values than the sheet's (a scenario's column, a sensitivity grid cell). A period
     row is written out as it reads in the one period used; a varying period figure becomes its own name."""
     rows = {r.name: r for r in model.rows}
-    moving = _resting_on(model, varying)
+    moving = {row.name for row in _resting_on(model, varying)}
     period_names = {r.name: r.periods for r in model.rows if r.grain == "period"} | {
         k: s.periods for k, s in model.series.items() if s.grain == "period"}
     figures = {(f.series, f.period): f.name for f in model.figures() if f.name in varying}
