@@ -61,6 +61,26 @@ def references(formula: str) -> list[str]:
     return [t.value for t in tokens if t.type == "OPERAND" and t.subtype == "RANGE"]
 
 
+_R1C1_CELL = re.compile(r"^R(\[-?[0-9]+\]|[0-9]+)?C(\[-?[0-9]+\]|[0-9]+)?$")
+_Mover = tuple[str | None, tuple[bool, int], tuple[bool, int]]  # sheet (None: the host's), row, column
+
+
+def _mover(r1c1: str) -> _Mover | None:
+    """A single-cell reference in R1C1 form as (sheet, (absolute?, row or offset), (absolute?, column or
+    offset)); None for a range, a name or anything else."""
+    _, sep, body = r1c1.rpartition("!")
+    m = _R1C1_CELL.match(body)
+    if m is None:
+        return None
+
+    def part(spec: str | None) -> tuple[bool, int]:
+        if spec is None:
+            return False, 0
+        return (False, int(spec[1:-1])) if spec.startswith("[") else (True, int(spec))
+
+    return (split_ref(r1c1, "")[0] if sep else None), part(m.group(1)), part(m.group(2))
+
+
 def build_graph(snap: Snapshot) -> Graph:
     """Direct precedents and dependents of every formula cell.
 
@@ -72,16 +92,23 @@ def build_graph(snap: Snapshot) -> Graph:
     for name, (sheet, ref) in sorted(snap.names.items()):
         if ":" not in ref:
             graph.names_by_cell.setdefault((sheet, ref), name)
-    moved: dict[str, list[str]] = {}
+    moved: dict[str, list[tuple[str, _Mover | None]]] = {}
     for key, formula in snap.formulas.items():
         row, col = coordinate_to_tuple(key[1])
         pattern = to_r1c1(formula, row, col)
+        found: list[Key] = []
         if pattern in moved:
-            tokens = [reference_at(t, row, col) for t in moved[pattern]]
+            tokens = []
+            for r1c1, mover in moved[pattern]:
+                if mover is None:
+                    tokens.append(reference_at(r1c1, row, col))
+                else:  # one cell: moved by arithmetic, no text round trip
+                    sheet, (row_abs, r), (col_abs, c) = mover
+                    found.append((sheet or key[0], f"{get_column_letter(c if col_abs else col + c)}"
+                                                   f"{r if row_abs else row + r}"))
         else:
             tokens = references(formula)
-            moved[pattern] = [reference_r1c1(t, row, col) for t in tokens]
-        found: list[Key] = []
+            moved[pattern] = [(t, _mover(t)) for t in (reference_r1c1(t, row, col) for t in tokens)]
         for token in tokens:
             sheet, ref = split_ref(token, key[0])
             if _WHOLE.match(ref):
