@@ -191,14 +191,20 @@ def test_scenario_values_on_a_reported_figure_move_history_and_the_comparison_al
             assert side_by_side.by_name(f"{name}__{scenario}") == pytest.approx(ref.get(name), rel=1e-9)
 
 
-def test_a_rebuild_keeps_the_scenario_the_workbook_was_left_at(project):
-    runner = CliRunner()
-    assert runner.invoke(main, ["build", "zhipu"]).exit_code == 0
+def built_with_selector_at(project, text: str):
+    """The zhipu workbook built in ``project``, its selector then set to ``text`` as a person would in Excel."""
+    assert CliRunner().invoke(main, ["build", "zhipu"]).exit_code == 0
     book = project / "workbooks" / "zhipu.xlsx"
     wb = openpyxl.load_workbook(book)
     sheet, cell = selector(book)
-    wb[sheet][cell] = "bear"  # chosen from the list in Excel
+    wb[sheet][cell] = text
     wb.save(book)
+    return book
+
+
+def test_a_rebuild_keeps_the_scenario_the_workbook_was_left_at(project):
+    runner = CliRunner()
+    book = built_with_selector_at(project, "bear")  # chosen from the list in Excel
     result = runner.invoke(main, ["build", "zhipu"])
     assert result.exit_code == 0, result.output
     assert "scenario bear" in result.output
@@ -210,14 +216,8 @@ def test_a_rebuild_keeps_the_scenario_the_workbook_was_left_at(project):
 
 
 def test_verify_names_a_selector_that_holds_no_scenario(project):
-    runner = CliRunner()
-    assert runner.invoke(main, ["build", "zhipu"]).exit_code == 0
-    book = project / "workbooks" / "zhipu.xlsx"
-    wb = openpyxl.load_workbook(book)
-    sheet, cell = selector(book)
-    wb[sheet][cell] = "sideways"
-    wb.save(book)
-    result = runner.invoke(main, ["verify", str(book)])
+    book = built_with_selector_at(project, "sideways")
+    result = CliRunner().invoke(main, ["verify", str(book)])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
         f"error: {book}: the scenario selector holds 'sideways', which is not a scenario of inputs/zhipu.yaml; "

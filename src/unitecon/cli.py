@@ -9,7 +9,7 @@ import click
 
 from . import __version__
 from .build import plan
-from .errors import Problem, UniteconError
+from .errors import Problem, ScenarioError, UniteconError
 from .guard import inspect_target
 from .writer import write_workbook
 
@@ -172,9 +172,7 @@ def verify(workbook: Path, inputs_file: Path | None, rel_tol: float, libreoffice
             scenario = rec.by_name(SCENARIO) if SCENARIO.upper() in rec.names else None  # as the selector holds
             try:
                 layout = plan(inputs_file, scenario=scenario)
-            except UniteconError as err:
-                if not any(p.file == "--scenario" for p in err.problems):
-                    raise
+            except ScenarioError:
                 raise UniteconError(f"{workbook}: the scenario selector holds {scenario!r}, which is not a "
                                     f"scenario of {inputs_file}; choose one from its list") from None
             mismatches += [f"model: {m}" for m in compare_with_model(rec, layout, rel_tol)]

@@ -37,5 +37,9 @@ class InputsError(UniteconError):
     """The inputs file is invalid."""
 
 
+class ScenarioError(InputsError):
+    """A scenario asked for (``--scenario``, or a workbook's selector) that the inputs file does not declare."""
+
+
 class ModelError(UniteconError):
     """The metric catalogue cannot be applied to the inputs (missing inputs, cycles, bad names)."""

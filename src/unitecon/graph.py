@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from openpyxl.formula.tokenizer import Tokenizer
 from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_boundaries
 
-from .r1c1 import reference_at, reference_r1c1, to_r1c1
+from .r1c1 import Axis, cell_axes, reference_at, reference_r1c1, to_r1c1
 from .snapshot import Key, Snapshot
 
 _CELL_OR_RANGE = re.compile(r"^\$?[A-Za-z]{1,3}\$?[0-9]+(:\$?[A-Za-z]{1,3}\$?[0-9]+)?$")
@@ -61,24 +61,14 @@ def references(formula: str) -> list[str]:
     return [t.value for t in tokens if t.type == "OPERAND" and t.subtype == "RANGE"]
 
 
-_R1C1_CELL = re.compile(r"^R(\[-?[0-9]+\]|[0-9]+)?C(\[-?[0-9]+\]|[0-9]+)?$")
-_Mover = tuple[str | None, tuple[bool, int], tuple[bool, int]]  # sheet (None: the host's), row, column
+_Mover = tuple[str | None, Axis, Axis]  # sheet (None: the host's), row axis, column axis
 
 
 def _mover(r1c1: str) -> _Mover | None:
-    """A single-cell reference in R1C1 form as (sheet, (absolute?, row or offset), (absolute?, column or
-    offset)); None for a range, a name or anything else."""
+    """A single-cell reference in R1C1 form as (sheet, row axis, column axis); None for a range or a name."""
     _, sep, body = r1c1.rpartition("!")
-    m = _R1C1_CELL.match(body)
-    if m is None:
-        return None
-
-    def part(spec: str | None) -> tuple[bool, int]:
-        if spec is None:
-            return False, 0
-        return (False, int(spec[1:-1])) if spec.startswith("[") else (True, int(spec))
-
-    return (split_ref(r1c1, "")[0] if sep else None), part(m.group(1)), part(m.group(2))
+    axes = cell_axes(body)
+    return None if axes is None else ((split_ref(r1c1, "")[0] if sep else None), *axes)
 
 
 def build_graph(snap: Snapshot) -> Graph:

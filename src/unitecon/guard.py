@@ -14,6 +14,7 @@ from pathlib import Path
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 
 from .errors import Problem, UniteconError
+from .model import SCENARIO
 from .r1c1 import to_r1c1
 from .snapshot import column_digest, read_snapshot
 
@@ -31,14 +32,10 @@ def _show(value: object) -> str:
     return f"{value:,.10g}" if isinstance(value, int | float) and not isinstance(value, bool) else repr(value)
 
 
-def overwrite_problems(target: Path, current_inputs: dict[str, float]) -> list[Problem]:
-    """Reasons not to overwrite ``target``: pending input edits, hand-changed formulas, an open workbook."""
-    return inspect_target(target, current_inputs)[0]
-
-
 def inspect_target(target: Path, current_inputs: dict[str, float]) -> tuple[list[Problem], str | None]:
-    """:func:`overwrite_problems`, and the text in the existing workbook's scenario selector (None if it has
-    none): a rebuild keeps the scenario the user left it at."""
+    """Reasons not to overwrite ``target`` (pending input edits, hand-changed formulas, an open workbook),
+    and the text in its scenario selector (None if it has none): a rebuild keeps the scenario the user
+    left it at."""
     shown = str(target)
     if lock_file(target).exists():
         return [Problem(shown, "", f"is open in Excel (lock file {lock_file(target).name} beside it); "
@@ -52,7 +49,7 @@ def inspect_target(target: Path, current_inputs: dict[str, float]) -> tuple[list
     if not snap.has_fingerprint:
         return [Problem(shown, "", "was not built by unitecon (no Fingerprint sheet); not overwriting it "
                                    "without --force")], None
-    selected = snap.values.get(snap.names["scenario"]) if "scenario" in snap.names else None
+    selected = snap.values.get(snap.names[SCENARIO]) if SCENARIO in snap.names else None
     problems = []
     for name, ((sheet, cell), written) in sorted(snap.written_inputs.items()):
         key = (sheet, cell)

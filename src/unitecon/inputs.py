@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from .errors import InputsError, Problem
+from .errors import InputsError, Problem, ScenarioError
 from .units import check_input_unit, input_bounds
 
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -285,12 +285,12 @@ class Inputs:
         takes that scenario's value, which the model computes with and the selector cell starts at."""
         if not self.scenarios:
             if scenario is not None:
-                raise InputsError(Problem("--scenario", scenario, f"{self.path} declares no scenarios; add a "
+                raise ScenarioError(Problem("--scenario", scenario, f"{self.path} declares no scenarios; add a "
                                                                   "top-level scenarios: list"))
             return self
         scenario = scenario or self.scenarios[0]
         if scenario not in self.scenarios:
-            raise InputsError(Problem("--scenario", scenario, f"not a scenario of {self.path}; expected one of "
+            raise ScenarioError(Problem("--scenario", scenario, f"not a scenario of {self.path}; expected one of "
                                                               f"{', '.join(self.scenarios)}"))
         series = {}
         for key, s in self.series.items():

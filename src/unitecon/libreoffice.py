@@ -80,10 +80,14 @@ def recalculate(workbook: str | Path, out_dir: str | Path) -> Path:
 
 
 def sheet_names(workbook: Path) -> list[str]:
-    """Sheet names in workbook order, read from the workbook part."""
-    from .snapshot import read_snapshot
+    """Sheet names in workbook order, read from the workbook part (no cells are read)."""
+    from openpyxl import load_workbook
 
-    return read_snapshot(workbook).sheets
+    book = load_workbook(workbook, read_only=True)
+    try:
+        return list(book.sheetnames)
+    finally:
+        book.close()
 
 
 _SHEET_TAG = re.compile(rb"<sheet\b[^>]*/>")

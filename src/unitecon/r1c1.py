@@ -56,22 +56,30 @@ def to_r1c1(formula: str, row: int, col: int) -> str:
 _R1C1_CELL = re.compile(r"^R(\[-?[0-9]+\]|[0-9]+)?C(\[-?[0-9]+\]|[0-9]+)?$")
 
 
-def _part_to_a1(part: str, row: int, col: int) -> str:
+Axis = tuple[bool, int]  # (absolute?, row or column number if absolute, else offset)
+
+
+def cell_axes(part: str) -> tuple[Axis, Axis] | None:
+    """A single-cell reference in R1C1 form (no sheet) as its row and column axes; None for anything else."""
     m = _R1C1_CELL.match(part)
     if not m:
-        return part
-    r, c = m.groups()
+        return None
 
-    def place(spec: str | None, here: int) -> tuple[str, int]:
+    def axis(spec: str | None) -> Axis:
         if spec is None:
-            return "", here
-        if spec.startswith("["):
-            return "", here + int(spec[1:-1])
-        return "$", int(spec)
+            return False, 0
+        return (False, int(spec[1:-1])) if spec.startswith("[") else (True, int(spec))
 
-    row_abs, r_at = place(r, row)
-    col_abs, c_at = place(c, col)
-    return f"{col_abs}{get_column_letter(c_at)}{row_abs}{r_at}"
+    return axis(m.group(1)), axis(m.group(2))
+
+
+def _part_to_a1(part: str, row: int, col: int) -> str:
+    axes = cell_axes(part)
+    if axes is None:
+        return part
+    (row_abs, r), (col_abs, c) = axes
+    return f"{'$' if col_abs else ''}{get_column_letter(c if col_abs else col + c)}{'$' if row_abs else ''}" \
+           f"{r if row_abs else row + r}"
 
 
 def reference_at(r1c1: str, row: int, col: int) -> str:

@@ -32,7 +32,7 @@ from .expr import (
     Ref,
 )
 from .inputs import scenario_cell_name
-from .layout import CUSTOMERS, HEADER_ROW, INPUTS, LABEL, Cell, Layout
+from .layout import CUSTOMERS, HEADER_ROW, INPUTS, LABEL, SENSITIVITY, Cell, Layout
 from .model import SCALAR, SCENARIO
 
 _ASSOCIATIVE = {"+", "*"}
@@ -135,6 +135,16 @@ def scenario_formula(e: Expr, layout: Layout, scenario: str, host: Cell) -> str:
                 raise ValueError(f"{host} is not in scenario {scenario}'s Inputs column")
             replace[figure.name] = f"{INPUTS}!{xl_rowcol_to_cell(cell.row, cell.col, row_abs=True)}"
     return formula(e, layout, host.sheet, SCALAR, host, replace)
+
+
+_STEPS = "__steps"  # stands for a grid line's step count in the axis expression below
+
+
+def grid_axis_formula(layout: Layout, input_name: str, step_name: str, steps_cell: str) -> str:
+    """A sensitivity grid line's value: the input's active value plus its step count (``steps_cell``, e.g.
+    ``$A25`` or ``E$12``) times the step size, so the grid stays centred on the active scenario."""
+    return formula(Ref(input_name) + Ref(_STEPS) * Ref(step_name), layout, SENSITIVITY, SCALAR, None,
+                   {_STEPS: steps_cell})
 
 
 def scenario_pick_formula(layout: Layout, row: int) -> str:

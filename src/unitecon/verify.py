@@ -368,15 +368,6 @@ class _Cells:
             value = rec.values[key] if key in rec.formulas else rec.constants.get(key)
         return sh.EMPTY if value is None else value
 
-    def column(self, sheet: str, letter: str, rows: list[int]) -> list[Any]:
-        """The values of column ``letter``'s cells in ``rows``, each as :meth:`__call__` gives it."""
-        keys = [(sheet, f"{letter}{row}") for row in rows]
-        if self.from_cache:
-            return [self(k) for k in keys]
-        values, formulas, constants, empty = self.rec.values, self.rec.formulas, self.rec.constants, sh.EMPTY
-        found = [values[k] if k in formulas else constants.get(k) for k in keys]
-        return [empty if v is None else v for v in found]
-
     def arg(self, sheet: str, ref: str) -> Any:
         """A compiled function's argument: one cell's value, or a range as a 2-D array."""
         if ":" not in ref:
@@ -398,7 +389,8 @@ def _evaluate_column(rec, sheet, letter, col, rows, fn, refs: list[_Ref], get: _
         if ref.fixed is not None:
             args.append(get.arg(ref.sheet, ref.fixed))
             continue
-        values = get.column(ref.sheet, get_column_letter(col + ref.dc), [row + ref.dr for row in rows])
+        other = get_column_letter(col + ref.dc)
+        values = [get((ref.sheet, f"{other}{row + ref.dr}")) for row in rows]
         if all(type(v) in _NUMBERS for v in values):  # not bool or text: formulas treats those apart
             args.append(np.array(values, dtype=float).reshape(n, 1))
         else:

@@ -55,7 +55,7 @@ from .layout import (
 from .lineage import lineage
 from .model import SCALAR, SCENARIO, Row, written_out
 from .r1c1 import to_r1c1
-from .render import customer_formula, formula, in_names, scenario_formula, scenario_pick_formula
+from .render import customer_formula, formula, grid_axis_formula, in_names, scenario_formula, scenario_pick_formula
 from .snapshot import column_digest
 from .units import Unit, input_bounds
 
@@ -278,7 +278,6 @@ def _validate(ws, row: int, col: int, key: str, unit: str) -> None:
     ws.data_validation(row, col, row, col, spec)
 
 
-
 def _write_rows(ws, sheet: str, layout: Layout, styles: _Styles, written: list) -> None:
     """Write a row-per-metric sheet, appending each formula cell to ``written``."""
     model = layout.model
@@ -386,9 +385,8 @@ def _write_sensitivity(ws, layout: Layout, styles: _Styles, written: list,
         for j, offset in enumerate(grid.column_offsets):
             col = GridPlace.FIRST_COL + j
             ws.write_number(place.steps_row, col, offset, centre_format if offset == 0 else step_format)
-            step = xl_rowcol_to_cell(place.steps_row, col, row_abs=True)
-            text = formula(ref(grid.column_input) + ref("__step") * ref(grid.column_step), layout, SENSITIVITY,
-                           SCALAR, None, {"__step": step})
+            text = grid_axis_formula(layout, grid.column_input, grid.column_step,
+                                     xl_rowcol_to_cell(place.steps_row, col, row_abs=True))
             ws.write_formula(place.values_row, col, text, styles.value("metric", column_series.unit),
                              _cached(grid.column_values[j]))
             written.append((SENSITIVITY, place.values_row, col, text))
@@ -399,9 +397,8 @@ def _write_sensitivity(ws, layout: Layout, styles: _Styles, written: list,
         for i, offset in enumerate(grid.row_offsets):
             r = place.first_row + i
             ws.write_number(r, GridPlace.STEP_COL, offset, centre_format if offset == 0 else step_format)
-            step = xl_rowcol_to_cell(r, GridPlace.STEP_COL, col_abs=True)
-            text = formula(ref(grid.row_input) + ref("__step") * ref(grid.row_step), layout, SENSITIVITY, SCALAR,
-                           None, {"__step": step})
+            text = grid_axis_formula(layout, grid.row_input, grid.row_step,
+                                     xl_rowcol_to_cell(r, GridPlace.STEP_COL, col_abs=True))
             ws.write_formula(r, GridPlace.VALUE_COL, text, styles.value("metric", row_series.unit),
                              _cached(grid.row_values[i]))
             written.append((SENSITIVITY, r, GridPlace.VALUE_COL, text))
@@ -656,11 +653,11 @@ def _write_charts(wb, ws, layout: Layout) -> None:
         chart.set_size({"width": 640, "height": 300})
         placed = bool(arppu) + any(r.name == "compute_to_revenue" for r in model.rows)
         ws.insert_chart(xl_rowcol_to_cell(HEADER_ROW + 17 * placed, anchor), chart)
-    if ("compute_to_revenue_next", model.inputs.scenarios[0] if model.inputs.scenarios else "") in layout.compare_cells:
+    if "compute_to_revenue_next" in model.compared:
         scenarios = model.inputs.scenarios
         first = layout.compare_cells[("compute_to_revenue_next", scenarios[0])]
         last = layout.compare_cells[("compute_to_revenue_next", scenarios[-1])]
-        header = first.row - 1 - model.compared.index("compute_to_revenue_next")
+        header = layout.compare_cells[(model.compared[0], scenarios[0])].row - 1  # the scenario names
         chart = _exchange_rate_chart(wb, "Compute spend per unit of revenue, next 12 months",
                                      [SUMMARY, header, first.col, header, last.col],
                                      [SUMMARY, first.row, first.col, last.row, last.col],
