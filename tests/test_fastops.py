@@ -50,3 +50,15 @@ def test_plain_number_columns_never_reach_the_element_wise_operator():
 
     assert same(_fast("*", refuse)(column(1.5, 2.0), 3.0), [4.5, 6.0])
     assert same(_fast("<=", refuse)(np.array([[1.0], [5.0]]), 2.0), [True, False])
+
+
+@pytest.mark.parametrize("case", [column(1.5, -2.0, 0.0), column(-1.0, "x"), column(-1.0, sh.EMPTY),
+                                  column(True, -2.0), np.array([[-1.5], [2.0]])])
+def test_fast_abs_equals_formulas_abs(case):
+    from formulas.functions import get_functions
+
+    from unitecon.fastops import _fast_function
+
+    abs_ = get_functions()["ABS"]
+    slow = getattr(abs_, "slow", abs_)
+    assert same(_fast_function(np.abs, slow)(case), slow(case)), case

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import openpyxl
 import pytest
 from openpyxl.formula.tokenizer import Tokenizer
@@ -44,3 +45,35 @@ def test_fast_path_equals_tokenizer_on_every_shipped_formula(built):
                         assert to_r1c1(c.value, c.row, c.column) == _slow(c.value, c.row, c.column), c.value
                         seen += 1
     assert seen > 200
+
+
+def test_column_patterns_equal_cell_by_cell_conversion_on_a_mixed_column():
+    texts, rows = [], []
+    for row in range(5, 400):
+        if row % 7 == 0:
+            text = f"=SUM($B$2:B{row})+C{row - 1}*2.5"  # a growing range and a literal with digits
+        elif row % 11 == 0:
+            text = f"=IF(A{row}>0,\"x{row}\",'Sheet 2'!A{row})"  # quotes: converted cell by cell
+        elif row % 13 == 0:
+            text = f"=LOG10(D{row + 3})+$A${row}"  # an absolute row that moves: a new pattern each time
+        elif row % 17 == 0:
+            text = f"=H{row + 1}-H{row}"  # same shape as the rows around it, other offsets
+        else:
+            text = f"=H{row}+I{row}*usd_cny2+K{row - 1}"
+        texts.append(text)
+        rows.append(row)
+    patterns, which = r1c1.column_patterns(texts, np.array(rows), 8)
+    assert [patterns[w] for w in which] == [to_r1c1(t, r, 8) for t, r in zip(texts, rows, strict=True)]
+    assert len(patterns) == len(set(patterns))
+
+
+def test_column_patterns_of_the_shipped_customer_columns(built):
+    from unitecon.snapshot import read_snapshot
+
+    for path in built.values():
+        snap = read_snapshot(path)
+        for cells in snap.cells.values():
+            for col, (rows, texts) in cells.formulas.items():
+                patterns, which = r1c1.column_patterns(texts, rows, col)
+                expected = [to_r1c1(t, r, col) for t, r in zip(texts, rows.tolist(), strict=True)]
+                assert [patterns[w] for w in which] == expected

@@ -106,3 +106,46 @@ def test_a_dtd_in_any_sheet_part_is_refused_before_parsing(tmp_path):
     _rewrite(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace("?>", "?>" + bomb, 1))
     with pytest.raises(UniteconError, match="declares a DTD"):
         read_snapshot(path)
+
+
+def _sheet_parts(path):
+    with zipfile.ZipFile(path) as zf:
+        return [zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/sheet")]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_the_fast_formula_scan_reads_what_the_xml_parser_reads(built, model):
+    from unitecon.snapshot import _parse_formulas, _scan_plain_formulas
+
+    for xml in _sheet_parts(built[model]):
+        fast = _scan_plain_formulas(xml)
+        assert fast is not None  # XlsxWriter's parts are plain
+        assert fast == _parse_formulas(xml)
+
+
+@pytest.mark.parametrize("change", [
+    lambda x: x.replace(b"<f>", b'<f aca="false">'),  # attributes on <f>, as LibreOffice writes
+    lambda x: x.replace(b'<worksheet xmlns="', b'<x:worksheet xmlns:x="', 1),  # a prefixed namespace
+    lambda x: x.replace(b'<c r="B3"', b"<c", 1),  # a cell without its reference
+    lambda x: x.replace(b"*2", b"*&#50;", 1),  # a character reference
+])
+def test_the_fast_formula_scan_leaves_any_other_form_to_the_parser(tmp_path, change):
+    from unitecon.snapshot import _scan_plain_formulas
+
+    path = tmp_path / "plain.xlsx"
+    _column_book(path)
+    xml = _sheet_parts(path)[0]
+    assert _scan_plain_formulas(xml) is not None
+    assert _scan_plain_formulas(change(xml)) is None
+
+
+def test_escaped_text_in_formulas_reads_as_written(tmp_path):
+    path = tmp_path / "escaped.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Data")
+    ws.write_string("A1", "a<b & \"c\"")
+    ws.write_formula("B1", '=IF(A1="a<b & ""c""",1,0)', None, 1)
+    wb.close()
+    snap = read_snapshot(path)
+    assert snap.formulas[("Data", "B1")] == '=IF(A1="a<b & ""c""",1,0)'
+    assert compare(recompute(snap)) == []

@@ -64,10 +64,32 @@ def _fast(op: str, slow: Callable[..., Any]) -> Callable[..., Any]:
     return operator
 
 
+_FUNCTIONS: dict[str, Callable[..., Any]] = {"ABS": np.abs}  # a column of numbers in, the same out
+
+
+def _fast_function(kernel: Callable[..., Any], slow: Callable[..., Any]) -> Callable[..., Any]:
+    from formulas.functions import Array
+
+    def function(*args: Any) -> Any:
+        numbers = [_as_numbers(a, bools=False) for a in args]
+        if any(n is None for n in numbers) or not any(isinstance(a, np.ndarray) and a.size > 1 for a in args):
+            return slow(*args)
+        return np.atleast_2d(kernel(*numbers)).view(Array)
+
+    function.slow = slow  # type: ignore[attr-defined]
+    return function
+
+
 def install() -> None:
-    """Put the fast path in front of ``formulas``' operators (once; functions compiled afterwards use it)."""
+    """Put the fast path in front of ``formulas``' operators and of the functions in ``_FUNCTIONS`` (once;
+    functions compiled afterwards use it)."""
+    from formulas.functions import get_functions
     from formulas.functions.operators import OPERATORS
 
     for op in (*_ARITHMETIC, *_COMPARISON):
         if not hasattr(OPERATORS[op], "slow"):
             OPERATORS[op] = _fast(op, OPERATORS[op])
+    functions = get_functions()
+    for name, kernel in _FUNCTIONS.items():
+        if not hasattr(functions[name], "slow"):
+            functions[name] = _fast_function(kernel, functions[name])

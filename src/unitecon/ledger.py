@@ -207,14 +207,15 @@ def _validate_rows(path: Path, frame: pd.DataFrame, period_map: dict[str, str],
         for line, value in zip(frame.loc[mask, "_line"], values, strict=True):
             problems.append((line, Problem(str(path), f"row {line}, column {column}", message(value))))
 
+    stripped = {column: _stripped(frame[column]) for column in TEXT_COLUMNS if column in frame}
     for column in ("customer_id", "segment"):
-        frame[column] = frame[column].str.strip()
+        frame[column] = stripped[column]
     for column in ("customer_id", "customer_name", "segment"):  # a name is kept exactly as written
-        bad(frame[column].str.strip() == "", column, lambda v: "is empty; expected text")
-    frame["deployment"] = frame["deployment"].str.strip().str.lower()
+        bad(stripped[column] == "", column, lambda v: "is empty; expected text")
+    frame["deployment"] = _per_distinct(stripped["deployment"], lambda s: s.str.lower())
     bad(~frame["deployment"].isin(DEPLOYMENTS), "deployment",
         lambda v: f"{v!r} is not a deployment; expected {' or '.join(DEPLOYMENTS)}")
-    frame["currency"] = frame["currency"].str.strip().str.upper()
+    frame["currency"] = _per_distinct(stripped["currency"], lambda s: s.str.upper())
     known = sorted(currencies)
     bad(~frame["currency"].isin(currencies), "currency",
         lambda v: f"{v!r} is not a currency this model converts; expected {', '.join(known)}")
@@ -222,22 +223,37 @@ def _validate_rows(path: Path, frame: pd.DataFrame, period_map: dict[str, str],
     if main is not None:
         bad(frame["currency"].isin(currencies) & (frame["currency"] != main), "currency",
             lambda v: f"{v} differs from the ledger's {main}; expected one currency per ledger")
-    labels = frame["period"].str.strip()
+    labels = stripped["period"]
     frame["period"] = labels.map(period_map)
     expected = ", ".join(period_map)
     bad(frame["period"].isna(), "period", lambda v: f"{v!r} is not a ledger period; expected one of {expected}",
         labels)
     frame.loc[frame["period"].isna(), "period"] = ""
-    text = frame["amount"].str.strip().str.replace(",", "", regex=False)
-    amount = pd.to_numeric(text, errors="coerce")
+    raw_amounts = stripped["amount"]
+    amount = pd.to_numeric(raw_amounts.str.replace(",", "", regex=False), errors="coerce")
     bad(amount.isna() | ~np.isfinite(amount.fillna(0)), "amount", lambda v: f"{v!r} is not a number")
-    raw_amounts = frame["amount"].str.strip()
-    credit = (frame["credit_note"].str.strip().str.lower().isin(("yes", "true", "1", "y"))
+    credit = (_per_distinct(stripped["credit_note"], lambda s: s.str.lower()).isin(("yes", "true", "1", "y"))
               if "credit_note" in frame else pd.Series(False, index=frame.index))
     bad((amount < 0) & ~credit, "amount",
         lambda v: f"{v} is negative; only rows marked credit_note = yes may be (a credit note)", raw_amounts)
     frame["amount"] = amount
     return frame, [p for _, p in sorted(problems, key=lambda item: item[0])]
+
+
+TEXT_COLUMNS = ("customer_id", "customer_name", "segment", "deployment", "currency", "period", "amount",
+                "credit_note")
+
+
+def _per_distinct(series: pd.Series, transform) -> pd.Series:
+    """``transform`` applied once per distinct value: a ledger's labels repeat over hundreds of thousands
+    of rows."""
+    codes, distinct = pd.factorize(series, use_na_sentinel=False)
+    return pd.Series(transform(pd.Series(distinct, dtype=series.dtype)).to_numpy()[codes], index=series.index)
+
+
+def _stripped(series: pd.Series) -> pd.Series:
+    """Text without surrounding white space."""
+    return _per_distinct(series, lambda s: s.str.strip())
 
 
 def _check_customers(path: Path, frame: pd.DataFrame) -> list[Problem]:

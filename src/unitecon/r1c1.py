@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 from openpyxl.formula.tokenizer import Tokenizer
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
@@ -51,6 +52,66 @@ def to_r1c1(formula: str, row: int, col: int) -> str:
         else:
             out.append(tok.value)
     return "=" + "".join(out)
+
+
+_DIGITS = re.compile(r"[0-9]+")
+_SLOT = "\x01"  # cannot occur in a worksheet's XML text
+_JOIN = "\x00"
+
+
+def column_patterns(texts: list[str], rows: np.ndarray, col: int) -> tuple[list[str], np.ndarray]:
+    """The R1C1 form of every formula down one column: the distinct patterns, and which one each cell has.
+
+    Equal to ``to_r1c1(text, row, col)`` cell by cell, but found with array operations: cells whose text
+    has the same shape once numbers are blanked out share a pattern when their fixed numbers agree and
+    their relative row numbers differ from their own row by the same amounts. ``to_r1c1`` runs once per
+    distinct pattern (and per cell only for texts with quotes, where a number may sit in a sheet name).
+    """
+    which = np.empty(len(texts), dtype=np.int64)
+    patterns: list[str] = []
+    number: dict[str, int] = {}
+
+    def assign(cells: np.ndarray, pattern: str) -> None:
+        which[cells] = number.setdefault(pattern, len(number))
+        if len(patterns) < len(number):
+            patterns.append(pattern)
+
+    joined = _JOIN.join(texts)
+    templates = _DIGITS.sub(_SLOT, joined).split(_JOIN)
+    if len(templates) != len(texts):
+        templates = [_DIGITS.sub(_SLOT, t) for t in texts]
+    numbers = _DIGITS.findall(joined)
+    counts = np.fromiter((t.count(_SLOT) for t in templates), dtype=np.int64, count=len(texts))
+    starts = np.cumsum(counts) - counts
+    same_shape: dict[str, list[int]] = {}
+    for i, template in enumerate(templates):
+        same_shape.setdefault(template, []).append(i)
+    wide = any(len(n) > 18 for n in numbers)  # would overflow int64: convert cell by cell
+    flat = np.array(list(map(int, numbers)), dtype=np.int64) if numbers and not wide else None
+    for template, members in same_shape.items():
+        cells = np.array(members, dtype=np.int64)
+        first = members[0]
+        if '"' in template or "'" in template or (flat is None and counts[first]):
+            for i in members:
+                assign(np.array([i]), to_r1c1(texts[i], int(rows[i]), col))
+            continue
+        width = int(counts[first])
+        if width == 0:
+            assign(cells, to_r1c1(texts[first], int(rows[first]), col))
+            continue
+        key = flat[starts[cells][:, None] + np.arange(width)]
+        key[:, _relative_row_slots(texts[first])] -= rows[cells][:, None]
+        _, first_of, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        for k, j in enumerate(first_of.tolist()):
+            i = members[j]
+            assign(cells[inverse.ravel() == k], to_r1c1(texts[i], int(rows[i]), col))
+    return patterns, which
+
+
+def _relative_row_slots(formula: str) -> np.ndarray:
+    """For each run of digits in ``formula`` (no quotes), whether it is the row of a relative reference."""
+    relative = {m.start(4) for m in _FAST.finditer(formula) if not m.group(3)}
+    return np.array([m.start() in relative for m in _DIGITS.finditer(formula)], dtype=bool)
 
 
 _R1C1_CELL = re.compile(r"^R(\[-?[0-9]+\]|[0-9]+)?C(\[-?[0-9]+\]|[0-9]+)?$")

@@ -11,7 +11,6 @@ import functools
 import graphlib
 import math
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -24,7 +23,7 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, g
 from .errors import UniteconError
 from .graph import references
 from .layout import CUSTOMERS, FIRST_CUSTOMER_ROW
-from .r1c1 import to_r1c1
+from .r1c1 import column_patterns
 from .snapshot import Snapshot, read_snapshot
 
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]+)$")
@@ -44,28 +43,72 @@ def _compile(text: str):
 
 @dataclass
 class Recomputed:
-    """Recomputed values, cached values and formula text of every formula cell, keyed (sheet, A1)."""
+    """A workbook after recomputation: one grid of values per sheet (upper-case name), in which every
+    formula cell holds its recomputed value, beside the snapshot it was read from.
 
-    sheets: dict[str, str]
+    ``formulas``, ``values``, ``cached`` and ``constants`` are cell-by-cell views keyed (SHEET, A1),
+    built on first use.
+    """
+
+    snap: Snapshot
+    sheets: dict[str, str]  # SHEET -> sheet name as written
     names: dict[str, Key]
-    formulas: dict[Key, str] = field(default_factory=dict)
-    constants: dict[Key, Any] = field(default_factory=dict)
+    grids: dict[str, np.ndarray] = field(default_factory=dict)
     properties: dict[str, str] = field(default_factory=dict)
-    cached: dict[Key, Any] = field(default_factory=dict)
-    values: dict[Key, Any] = field(default_factory=dict)
 
     def key(self, sheet: str, a1: str) -> Key:
         return (sheet.upper(), a1.replace("$", "").upper())
 
     def value(self, sheet: str, a1: str) -> Any:
-        """The value of any cell: recomputed for a formula, as stored for a constant."""
+        """The value of any cell: recomputed for a formula, as stored (or overridden) for a constant."""
         return self._get(self.key(sheet, a1))
 
     def by_name(self, name: str) -> Any:
         return self._get(self.names[name.upper()])
 
     def _get(self, key: Key) -> Any:
-        return self.values[key] if key in self.formulas else self.constants.get(key)
+        grid = self.grids.get(key[0])
+        if grid is None:
+            return None
+        row, col = coordinate_to_tuple(key[1])
+        return grid[row, col] if row < grid.shape[0] and col < grid.shape[1] else None
+
+    def formula_at(self, sheet: str, a1: str) -> str | None:
+        """The formula text of one cell as the file has it; None for a constant or an empty cell."""
+        cells = self.snap.cells.get(self.sheets.get(sheet.upper(), ""))
+        return cells.formula(*coordinate_to_tuple(a1.replace("$", "").upper())) if cells else None
+
+    @property
+    def formula_count(self) -> int:
+        return sum(len(rows) for _, _, rows, _ in self.formula_columns())
+
+    def formula_columns(self):
+        """(SHEET, column, formula rows, formula texts) of every column holding formulas."""
+        for upper, name in self.sheets.items():
+            for col, (rows, texts) in self.snap.cells[name].formulas.items():
+                yield upper, col, rows, texts
+
+    @functools.cached_property
+    def formulas(self) -> dict[Key, str]:
+        return {(sheet.upper(), a1): text for (sheet, a1), text in self.snap.formulas.items()}
+
+    @functools.cached_property
+    def values(self) -> dict[Key, Any]:
+        return {key: self._get(key) for key in self.formulas}
+
+    @functools.cached_property
+    def cached(self) -> dict[Key, Any]:
+        return {(sheet.upper(), a1): value for (sheet, a1), value in self.snap.cached.items()}
+
+    @functools.cached_property
+    def constants(self) -> dict[Key, Any]:
+        out = {}
+        for upper, grid in self.grids.items():
+            wanted = (grid != None) & ~self.snap.cells[self.sheets[upper]].formula_mask(grid.shape)  # noqa: E711
+            rows, cols = np.nonzero(wanted)
+            out.update(((upper, f"{get_column_letter(c)}{r}"), v)
+                       for r, c, v in zip(rows.tolist(), cols.tolist(), grid[rows, cols].tolist(), strict=True))
+        return out
 
 
 @dataclass(frozen=True)
@@ -108,14 +151,23 @@ def recompute(source: str | Path | Snapshot, overrides: dict[tuple[str, str], An
     snap = source if isinstance(source, Snapshot) else read_snapshot(source)
     up = str.upper
     names = {up(name): (up(sheet), ref.upper()) for name, (sheet, ref) in snap.names.items()}
-    rec = Recomputed({up(s): s for s in snap.sheets}, names, properties=dict(snap.properties))
-    rec.formulas = {(up(s), a1): text for (s, a1), text in snap.formulas.items()}
-    rec.constants = {(up(s), a1): value for (s, a1), value in snap.values.items()}
-    rec.cached = {(up(s), a1): value for (s, a1), value in snap.cached.items()}
+    rec = Recomputed(snap, {up(s): s for s in snap.sheets}, names, properties=dict(snap.properties))
+    rec.grids = {up(s): cells.grid.copy() for s, cells in snap.cells.items()}
     for (sheet, a1), value in (overrides or {}).items():
-        rec.constants[rec.key(sheet, a1)] = value
+        upper, ref = rec.key(sheet, a1)
+        row, col = coordinate_to_tuple(ref)
+        grid = rec.grids[upper]
+        if row >= grid.shape[0] or col >= grid.shape[1]:
+            grid = rec.grids[upper] = _grown(grid, row, col)
+        grid[row, col] = value
     _evaluate(rec, names, snap.path)
     return rec
+
+
+def _grown(grid: np.ndarray, row: int, col: int) -> np.ndarray:
+    out = np.full((max(grid.shape[0], row + 1), max(grid.shape[1], col + 1)), None, dtype=object)
+    out[: grid.shape[0], : grid.shape[1]] = grid
+    return out
 
 
 def _norm(token: str) -> str:
@@ -188,34 +240,45 @@ def _plan_refs(fn, first: str, host: str, row: int, col: int, names: dict[str, K
 _ABS_CELL = re.compile(r"^(\$?)([A-Za-z]{1,3})(\$?)([0-9]+)$")
 
 
+Group = tuple[str, int, str]  # (SHEET, column, R1C1): one formula copied down a column
+
+
+def _groups(rec: Recomputed) -> dict[Group, tuple[np.ndarray, list[str]]]:
+    """The rows and texts of every column run of one R1C1 formula (rows ascending)."""
+    groups: dict[Group, tuple[np.ndarray, list[str]]] = {}
+    for sheet, col, rows, texts in rec.formula_columns():
+        patterns, which = column_patterns(texts, rows, col)
+        if len(patterns) == 1:
+            groups[(sheet, col, patterns[0])] = (rows, texts)
+            continue
+        for k, pattern in enumerate(patterns):
+            chosen = np.flatnonzero(which == k)
+            groups[(sheet, col, pattern)] = (rows[chosen], [texts[i] for i in chosen.tolist()])
+    return groups
+
+
 def _evaluate(rec: Recomputed, names: dict[str, Key], path) -> None:
     """Evaluate every formula cell: each column run of one R1C1 formula is compiled once and, where its
     inputs allow, evaluated for all its rows in one call on numpy columns."""
-    groups: dict[tuple[str, int, str], list[int]] = defaultdict(list)
-    for (sheet, a1) in rec.formulas:
-        row, col = coordinate_to_tuple(a1)
-        groups[(sheet, col, to_r1c1(rec.formulas[(sheet, a1)], row, col))].append(row)
-    owners = _Owners(groups)
-    get = _Cells(rec)
+    groups = _groups(rec)
+    owners = _Owners({gkey: rows for gkey, (rows, _) in groups.items()})
+    get = _Cells(rec.grids)
 
-    plans: dict[tuple[str, int, str], tuple[Any, list[_Ref] | None]] = {}
+    plans: dict[Group, tuple[Any, list[_Ref] | None]] = {}
     planned: dict[tuple[str, str], tuple[Any, list[_Ref]]] = {}  # (sheet, R1C1) -> a plan any column can use
-    graph: dict[tuple[str, int, str], set] = {}
-    recursive: set[tuple[str, int, str]] = set()
-    for gkey, rows in groups.items():
+    graph: dict[Group, set] = {}
+    recursive: set[Group] = set()
+    for gkey, (rows, texts) in groups.items():
         sheet, col, r1c1 = gkey
-        rows.sort()
         fn, refs = planned.get((sheet, r1c1), (None, None))
-        for row in rows[:3] if fn is None else ():  # the first row whose references are distinct makes the plan
-            first = rec.formulas[(sheet, f"{get_column_letter(col)}{row}")]
-            fn = _compile(first)
-            refs = _plan_refs(fn, first, sheet, row, col, names)
+        for i in range(min(3, len(rows))) if fn is None else ():  # the first row whose references are distinct
+            fn = _compile(texts[i])
+            refs = _plan_refs(fn, texts[i], sheet, int(rows[i]), col, names)
             if refs is not None:
                 planned[(sheet, r1c1)] = (fn, refs)  # offsets and fixed cells: the same in every column
                 break
         if refs is None:
-            keys = _cell_precedents(sheet, col, rows, rec, names)
-            deps = owners.of_cells(keys)
+            deps = owners.of_cells(_cell_precedents(sheet, texts, names))
         else:
             deps = owners.of_refs(col, rows, refs)
         if gkey in deps:  # the run refers to itself: a running total
@@ -232,22 +295,21 @@ def _evaluate(rec: Recomputed, names: dict[str, Key], path) -> None:
     for gkey in order:
         sheet, col, _ = gkey
         fn, refs = plans[gkey]
-        rows = groups[gkey]
-        letter = get_column_letter(col)
+        rows, texts = groups[gkey]
         if refs is None:
-            _evaluate_cells(rec, sheet, letter, rows, names, get, path)
+            _evaluate_cells(rec, sheet, col, rows, texts, names, get, path)
             continue
         columnwise = all(ref.single for ref in refs)
         if gkey in recursive:
-            if columnwise and _cached_running_total_holds(rec, sheet, letter, col, rows, fn, refs):
+            if columnwise and _cached_running_total_holds(rec, sheet, col, rows, fn, refs):
                 continue
-            if not _evaluate_rows(rec, sheet, letter, col, rows, fn, refs, get):
-                _evaluate_cells(rec, sheet, letter, rows, names, get, path)
-        elif not (columnwise and _evaluate_column(rec, sheet, letter, col, rows, fn, refs, get)):
-            _evaluate_rows(rec, sheet, letter, col, rows, fn, refs, get)
+            if not _evaluate_rows(rec, sheet, col, rows, fn, refs, get):
+                _evaluate_cells(rec, sheet, col, rows, texts, names, get, path)
+        elif not (columnwise and _evaluate_column(rec, sheet, col, rows, fn, refs, get)):
+            _evaluate_rows(rec, sheet, col, rows, fn, refs, get)
 
 
-def _cached_running_total_holds(rec, sheet, letter, col, rows, fn, refs) -> bool:
+def _cached_running_total_holds(rec, sheet, col, rows, fn, refs) -> bool:
     """Evaluate a running total in one call, reading its own earlier rows from the file's cached values.
 
     This checks each cell against its formula applied to the values stored for its precedents, as
@@ -256,32 +318,33 @@ def _cached_running_total_holds(rec, sheet, letter, col, rows, fn, refs) -> bool
     consistent step by step from its first row; otherwise False, and the column is evaluated row by
     row from the opening value instead (after an edit, the cached values are stale).
     """
-    own = {(sheet, f"{letter}{row}") for row in rows}
-    if not _evaluate_column(rec, sheet, letter, col, rows, fn, refs, _Cells(rec, from_cache=own)):
+    cached = rec.snap.cells[rec.sheets[sheet]].grid[rows, col]
+    as_cached = rec.grids[sheet].copy()
+    as_cached[rows, col] = cached
+    if not _evaluate_column(rec, sheet, col, rows, fn, refs, _Cells({**rec.grids, sheet: as_cached})):
         return False
-    return all(_same(rec.values[k], rec.cached.get(k), rel_tol=1e-12) for k in own)
+    return not _mismatched(rec.grids[sheet][rows, col], cached, rel_tol=1e-12)
 
 
-def _evaluate_rows(rec, sheet, letter, col, rows, fn, refs: list[_Ref], get: _Cells) -> bool:
+def _evaluate_rows(rec, sheet, col, rows, fn, refs: list[_Ref], get: _Cells) -> bool:
     """Row by row with the run's one compiled formula, in the order a running total needs (down the
     column when it reads rows above, up when it reads rows below); False if it reads both."""
     steps = {ref.dr for ref in refs if ref.single and ref.fixed is None and ref.dc == 0 and ref.sheet == sheet}
     if any(dr < 0 for dr in steps) and any(dr > 0 for dr in steps):
         return False
     fixed = {i: get.arg(ref.sheet, ref.fixed) for i, ref in enumerate(refs) if ref.fixed is not None}
-    for row in (sorted(rows, reverse=True) if any(dr > 0 for dr in steps) else sorted(rows)):
-        args = [fixed[i] if i in fixed else get.arg(ref.sheet, ref.at(row, col))
-                for i, ref in enumerate(refs)]
-        rec.values[(sheet, f"{letter}{row}")] = _plain(fn(*args))
+    grid = rec.grids[sheet]
+    for row in sorted(rows.tolist(), reverse=any(dr > 0 for dr in steps)):
+        args = [fixed[i] if i in fixed else get.arg(ref.sheet, ref.at(row, col)) for i, ref in enumerate(refs)]
+        grid[row, col] = _plain(fn(*args))
     return True
 
 
-def _cell_precedents(sheet: str, col: int, rows: list[int], rec: Recomputed, names) -> set[Key]:
+def _cell_precedents(sheet: str, texts: list[str], names) -> set[Key]:
     """Every cell the formulas of a run read, formula by formula (a run no plan fits)."""
-    letter = get_column_letter(col)
     out: set[Key] = set()
-    for row in rows:
-        for s, r in (_resolve(t, sheet, names) for t in _compile(rec.formulas[(sheet, f"{letter}{row}")]).inputs):
+    for text in texts:
+        for s, r in (_resolve(t, sheet, names) for t in _compile(text).inputs):
             out.update((s, c) for line in _cells_of(r) for c in line)
     return out
 
@@ -290,35 +353,35 @@ class _Owners:
     """Which run computes each formula cell, as one array of run numbers per column (-1: no formula), so
     a run's precedent runs are found with array lookups instead of one set entry per cell."""
 
-    def __init__(self, groups: dict[tuple[str, int, str], list[int]]):
+    def __init__(self, groups: dict[Group, np.ndarray]):
         self.keys = list(groups)
-        height = 1 + max((max(rows) for rows in groups.values()), default=0)
+        height = 1 + max((int(rows.max()) for rows in groups.values() if len(rows)), default=0)
         self.columns: dict[tuple[str, int], np.ndarray] = {}
         for i, (gkey, rows) in enumerate(groups.items()):
             column = self.columns.setdefault((gkey[0], gkey[1]), np.full(height + 1, -1, dtype=np.int64))
             column[rows] = i
 
-    def _runs(self, sheet: str, col: int, rows: np.ndarray) -> set[tuple[str, int, str]]:
+    def _runs(self, sheet: str, col: int, rows: np.ndarray) -> set[Group]:
         column = self.columns.get((sheet, col))
         if column is None:
             return set()
         rows = rows[(rows >= 0) & (rows < len(column))]
         return {self.keys[i] for i in np.unique(column[rows]) if i >= 0}
 
-    def of_cells(self, keys: set[Key]) -> set[tuple[str, int, str]]:
-        out: set[tuple[str, int, str]] = set()
+    def of_cells(self, keys: set[Key]) -> set[Group]:
+        out: set[Group] = set()
         for sheet, a1 in keys:
             row, col = coordinate_to_tuple(a1)
             out |= self._runs(sheet, col, np.array([row]))
         return out
 
-    def of_refs(self, col: int, rows: list[int], refs: list[_Ref]) -> set[tuple[str, int, str]]:
+    def of_refs(self, col: int, rows: np.ndarray, refs: list[_Ref]) -> set[Group]:
         """Runs that a run in column ``col`` over ``rows`` reads through its planned references."""
         here = np.asarray(rows, dtype=np.int64)
-        out: set[tuple[str, int, str]] = set()
+        out: set[Group] = set()
         for ref in refs:
             if ref.fixed is not None:
-                min_col, min_row, max_col, max_row = range_boundaries(ref.fixed)
+                min_col, min_row, max_col, max_row = _bounds(ref.fixed, len(next(iter(self.columns.values()))))
                 for c in range(min_col, max_col + 1):
                     out |= self._runs(ref.sheet, c, np.arange(min_row, max_row + 1))
             elif ref.single:
@@ -338,6 +401,12 @@ class _Owners:
         return out
 
 
+def _bounds(ref: str, height: int, width: int = 16384) -> tuple[int, int, int, int]:
+    """(min col, min row, max col, max row) of a range; a whole column or row runs to ``height``/``width``."""
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    return min_col or 1, min_row or 1, max_col or width, max_row or height
+
+
 def _resolve(token: str, sheet: str, names: dict[str, Key]) -> tuple[str, str]:
     """(SHEET, ref) of one compiled-function input: a cell, a range or a defined name."""
     if "!" in token:
@@ -349,23 +418,21 @@ def _resolve(token: str, sheet: str, names: dict[str, Key]) -> tuple[str, str]:
 
 
 class _Cells:
-    """Cell values as one evaluation reads them (``from_cache``: cells read as the file cached them).
+    """Cell values as one evaluation reads them, from one grid per sheet.
 
     A range argument is built once per evaluation: a named column of 25,000 customers is read by many
     summary formulas. Only ranges whose formulas are all computed are read, so a built range does not
     change afterwards.
     """
 
-    def __init__(self, rec: Recomputed, from_cache: set[Key] = frozenset()):
-        self.rec, self.from_cache = rec, from_cache
+    def __init__(self, grids: dict[str, np.ndarray]):
+        self.grids = grids
         self.ranges: dict[tuple[str, str], np.ndarray] = {}
 
     def __call__(self, key: Key) -> Any:
-        rec = self.rec
-        if key in self.from_cache:
-            value = rec.cached.get(key)
-        else:
-            value = rec.values[key] if key in rec.formulas else rec.constants.get(key)
+        grid = self.grids.get(key[0])
+        row, col = coordinate_to_tuple(key[1])
+        value = grid[row, col] if grid is not None and row < grid.shape[0] and col < grid.shape[1] else None
         return sh.EMPTY if value is None else value
 
     def arg(self, sheet: str, ref: str) -> Any:
@@ -373,15 +440,31 @@ class _Cells:
         if ":" not in ref:
             return self((sheet, ref))
         if (sheet, ref) not in self.ranges:
-            self.ranges[(sheet, ref)] = np.array([[self((sheet, c)) for c in line] for line in _cells_of(ref)],
-                                                 dtype=object)
+            grid = self.grids.get(sheet)
+            if grid is None:
+                grid = np.full((1, 1), None, dtype=object)
+            min_col, min_row, max_col, max_row = _bounds(ref, grid.shape[0] - 1, grid.shape[1] - 1)
+            block = np.full((max_row - min_row + 1, max_col - min_col + 1), None, dtype=object)
+            part = grid[min_row:max_row + 1, min_col:max_col + 1]
+            block[: part.shape[0], : part.shape[1]] = part
+            block[block == None] = sh.EMPTY  # noqa: E711  (element-wise)
+            self.ranges[(sheet, ref)] = block
         return self.ranges[(sheet, ref)]
 
+    def column(self, sheet: str, col: int, rows: np.ndarray) -> np.ndarray:
+        """The values at ``rows`` of one column (None where empty), as a new object array."""
+        out = np.full(len(rows), None, dtype=object)
+        grid = self.grids.get(sheet)
+        if grid is not None and 0 < col < grid.shape[1]:
+            inside = (rows > 0) & (rows < grid.shape[0])
+            out[inside] = grid[rows[inside], col]
+        return out
 
-_NUMBERS = (float, int)
+
+_NUMBERS = {float, int}
 
 
-def _evaluate_column(rec, sheet, letter, col, rows, fn, refs: list[_Ref], get: _Cells) -> bool:
+def _evaluate_column(rec, sheet, col, rows, fn, refs: list[_Ref], get: _Cells) -> bool:
     """One call for the whole run; False if the result does not come back one value per row."""
     n = len(rows)
     args = []
@@ -389,57 +472,74 @@ def _evaluate_column(rec, sheet, letter, col, rows, fn, refs: list[_Ref], get: _
         if ref.fixed is not None:
             args.append(get.arg(ref.sheet, ref.fixed))
             continue
-        other = get_column_letter(col + ref.dc)
-        values = [get((ref.sheet, f"{other}{row + ref.dr}")) for row in rows]
-        if all(type(v) in _NUMBERS for v in values):  # not bool or text: formulas treats those apart
-            args.append(np.array(values, dtype=float).reshape(n, 1))
+        values = get.column(ref.sheet, col + ref.dc, rows + ref.dr)
+        if set(map(type, values)) <= _NUMBERS:  # not bool or text: formulas treats those apart
+            args.append(values.astype(float).reshape(n, 1))
         else:
-            column = np.empty((n, 1), dtype=object)
-            column[:, 0] = values
-            args.append(column)
-    result = fn(*args)
-    array = np.asarray(result, dtype=object)
+            values[values == None] = sh.EMPTY  # noqa: E711  (element-wise)
+            args.append(values.reshape(n, 1))
+    array = np.asarray(fn(*args))
     if array.shape == (n, 1):
         flat = array[:, 0]
     elif array.size == 1:
-        flat = [array.ravel()[0]] * n
+        flat = np.repeat(array.ravel()[:1], n)
     else:
         return False
-    for row, value in zip(rows, flat, strict=True):
-        rec.values[(sheet, f"{letter}{row}")] = _plain(value)
+    if flat.dtype.kind in "fib":  # numpy's own numbers become Python floats, ints and bools as stored
+        rec.grids[sheet][rows, col] = flat.astype(object)
+    else:
+        rec.grids[sheet][rows, col] = _objects([_plain(v) for v in flat])
     return True
 
 
-def _evaluate_cells(rec, sheet, letter, rows, names, get: _Cells, path) -> None:
+def _evaluate_cells(rec, sheet, col, rows, texts, names, get: _Cells, path) -> None:
     """Cell by cell, in dependency order within the run."""
-    keys = [(sheet, f"{letter}{row}") for row in rows]
-    members = set(keys)
+    letter = get_column_letter(col)
+    keys = {(sheet, f"{letter}{row}"): (row, text) for row, text in zip(rows.tolist(), texts, strict=True)}
     plans, graph = {}, {}
-    for key in keys:
-        fn = _compile(rec.formulas[key])
+    for key, (_row, text) in keys.items():
+        fn = _compile(text)
         refs = [_resolve(t, sheet, names) for t in fn.inputs]
         plans[key] = (fn, refs)
-        graph[key] = {(s, c) for s, r in refs for line in _cells_of(r) for c in line if (s, c) in members}
+        graph[key] = {(s, c) for s, r in refs for line in _cells_of(r) for c in line if (s, c) in keys}
     try:
         order = list(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError as exc:
         cycle = ", ".join("!".join(k) for k in exc.args[1])
         raise UniteconError(f"{path}: circular reference through {cycle}") from None
+    grid = rec.grids[sheet]
     for key in order:
         fn, refs = plans[key]
-        args = []
-        for s, r in refs:
-            args.append(get.arg(s, r))
-        rec.values[key] = _plain(fn(*args))
+        grid[keys[key][0], col] = _plain(fn(*[get.arg(s, r) for s, r in refs]))
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    """A list as a 1-D object array (``np.array`` would make a 2-D array of a list of tuples)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _mismatched(ours: np.ndarray, theirs: np.ndarray, rel_tol: float) -> list[int]:
+    """Positions where two columns of values differ (numbers within ``rel_tol``, as :func:`_same`)."""
+    if set(map(type, ours)) <= _NUMBERS and set(map(type, theirs)) <= _NUMBERS:
+        a, b = ours.astype(float), theirs.astype(float)
+        with np.errstate(invalid="ignore"):
+            close = np.abs(a - b) <= np.maximum(rel_tol * np.maximum(np.abs(a), np.abs(b)), 1e-12)
+        candidates = np.flatnonzero(~close).tolist()  # confirmed one by one below (inf, nan)
+    else:
+        candidates = range(len(ours))
+    return [i for i in candidates if not _same(ours[i], theirs[i], rel_tol)]
 
 
 def compare(rec: Recomputed, rel_tol: float = 1e-9) -> list[Mismatch]:
     """Formula cells whose recomputed value differs from the cached one."""
     out = []
-    for key, text in rec.formulas.items():
-        new, old = rec.values[key], rec.cached.get(key)
-        if not _same(new, old, rel_tol):
-            out.append(Mismatch(rec.sheets[key[0]], key[1], text, new, old))
+    for sheet, col, rows, texts in rec.formula_columns():
+        ours, cached = rec.grids[sheet][rows, col], rec.snap.cells[rec.sheets[sheet]].grid[rows, col]
+        letter = get_column_letter(col)
+        out.extend(Mismatch(rec.sheets[sheet], f"{letter}{rows[i]}", texts[i], ours[i], cached[i])
+                   for i in _mismatched(ours, cached, rel_tol))
     return out
 
 
@@ -449,16 +549,24 @@ def compare_with_engine(rec: Recomputed, other: Snapshot, engine: str, rel_tol: 
     ``other`` is the same workbook after that engine recalculated and saved it (formula text may be
     rewritten in the engine's own spelling; the cells are the same).
     """
-    theirs = {(s.upper(), a1): v for (s, a1), v in other.cached.items()}
-    their_formulas = {(s.upper(), a1) for s, a1 in other.formulas}
-    missing = [key for key in rec.formulas if key not in their_formulas]
-    out = [Mismatch(rec.sheets[k[0]], k[1], rec.formulas[k], rec.values[k], None, f"{engine} has no formula there;")
-           for k in missing[:20]]
-    for key, text in rec.formulas.items():
-        if not _same(rec.values[key], theirs.get(key), rel_tol):
-            out.append(Mismatch(rec.sheets[key[0]], key[1], text, rec.values[key], theirs.get(key),
-                                f"{engine} computes"))
-    return out
+    theirs_by_sheet = {name.upper(): cells for name, cells in other.cells.items()}
+    missing, out = [], []
+    for sheet, col, rows, texts in rec.formula_columns():
+        letter = get_column_letter(col)
+        ours = rec.grids[sheet][rows, col]
+        theirs = theirs_by_sheet.get(sheet)
+        values = _Cells({sheet: theirs.grid}).column(sheet, col, rows) if theirs else np.full(len(rows), None)
+        has_formula = theirs.formula_mask(_covering(theirs.grid.shape, rows, col))[rows, col] if theirs \
+            else np.zeros(len(rows), dtype=bool)
+        missing.extend(Mismatch(rec.sheets[sheet], f"{letter}{rows[i]}", texts[i], ours[i], None,
+                                f"{engine} has no formula there;") for i in np.flatnonzero(~has_formula)[:20])
+        out.extend(Mismatch(rec.sheets[sheet], f"{letter}{rows[i]}", texts[i], ours[i], values[i],
+                            f"{engine} computes") for i in _mismatched(ours, values, rel_tol))
+    return missing[:20] + out
+
+
+def _covering(shape: tuple[int, int], rows: np.ndarray, col: int) -> tuple[int, int]:
+    return max(shape[0], int(rows.max()) + 1 if len(rows) else 0), max(shape[1], col + 1)
 
 
 def _same(a: Any, b: Any, rel_tol: float) -> bool:
@@ -474,24 +582,33 @@ def compare_with_model(rec: Recomputed, layout, rel_tol: float = 1e-9) -> list[M
     out = []
     model = layout.model
     for (name, period), cell in layout.cells.items():
-        key = (cell.sheet.upper(), cell.a1())
-        if key not in rec.formulas or (name, period) not in model.values:
+        text = rec.formula_at(cell.sheet, cell.a1())
+        if text is None or (name, period) not in model.values:
             continue
-        expected = model.values[(name, period)]
-        if not _same(rec.values[key], expected, rel_tol):
-            out.append(Mismatch(cell.sheet, cell.a1(), rec.formulas[key], rec.values[key], expected,
-                                "the inputs file gives"))
+        expected, got = model.values[(name, period)], rec.value(cell.sheet, cell.a1())
+        if not _same(got, expected, rel_tol):
+            out.append(Mismatch(cell.sheet, cell.a1(), text, got, expected, "the inputs file gives"))
+    sheet = CUSTOMERS.upper()
+    if sheet not in rec.grids:
+        return out
+    texts_of = {col: (rows, texts) for s, col, rows, texts in rec.formula_columns() if s == sheet}
     for column in layout.customer_columns.values():
         if column.row is None:
             continue
-        letter = get_column_letter(column.col + 1)
-        for i, expected in enumerate(model.values[(column.key, column.period)].tolist()):
-            key = (CUSTOMERS.upper(), f"{letter}{FIRST_CUSTOMER_ROW + 1 + i}")
-            if key not in rec.formulas:
-                out.append(Mismatch(CUSTOMERS, key[1], "(no formula)", rec.constants.get(key), expected,
+        col = column.col + 1
+        expected = _objects(model.values[(column.key, column.period)].tolist())
+        rows = np.arange(FIRST_CUSTOMER_ROW + 1, FIRST_CUSTOMER_ROW + 1 + len(expected))
+        got = _Cells(rec.grids).column(sheet, col, rows)
+        written, texts = texts_of.get(col, (np.zeros(0, dtype=np.int64), []))
+        text_at = dict(zip(written.tolist(), texts, strict=True))
+        letter = get_column_letter(col)
+        unwritten = [i for i, r in enumerate(rows.tolist()) if r not in text_at]
+        for i in sorted({*_mismatched(got, expected, rel_tol), *unwritten}):
+            row = int(rows[i])
+            if row not in text_at:
+                out.append(Mismatch(CUSTOMERS, f"{letter}{row}", "(no formula)", got[i], expected[i],
                                     "the inputs file gives"))
-            elif not _same(rec.values[key], expected, rel_tol) and not (
-                    isinstance(expected, float) and math.isnan(expected) and rec.values[key] == "#DIV/0!"):
-                out.append(Mismatch(CUSTOMERS, key[1], rec.formulas[key], rec.values[key], expected,
+            elif not (isinstance(expected[i], float) and math.isnan(expected[i]) and got[i] == "#DIV/0!"):
+                out.append(Mismatch(CUSTOMERS, f"{letter}{row}", text_at[row], got[i], expected[i],
                                     "the inputs file gives"))
     return out
