@@ -29,8 +29,19 @@ def _numbers(args: tuple[object, ...]) -> list[float]:
     out: list[float] = []
     for arg in args:
         items = arg if isinstance(arg, list) else [arg]
-        out.extend(float(x) for x in items if x is not None and not (isinstance(x, float) and math.isnan(x)))
+        numbers = _floats(items)
+        if numbers is not None:  # a column of numbers, such as 100,000 customers' revenue
+            out.extend(numbers[~np.isnan(numbers)].tolist())
+        else:
+            out.extend(float(x) for x in items if x is not None and not (isinstance(x, float) and math.isnan(x)))
     return out
+
+
+def _floats(items: list) -> np.ndarray | None:
+    """``items`` as a float array when every one is a number (not TRUE/FALSE, text or a blank), else None."""
+    if len(items) < 2 or not set(map(type, items)) <= {float, int}:
+        return None
+    return np.asarray(items, dtype=float)
 
 
 def _min(*args: object) -> float:
@@ -70,6 +81,12 @@ def _sumif(rng: object, crit: object, total: object) -> float:
 
 def _sumproduct(*arrays: object) -> float:
     columns = [_cells(a) for a in arrays]
+    numbers = [_floats(c) for c in columns]
+    if all(n is not None for n in numbers) and len({len(n) for n in numbers}) == 1:
+        products = numbers[0]
+        for n in numbers[1:]:
+            products = products * n  # row by row, in the order the loop below multiplies
+        return sum(products.tolist(), 0.0)
     total = 0.0
     for items in zip(*columns, strict=True):
         product = 1.0

@@ -81,13 +81,17 @@ def column_patterns(texts: list[str], rows: np.ndarray, col: int) -> tuple[list[
     if len(templates) != len(texts):
         templates = [_DIGITS.sub(_SLOT, t) for t in texts]
     numbers = _DIGITS.findall(joined)
-    counts = np.fromiter((t.count(_SLOT) for t in templates), dtype=np.int64, count=len(texts))
-    starts = np.cumsum(counts) - counts
     same_shape: dict[str, list[int]] = {}
-    for i, template in enumerate(templates):
-        same_shape.setdefault(template, []).append(i)
-    wide = any(len(n) > 18 for n in numbers)  # would overflow int64: convert cell by cell
-    flat = np.array(list(map(int, numbers)), dtype=np.int64) if numbers and not wide else None
+    if len(set(templates)) == 1:  # a column filled down with one formula: no per-cell work below
+        same_shape[templates[0]] = list(range(len(texts)))
+        counts = np.full(len(texts), templates[0].count(_SLOT), dtype=np.int64)
+    else:
+        for i, template in enumerate(templates):
+            same_shape.setdefault(template, []).append(i)
+        counts = np.fromiter((t.count(_SLOT) for t in templates), dtype=np.int64, count=len(texts))
+    starts = np.cumsum(counts) - counts
+    wide = bool(numbers) and max(map(len, numbers)) > 18  # would overflow int64: convert cell by cell
+    flat = np.fromiter(map(int, numbers), dtype=np.int64, count=len(numbers)) if numbers and not wide else None
     for template, members in same_shape.items():
         cells = np.array(members, dtype=np.int64)
         first = members[0]

@@ -16,6 +16,7 @@ import html
 import io
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -218,11 +219,13 @@ def read_snapshot(path: str | Path) -> Snapshot:
     snap = Snapshot(path, dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC))
     with _readable(path):
         parts = _read_workbook_part(path, snap)
-        found = {}
-        with zipfile.ZipFile(path) as zf:
-            for sheet, part in parts.items():
-                found[sheet] = _read_formulas(zf.read(part))
-        _read_values(path, found, snap)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # calamine parses while formulas are scanned here
+            values = pool.submit(_value_rows, path, list(parts))
+            with zipfile.ZipFile(path) as zf:
+                found = {sheet: _read_formulas(zf.read(part)) for sheet, part in parts.items()}
+            rows = values.result()
+        for sheet in parts:
+            snap.cells[sheet] = _sheet_cells(rows[sheet], *found[sheet])
     fingerprint = _sheet_rows(snap, FINGERPRINT, first_row=5, columns=5)
     for kind, sheet, cells, name, written in fingerprint:
         if kind == "input" and isinstance(written, int | float):
@@ -270,7 +273,20 @@ _F = tuple(f"{{{ns}}}f" for ns in _MAIN)
 _V = tuple(f"{{{ns}}}v" for ns in _MAIN)
 _ERROR_CELL = re.compile(rb"""\st\s*=\s*["']e["']""")
 
-Found = tuple[list[tuple[int, int, str]], list[tuple[int, int, str]]]  # formulas, error values: (row, col, text)
+Columns = dict[int, tuple[np.ndarray, list[str]]]  # column -> (rows ascending, formula texts "=...")
+Found = tuple[Columns, list[tuple[int, int, str]]]  # formulas by column; error values as (row, col, text)
+
+
+def _by_column(cells: dict[int, tuple[list[int], list[str]]]) -> Columns:
+    """Rows as arrays, sorted where the file lists a column's cells out of order."""
+    out = {}
+    for col in sorted(cells):
+        rows, texts = np.array(cells[col][0], dtype=np.int64), cells[col][1]
+        if len(rows) > 1 and not np.all(np.diff(rows) > 0):
+            order = np.argsort(rows, kind="stable")
+            rows, texts = rows[order], [texts[i] for i in order.tolist()]
+        out[col] = (rows, texts)
+    return out
 
 
 def _read_formulas(xml: bytes) -> Found:
@@ -311,19 +327,24 @@ def _scan_plain_formulas(xml: bytes) -> Found | None:
     errors = _PLAIN_ERROR.findall(text) if wrong else []
     if len(errors) != wrong:
         return None
-    columns: dict[str, int] = {}
-    for letters in {c for c, _, _ in formulas} | {c for c, _, _ in errors}:
-        columns[letters] = column_index_from_string(letters)
-    escaped = "&" in text
-    return ([(int(r), columns[c], "=" + (html.unescape(f) if escaped else f)) for c, r, f in formulas if f],
-            [(int(r), columns[c], html.unescape(v)) for c, r, v in errors])
+    cells: dict[str, tuple[list[int], list[str]]] = {}
+    for letters, row, formula in formulas:
+        if formula:
+            column = cells.get(letters) or cells.setdefault(letters, ([], []))
+            column[0].append(row)
+            column[1].append(formula)
+    unescape = html.unescape  # the five XML entities (a character reference sent the part to the parser)
+    return (_by_column({column_index_from_string(letters): (list(map(int, rows)),
+                                                             ["=" + (unescape(f) if "&" in f else f) for f in texts])
+                        for letters, (rows, texts) in cells.items()}),
+            [(int(r), column_index_from_string(c), unescape(v)) for c, r, v in errors])
 
 
 def _parse_formulas(xml: bytes) -> Found:
     """The XML parser's reading of any worksheet part. Shared formulas (as Excel saves a filled-down
     column) are translated to each cell with openpyxl's Translator. Finished rows are dropped as parsing
     goes, so memory stays flat on tall sheets."""
-    formulas: list[tuple[int, int, str]] = []
+    formulas: dict[int, tuple[list[int], list[str]]] = {}
     errors: list[tuple[int, int, str]] = []
     shared: dict[str, tuple[str, str]] = {}
     tags = _F + _V if _ERROR_CELL.search(xml) else _F
@@ -346,11 +367,14 @@ def _parse_formulas(xml: bytes) -> Found:
                 master, origin = shared[element.get("si")]
                 text = Translator(f"={master}", origin).translate_formula(a1)[1:]
         if text:
-            formulas.append((*coordinate_to_tuple(a1), f"={text}"))
+            row_number, col = coordinate_to_tuple(a1)
+            column = formulas.setdefault(col, ([], []))
+            column[0].append(row_number)
+            column[1].append(f"={text}")
         row = cell.getparent()
         while row.getprevious() is not None:
             del row.getparent()[0]
-    return formulas, errors
+    return _by_column(formulas), errors
 
 
 def _cell_reference(cell) -> str:
@@ -373,34 +397,29 @@ def _cell_reference(cell) -> str:
 _LETTERS = re.compile(r"[A-Za-z]+")
 
 
-def _read_values(path: Path, found: dict[str, Found], snap: Snapshot) -> None:
-    """Every cell's value from calamine, as one grid per sheet, with the formulas found beside them."""
+def _value_rows(path: Path, sheets: list[str]) -> dict[str, list[list[Any]]]:
+    """Every cell's value, row by row from A1, as calamine reads it ("" where empty)."""
     book = CalamineWorkbook.from_path(str(path))
     try:
-        for sheet, (formulas, errors) in found.items():
-            rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-            width = max((len(r) for r in rows), default=0)
-            height = max(len(rows), *(r for r, _, _ in formulas), *(r for r, _, _ in errors), 0)
-            width = max(width, *(c for _, c, _ in formulas), *(c for _, c, _ in errors), 0)
-            grid = np.full((height + 1, width + 1), None, dtype=object)
-            if rows and all(len(r) == len(rows[0]) for r in rows):
-                grid[1:len(rows) + 1, 1:len(rows[0]) + 1] = np.array(rows, dtype=object).reshape(len(rows), -1)
-            else:
-                for r, row in enumerate(rows, start=1):
-                    grid[r, 1:len(row) + 1] = row
-            grid[grid == ""] = None  # calamine's empty cell
-            for r, c, text in errors:  # calamine reads error values as empty
-                grid[r, c] = text
-            by_column: dict[int, list[tuple[int, str]]] = {}
-            for r, c, text in formulas:
-                by_column.setdefault(c, []).append((r, text))
-            columns = {}
-            for c, cells in sorted(by_column.items()):
-                cells.sort()
-                columns[c] = (np.array([r for r, _ in cells], dtype=np.int64), [t for _, t in cells])
-            snap.cells[sheet] = SheetCells(grid, columns)
+        return {sheet: book.get_sheet_by_name(sheet).to_python(skip_empty_area=False) for sheet in sheets}
     finally:
         book.close()
+
+
+def _sheet_cells(rows: list[list[Any]], formulas: Columns, errors: list[tuple[int, int, str]]) -> SheetCells:
+    """One sheet's values as a grid covering its formula cells too, with the formulas found beside them."""
+    height = max(len(rows), *(int(r[-1]) for r, _ in formulas.values()), *(r for r, _, _ in errors), 0)
+    width = max(*(len(r) for r in rows), *formulas, *(c for _, c, _ in errors), 0)
+    grid = np.full((height + 1, width + 1), None, dtype=object)
+    if rows and all(len(r) == len(rows[0]) for r in rows):
+        grid[1:len(rows) + 1, 1:len(rows[0]) + 1] = np.array(rows, dtype=object).reshape(len(rows), -1)
+    else:
+        for r, row in enumerate(rows, start=1):
+            grid[r, 1:len(row) + 1] = row
+    grid[grid == ""] = None  # calamine's empty cell
+    for r, c, text in errors:  # calamine reads error values as empty
+        grid[r, c] = text
+    return SheetCells(grid, formulas)
 
 
 def _sheet_rows(snap: Snapshot, sheet: str, first_row: int, columns: int) -> list[tuple[Any, ...]]:
