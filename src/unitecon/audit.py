@@ -18,7 +18,6 @@ from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_bo
 from .expr import UNIT_CONSTANTS
 from .graph import build_graph
 from .layout import HEADER_ROW, INPUTS
-from .r1c1 import to_r1c1
 from .snapshot import read_snapshot
 
 ERRORS = ("#DIV/0!", "#REF!", "#NAME?", "#VALUE!", "#N/A", "#NUM!", "#NULL!")
@@ -61,7 +60,7 @@ def audit(path: str) -> list[Finding]:
     by_pattern: dict[str, list[tuple[str, str]]] = {}  # a formula copied down a column is tokenized once
     for key, formula in snap.formulas.items():
         row, col = coordinate_to_tuple(key[1])
-        pattern = to_r1c1(formula, row, col)
+        pattern = snap.patterns[key]
         if pattern not in by_pattern:
             by_pattern[pattern] = _token_findings(formula)
         for kind, message in by_pattern[pattern]:

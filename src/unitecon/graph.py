@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from openpyxl.formula.tokenizer import Tokenizer
 from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_boundaries
 
-from .r1c1 import Axis, cell_axes, reference_at, reference_r1c1, to_r1c1
+from .r1c1 import Axis, cell_axes, reference_at, reference_r1c1
 from .snapshot import Key, Snapshot
 
 _CELL_OR_RANGE = re.compile(r"^\$?[A-Za-z]{1,3}\$?[0-9]+(:\$?[A-Za-z]{1,3}\$?[0-9]+)?$")
@@ -85,7 +85,7 @@ def build_graph(snap: Snapshot) -> Graph:
     moved: dict[str, list[tuple[str, _Mover | None]]] = {}
     for key, formula in snap.formulas.items():
         row, col = coordinate_to_tuple(key[1])
-        pattern = to_r1c1(formula, row, col)
+        pattern = snap.patterns[key]
         found: list[Key] = []
         if pattern in moved:
             tokens = []

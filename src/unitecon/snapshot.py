@@ -30,6 +30,7 @@ from python_calamine import CalamineWorkbook
 
 from .errors import UniteconError
 from .layout import FINGERPRINT
+from .r1c1 import column_patterns
 
 MAX_INFLATED_BYTES = 1 << 30  # 1 GiB: a 100,000-customer workbook inflates to well under this
 MAX_RATIO = 200  # inflated / compressed, per member: a zip bomb compresses far better than a real sheet
@@ -109,6 +110,18 @@ class Snapshot:
         return {(sheet, f"{letter}{row}"): text for sheet, cells in self.cells.items()
                 for col, (rows, texts) in cells.formulas.items() for letter in (get_column_letter(col),)
                 for row, text in zip(rows.tolist(), texts, strict=True)}
+
+    @functools.cached_property
+    def patterns(self) -> dict[Key, str]:
+        """The R1C1 form of every formula cell: a formula copied down a column reads the same in each."""
+        out: dict[Key, str] = {}
+        for sheet, cells in self.cells.items():
+            for col, (rows, texts) in cells.formulas.items():
+                found, which = column_patterns(texts, rows, col)
+                letter = get_column_letter(col)
+                out.update(((sheet, f"{letter}{row}"), found[k])
+                           for row, k in zip(rows.tolist(), which.tolist(), strict=True))
+        return out
 
     @functools.cached_property
     def values(self) -> dict[Key, Any]:
