@@ -154,3 +154,18 @@ def test_escaped_text_in_formulas_reads_as_written(tmp_path):
     snap = read_snapshot(path)
     assert snap.formulas[("Data", "B1")] == '=IF(A1="a<b & ""c""",1,0)'
     assert compare(recompute(snap)) == []
+
+
+def test_whole_column_and_row_references_recompute_over_the_cells_in_use(tmp_path):
+    path = tmp_path / "whole.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Data")
+    for r in range(5):
+        ws.write_number(r, 0, r + 1)
+    ws.write_formula("B1", "=SUM(A:A)", None, 15)
+    ws.write_formula("B2", "=SUM($A:$A)*2", None, 30)
+    ws.write_formula("D1", "=SUM(2:2)", None, 2 + 30)
+    wb.close()
+    rec = recompute(path)
+    assert compare(rec) == []
+    assert [rec.value("Data", a1) for a1 in ("B1", "B2", "D1")] == [15, 30, 32]

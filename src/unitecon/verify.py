@@ -73,6 +73,11 @@ class Recomputed:
         row, col = coordinate_to_tuple(key[1])
         return grid[row, col] if row < grid.shape[0] and col < grid.shape[1] else None
 
+    def extent(self, sheet: str) -> tuple[int, int]:
+        """(last row, last column) holding anything on ``sheet``: how far a whole-column reference reaches."""
+        grid = self.grids.get(sheet.upper())
+        return (grid.shape[0] - 1, grid.shape[1] - 1) if grid is not None else (1, 1)
+
     def formula_at(self, sheet: str, a1: str) -> str | None:
         """The formula text of one cell as the file has it; None for a constant or an empty cell."""
         cells = self.snap.cells.get(self.sheets.get(sheet.upper(), ""))
@@ -138,8 +143,9 @@ def _plain(value: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=256)  # a named customer column is expanded once, not once per formula reading it
-def _cells_of(ref: str) -> list[list[str]]:
-    min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
+def _cells_of(ref: str, height: int, width: int) -> list[list[str]]:
+    """The A1 cells of a reference, row by row; a whole column or row as far as the sheet's cells go."""
+    min_col, min_row, max_col, max_row = _bounds(ref.replace("$", ""), height, width)
     return [[f"{get_column_letter(c)}{r}" for c in range(min_col, max_col + 1)] for r in range(min_row, max_row + 1)]
 
 
@@ -278,7 +284,7 @@ def _evaluate(rec: Recomputed, names: dict[str, Key], path) -> None:
                 planned[(sheet, r1c1)] = (fn, refs)  # offsets and fixed cells: the same in every column
                 break
         if refs is None:
-            deps = owners.of_cells(_cell_precedents(sheet, texts, names))
+            deps = owners.of_cells(_cell_precedents(rec, sheet, texts, names))
         else:
             deps = owners.of_refs(col, rows, refs)
         if gkey in deps:  # the run refers to itself: a running total
@@ -340,12 +346,12 @@ def _evaluate_rows(rec, sheet, col, rows, fn, refs: list[_Ref], get: _Cells) -> 
     return True
 
 
-def _cell_precedents(sheet: str, texts: list[str], names) -> set[Key]:
+def _cell_precedents(rec: Recomputed, sheet: str, texts: list[str], names) -> set[Key]:
     """Every cell the formulas of a run read, formula by formula (a run no plan fits)."""
     out: set[Key] = set()
     for text in texts:
         for s, r in (_resolve(t, sheet, names) for t in _compile(text).inputs):
-            out.update((s, c) for line in _cells_of(r) for c in line)
+            out.update((s, c) for line in _cells_of(r, *rec.extent(s)) for c in line)
     return out
 
 
@@ -355,7 +361,7 @@ class _Owners:
 
     def __init__(self, groups: dict[Group, np.ndarray]):
         self.keys = list(groups)
-        height = 1 + max((int(rows.max()) for rows in groups.values() if len(rows)), default=0)
+        height = self.height = 1 + max((int(rows.max()) for rows in groups.values() if len(rows)), default=0)
         self.columns: dict[tuple[str, int], np.ndarray] = {}
         for i, (gkey, rows) in enumerate(groups.items()):
             column = self.columns.setdefault((gkey[0], gkey[1]), np.full(height + 1, -1, dtype=np.int64))
@@ -381,7 +387,7 @@ class _Owners:
         out: set[Group] = set()
         for ref in refs:
             if ref.fixed is not None:
-                min_col, min_row, max_col, max_row = _bounds(ref.fixed, len(next(iter(self.columns.values()))))
+                min_col, min_row, max_col, max_row = _bounds(ref.fixed, self.height)
                 for c in range(min_col, max_col + 1):
                     out |= self._runs(ref.sheet, c, np.arange(min_row, max_row + 1))
             elif ref.single:
@@ -501,7 +507,7 @@ def _evaluate_cells(rec, sheet, col, rows, texts, names, get: _Cells, path) -> N
         fn = _compile(text)
         refs = [_resolve(t, sheet, names) for t in fn.inputs]
         plans[key] = (fn, refs)
-        graph[key] = {(s, c) for s, r in refs for line in _cells_of(r) for c in line if (s, c) in keys}
+        graph[key] = {(s, c) for s, r in refs for line in _cells_of(r, *rec.extent(s)) for c in line if (s, c) in keys}
     try:
         order = list(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError as exc:

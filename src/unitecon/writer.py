@@ -69,12 +69,14 @@ HEAT_GOOD, HEAT_MID, HEAT_BAD = "#63BE7B", "#FFEB84", "#F8696B"  # sensitivity h
 
 
 class _Sheet(Worksheet):
-    """A worksheet that writes formula text as rendered.
+    """A worksheet that writes formula text as rendered, and tall columns in bulk.
 
     XlsxWriter runs ~30 regular expressions over every formula to add the ``_xlfn.`` prefix to
     dynamic-array functions; unitecon's formulas come only from :mod:`unitecon.render` and use only
     allow-listed functions, none of which need a prefix, so that pass (60 % of writing a 25,000-customer
-    sheet) is skipped. The output is byte-identical.
+    sheet) is skipped. :meth:`write_column` and :meth:`_write_cell` take the per-cell overhead out of
+    the Customers sheet. These use XlsxWriter internals; the output is byte-identical (the tests compare
+    the committed workbooks with a fresh build).
     """
 
     def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
@@ -100,11 +102,15 @@ class _Sheet(Worksheet):
             table[row][col] = CellFormulaTuple(text[1:], cell_format, value)
 
     def _write_cell(self, row: int, col: int, cell) -> None:
-        """XlsxWriter's innermost loop, with the two cells a customer sheet is made of (a formula whose
-        cached value is a number, and a number, each with its own format) written in one step, as
-        XlsxWriter writes them; every other cell goes to XlsxWriter. About 40 % of writing a
+        """XlsxWriter's innermost loop, with the three cells a customer sheet is made of (a formula whose
+        cached value is a number, a number, a shared string, each with its own format) written in one
+        step, as XlsxWriter writes them; every other cell goes to XlsxWriter. About 40 % of writing a
         100,000-customer sheet; the committed workbooks stay byte-identical (tests compare them)."""
         kind = cell.__class__.__name__
+        if kind == "String" and cell.format and type(cell.string) is int and not self.constant_memory:
+            self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{cell.format._get_xf_index()}" t="s">'
+                          f"<v>{cell.string}</v></c>")  # an index into the shared strings
+            return
         value = cell.value if kind == "Formula" else cell.number if kind == "Number" else None
         if not cell.format or type(value) not in (float, int):
             super()._write_cell(row, col, cell)
@@ -113,7 +119,10 @@ class _Sheet(Worksheet):
         if kind == "Number":
             self.fh.write(f"{where}<v>{value:.16G}</v></c>")
         else:
-            self.fh.write(f"{where}<f>{self._escape_data(cell.formula)}</f><v>{value}</v></c>")
+            text = cell.formula
+            if "&" in text or "<" in text or ">" in text:
+                text = self._escape_data(text)
+            self.fh.write(f"{where}<f>{text}</f><v>{value}</v></c>")
 
 
 class _Styles:
