@@ -30,6 +30,7 @@ CASES = [
     (column(1.0, 0.0), column(0.0, 2.0)),  # a zero divisor: #DIV/0! from formulas
     (column(1.0, "x"), column(2.0, 3.0)),  # text: #VALUE! (or a text comparison)
     (column(1.0, sh.EMPTY), column(2.0, 3.0)),  # a blank counts as 0
+    (column(2.0, 3.0), column(1.0, sh.EMPTY)),  # ... also as a divisor: #DIV/0!
     (column(True, 2.0), column(1.0, 1.0)),  # TRUE is 1 in arithmetic, but not equal to 1
     (column(1e308, 2.0), column(1e308, 1.0)),  # overflow: #NUM!
 ]
@@ -50,6 +51,7 @@ def test_plain_number_columns_never_reach_the_element_wise_operator():
 
     assert same(_fast("*", refuse)(column(1.5, 2.0), 3.0), [4.5, 6.0])
     assert same(_fast("<=", refuse)(np.array([[1.0], [5.0]]), 2.0), [True, False])
+    assert same(_fast("-", refuse)(column(1.5, 2.0), column(0.5, sh.EMPTY)), [1.0, 2.0])  # a blank below the last row
 
 
 @pytest.mark.parametrize("case", [column(1.5, -2.0, 0.0), column(-1.0, "x"), column(-1.0, sh.EMPTY),

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import schedula as sh
 
 _ARITHMETIC: dict[str, Callable[..., Any]] = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide,
                                              "U-": np.negative}
@@ -24,7 +25,8 @@ _NUMBER = (float, int)
 
 
 def _as_numbers(arg: Any, bools: bool) -> np.ndarray | None:
-    """``arg`` as a float array when every element is a number (TRUE/FALSE too if ``bools``), else None."""
+    """``arg`` as a float array when every element is a number, else None. In arithmetic (``bools``)
+    TRUE/FALSE count as 1/0 and a blank cell in a column as 0, as ``formulas`` counts them."""
     if isinstance(arg, bool | np.bool_):
         return np.asarray(float(arg)) if bools else None
     if type(arg) in _NUMBER or isinstance(arg, np.floating | np.integer):
@@ -36,9 +38,13 @@ def _as_numbers(arg: Any, bools: bool) -> np.ndarray | None:
     if arg.dtype == np.bool_:
         return np.asarray(arg, dtype=float) if bools else None
     if arg.dtype == object:
-        allowed = (*_NUMBER, bool) if bools else _NUMBER
-        if all(type(v) in allowed for v in arg.flat):
-            return np.asarray(arg, dtype=float)
+        values = list(arg.flat)
+        kinds = set(map(type, values))
+        if bools and type(sh.EMPTY) in kinds:  # e.g. the row below the last customer, read by a running check
+            values = [0.0 if v is sh.EMPTY else v for v in values]
+            kinds = set(map(type, values))
+        if kinds <= ({*_NUMBER, bool} if bools else set(_NUMBER)):
+            return np.asarray(values, dtype=float).reshape(arg.shape)
     return None
 
 
