@@ -169,3 +169,61 @@ def test_whole_column_and_row_references_recompute_over_the_cells_in_use(tmp_pat
     rec = recompute(path)
     assert compare(rec) == []
     assert [rec.value("Data", a1) for a1 in ("B1", "B2", "D1")] == [15, 30, 32]
+
+
+def test_a_blank_sheet_beside_formulas_reads_and_verifies(tmp_path):
+    path = tmp_path / "blank-sheet.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    wb.add_worksheet("Data").write_formula("A1", "=1+1", None, 2)
+    wb.add_worksheet("Empty")
+    wb.close()
+    snap = read_snapshot(path)
+    assert snap.sheets == ["Data", "Empty"]
+    assert compare(recompute(snap)) == []
+
+
+def test_a_formula_reading_a_blank_cell_is_blank_and_counts_as_zero_after(tmp_path):
+    path = tmp_path / "blank-ref.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Data")
+    ws.write_number("A1", 1)
+    ws.write_formula("B1", "=$A$10", None, 0)
+    ws.write_formula("C1", "=B1+1", None, 1)
+    wb.close()
+    rec = recompute(path)
+    assert rec.value("Data", "B1") is None  # formulas gives a blank; Excel shows 0
+    assert rec.value("Data", "C1") == 1
+
+
+@pytest.mark.parametrize("spelling", ['\nt="e"', " t = 'e'"])
+def test_error_values_however_the_attribute_is_written(tmp_path, spelling):
+    path = tmp_path / "errors.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Data")
+    ws.write_formula("B1", "=NA()", None, "#N/A")
+    wb.close()
+    _rewrite(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(' t="e"', spelling))
+    snap = read_snapshot(path)
+    assert snap.cached[("Data", "B1")] == "#N/A"
+    assert compare(recompute(snap)) == []
+
+
+def test_a_cell_inside_a_comment_is_not_a_formula(tmp_path):
+    path = tmp_path / "comment.xlsx"
+    _column_book(path, rows=2)
+    _rewrite(path, "xl/worksheets/sheet1.xml",
+             lambda xml: xml.replace("<sheetData>", '<sheetData><!-- <c r="Z9"><f>1/0</f></c> -->'))
+    snap = read_snapshot(path)
+    assert ("Data", "Z9") not in snap.formulas
+    assert compare(recompute(snap)) == []
+
+
+def test_a_formula_far_from_the_data_is_refused_in_one_line_not_by_running_out_of_memory(tmp_path):
+    path = tmp_path / "far.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Data")
+    ws.write_number("A1", 1)
+    ws.write_formula("XFD1048576", "=A1", None, "")  # no cached value: calamine does not see the cell
+    wb.close()
+    with pytest.raises(UniteconError, match=r"sheet 'Data': refused: its cells span 1,048,576 rows"):
+        read_snapshot(path)

@@ -37,6 +37,7 @@ MAX_RATIO = 200  # inflated / compressed, per member: a zip bomb compresses far 
 
 Key = tuple[str, str]  # (sheet as written, "A1")
 MAX_HEADER_COLUMNS = 64  # header rows are read this far to the right
+MAX_GRID_CELLS = 1 << 26  # a sheet is held as one grid up to its last cell: 1,048,576 rows x 64 columns
 
 
 @dataclass
@@ -238,7 +239,7 @@ def read_snapshot(path: str | Path) -> Snapshot:
                 found = {sheet: _read_formulas(zf.read(part)) for sheet, part in parts.items()}
             rows = values.result()
         for sheet in parts:
-            snap.cells[sheet] = _sheet_cells(rows[sheet], *found[sheet])
+            snap.cells[sheet] = _sheet_cells(rows[sheet], *found[sheet], where=f"{path}: sheet {sheet!r}")
     fingerprint = _sheet_rows(snap, FINGERPRINT, first_row=5, columns=5)
     for kind, sheet, cells, name, written in fingerprint:
         if kind == "input" and isinstance(written, int | float):
@@ -326,7 +327,10 @@ def _scan_plain_formulas(xml: bytes) -> Found | None:
     root = _ROOT_START.search(xml, 0, _PROLOG_LIMIT)
     if root is None or not _DEFAULT_MAIN.match(xml, root.start()) or xml.count(b"spreadsheetml/2006/main") != 1:
         return None  # a prefixed or second declaration of the main namespace
-    if b"&#" in xml or b"<![CDATA[" in xml or b"='" in xml:
+    if xml.count(b'xmlns="') != 1 or xml.find(b"<?", root.start()) >= 0 or b"<!" in xml or b"\r" in xml:
+        return None  # a default namespace redeclared inside, a processing instruction, a comment or CDATA,
+        # or line ends the parser would normalise
+    if b"&#" in xml or b"='" in xml:
         return None
     if xml.count(b"<c ") != xml.count(b'<c r="') or xml.count(b"<c>") or xml.count(b"<c/"):
         return None  # a cell without its reference first
@@ -336,7 +340,7 @@ def _scan_plain_formulas(xml: bytes) -> Found | None:
     formulas = _PLAIN_FORMULA.findall(text)
     if len(formulas) != xml.count(b"<f>"):
         return None
-    wrong = xml.count(b' t="e"')
+    wrong = len(_ERROR_CELL.findall(xml))  # t="e" however it is spaced or quoted
     errors = _PLAIN_ERROR.findall(text) if wrong else []
     if len(errors) != wrong:
         return None
@@ -419,10 +423,14 @@ def _value_rows(path: Path, sheets: list[str]) -> dict[str, list[list[Any]]]:
         book.close()
 
 
-def _sheet_cells(rows: list[list[Any]], formulas: Columns, errors: list[tuple[int, int, str]]) -> SheetCells:
+def _sheet_cells(rows: list[list[Any]], formulas: Columns, errors: list[tuple[int, int, str]],
+                 where: str = "") -> SheetCells:
     """One sheet's values as a grid covering its formula cells too, with the formulas found beside them."""
-    height = max(len(rows), *(int(r[-1]) for r, _ in formulas.values()), *(r for r, _, _ in errors), 0)
-    width = max(*(len(r) for r in rows), *formulas, *(c for _, c, _ in errors), 0)
+    height = max([len(rows), *(int(r[-1]) for r, _ in formulas.values()), *(r for r, _, _ in errors)])
+    width = max([0, *(len(r) for r in rows), *formulas, *(c for _, c, _ in errors)])
+    if (height + 1) * (width + 1) > MAX_GRID_CELLS:
+        raise UniteconError(f"{where}: refused: its cells span {height:,} rows by {width:,} columns "
+                            f"(limit {MAX_GRID_CELLS:,} cells in all); move far-away formulas next to the data")
     grid = np.full((height + 1, width + 1), None, dtype=object)
     if rows and all(len(r) == len(rows[0]) for r in rows):
         grid[1:len(rows) + 1, 1:len(rows[0]) + 1] = np.array(rows, dtype=object).reshape(len(rows), -1)

@@ -484,7 +484,8 @@ def _evaluate_column(rec, sheet, col, rows, fn, refs: list[_Ref], get: _Cells) -
         else:
             values[values == None] = sh.EMPTY  # noqa: E711  (element-wise)
             args.append(values.reshape(n, 1))
-    array = np.asarray(fn(*args))
+    result = fn(*args)
+    array = result if isinstance(result, np.ndarray) else np.asarray(result, dtype=object)  # a blank stays blank
     if array.shape == (n, 1):
         flat = array[:, 0]
     elif array.size == 1:

@@ -88,6 +88,8 @@ class _Sheet(Worksheet):
         ``write_number`` / ``write_formula`` store each cell, with the checks they make per cell made
         once: the column is inside the sheet, the numbers are finite, the formulas come from
         :mod:`unitecon.render` (no array or dynamic-array formula among them)."""
+        if not values:
+            return
         last = first_row + len(values) - 1
         if self._check_dimensions(first_row, col) or self._check_dimensions(last, col):
             raise ValueError(f"column {col} rows {first_row}..{last} are outside the sheet")
