@@ -26,8 +26,6 @@ from .layout import CUSTOMERS, FIRST_CUSTOMER_ROW
 from .r1c1 import column_patterns
 from .snapshot import Snapshot, read_snapshot
 
-_CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]+)$")
-
 Key = tuple[str, str]  # (SHEET upper-case, "A1")
 
 
