@@ -80,3 +80,4 @@ def test_column_functions_give_what_a_cell_by_cell_loop_gives():
     assert python["SUMIF"](segments, "FINANCE", revenue) == sum(
         r for s, r in zip(segments, revenue, strict=True) if isinstance(s, str) and s.lower() == "finance")
     assert python["COUNTIF"](segments, 3.0) == sum(1 for s in segments if s == 3.0)
+    assert python["COUNTIF"]([None, float("nan"), 1.0, None], None) == 2.0  # a blank equals a blank, NaN does not

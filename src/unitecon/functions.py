@@ -68,8 +68,12 @@ def _same_text(a: object, b: object) -> bool:
 def _matching(rng: object, crit: object) -> np.ndarray:
     """Positions of ``rng`` that equal ``crit`` as SUMIF/COUNTIF compare, deciding once per distinct value
     (a segment column of 100,000 customers holds a handful of labels)."""
-    codes, distinct = pd.factorize(pd.Series(_cells(rng), dtype=object), use_na_sentinel=False)
-    return np.flatnonzero(np.array([_same_text(v, crit) for v in distinct], dtype=bool)[codes])
+    cells = _cells(rng)
+    codes, distinct = pd.factorize(pd.Series(cells, dtype=object))  # blanks and NaN: code -1, decided one by one
+    hits = np.array([_same_text(v, crit) for v in distinct] + [False], dtype=bool)[codes]
+    for i in np.flatnonzero(codes < 0).tolist():
+        hits[i] = _same_text(cells[i], crit)
+    return np.flatnonzero(hits)
 
 
 def _sumif(rng: object, crit: object, total: object) -> float:
