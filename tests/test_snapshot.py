@@ -62,6 +62,20 @@ def _column_book(path, rows: int = 5) -> None:
     wb.close()
 
 
+def _data_book(path, *cells) -> None:
+    """A workbook with one sheet, Data: each cell (A1, number or text) or (A1, formula, cached value)."""
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Data")
+    for a1, *content in cells:
+        if len(content) == 2:
+            ws.write_formula(a1, content[0], None, content[1])
+        elif isinstance(content[0], str):
+            ws.write_string(a1, content[0])
+        else:
+            ws.write_number(a1, content[0])
+    wb.close()
+
+
 def test_shared_formulas_as_excel_saves_them_are_expanded_per_cell(tmp_path):
     path = tmp_path / "shared.xlsx"
     _column_book(path)
@@ -89,11 +103,7 @@ def test_cells_without_a_reference_take_their_place_in_the_row(tmp_path):
 
 def test_cached_error_values_are_read_although_calamine_drops_them(tmp_path):
     path = tmp_path / "errors.xlsx"
-    wb = xlsxwriter.Workbook(str(path))
-    ws = wb.add_worksheet("Data")
-    ws.write_number("A1", 0)
-    ws.write_formula("B1", "=1/A1", None, "#DIV/0!")
-    wb.close()
+    _data_book(path, ("A1", 0), ("B1", "=1/A1", "#DIV/0!"))
     snap = read_snapshot(path)
     assert snap.cached[("Data", "B1")] == "#DIV/0!"
     assert compare(recompute(snap)) == []
@@ -146,11 +156,7 @@ def test_the_fast_formula_scan_leaves_any_other_form_to_the_parser(tmp_path, cha
 
 def test_escaped_text_in_formulas_reads_as_written(tmp_path):
     path = tmp_path / "escaped.xlsx"
-    wb = xlsxwriter.Workbook(str(path))
-    ws = wb.add_worksheet("Data")
-    ws.write_string("A1", "a<b & \"c\"")
-    ws.write_formula("B1", '=IF(A1="a<b & ""c""",1,0)', None, 1)
-    wb.close()
+    _data_book(path, ("A1", "a<b & \"c\""), ("B1", '=IF(A1="a<b & ""c""",1,0)', 1))
     snap = read_snapshot(path)
     assert snap.formulas[("Data", "B1")] == '=IF(A1="a<b & ""c""",1,0)'
     assert compare(recompute(snap)) == []
@@ -158,14 +164,8 @@ def test_escaped_text_in_formulas_reads_as_written(tmp_path):
 
 def test_whole_column_and_row_references_recompute_over_the_cells_in_use(tmp_path):
     path = tmp_path / "whole.xlsx"
-    wb = xlsxwriter.Workbook(str(path))
-    ws = wb.add_worksheet("Data")
-    for r in range(5):
-        ws.write_number(r, 0, r + 1)
-    ws.write_formula("B1", "=SUM(A:A)", None, 15)
-    ws.write_formula("B2", "=SUM($A:$A)*2", None, 30)
-    ws.write_formula("D1", "=SUM(2:2)", None, 2 + 30)
-    wb.close()
+    _data_book(path, *((f"A{r}", r) for r in range(1, 6)),
+               ("B1", "=SUM(A:A)", 15), ("B2", "=SUM($A:$A)*2", 30), ("D1", "=SUM(2:2)", 2 + 30))
     rec = recompute(path)
     assert compare(rec) == []
     assert [rec.value("Data", a1) for a1 in ("B1", "B2", "D1")] == [15, 30, 32]
@@ -184,12 +184,7 @@ def test_a_blank_sheet_beside_formulas_reads_and_verifies(tmp_path):
 
 def test_a_formula_reading_a_blank_cell_is_blank_and_counts_as_zero_after(tmp_path):
     path = tmp_path / "blank-ref.xlsx"
-    wb = xlsxwriter.Workbook(str(path))
-    ws = wb.add_worksheet("Data")
-    ws.write_number("A1", 1)
-    ws.write_formula("B1", "=$A$10", None, 0)
-    ws.write_formula("C1", "=B1+1", None, 1)
-    wb.close()
+    _data_book(path, ("A1", 1), ("B1", "=$A$10", 0), ("C1", "=B1+1", 1))
     rec = recompute(path)
     assert rec.value("Data", "B1") is None  # formulas gives a blank; Excel shows 0
     assert rec.value("Data", "C1") == 1
@@ -198,10 +193,7 @@ def test_a_formula_reading_a_blank_cell_is_blank_and_counts_as_zero_after(tmp_pa
 @pytest.mark.parametrize("spelling", ['\nt="e"', " t = 'e'"])
 def test_error_values_however_the_attribute_is_written(tmp_path, spelling):
     path = tmp_path / "errors.xlsx"
-    wb = xlsxwriter.Workbook(str(path))
-    ws = wb.add_worksheet("Data")
-    ws.write_formula("B1", "=NA()", None, "#N/A")
-    wb.close()
+    _data_book(path, ("B1", "=NA()", "#N/A"))
     _rewrite(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(' t="e"', spelling))
     snap = read_snapshot(path)
     assert snap.cached[("Data", "B1")] == "#N/A"
@@ -220,10 +212,6 @@ def test_a_cell_inside_a_comment_is_not_a_formula(tmp_path):
 
 def test_a_formula_far_from_the_data_is_refused_in_one_line_not_by_running_out_of_memory(tmp_path):
     path = tmp_path / "far.xlsx"
-    wb = xlsxwriter.Workbook(str(path))
-    ws = wb.add_worksheet("Data")
-    ws.write_number("A1", 1)
-    ws.write_formula("XFD1048576", "=A1", None, "")  # no cached value: calamine does not see the cell
-    wb.close()
+    _data_book(path, ("A1", 1), ("XFD1048576", "=A1", ""))  # no cached value: calamine does not see the cell
     with pytest.raises(UniteconError, match=r"sheet 'Data': refused: its cells span 1,048,576 rows"):
         read_snapshot(path)

@@ -48,6 +48,14 @@ def _as_numbers(arg: Any, bools: bool) -> np.ndarray | None:
     return None
 
 
+def _column_numbers(args: tuple[Any, ...], bools: bool) -> list[np.ndarray] | None:
+    """Every argument as numbers, when one of them is a column; None where the fast path does not apply."""
+    numbers = [_as_numbers(a, bools) for a in args]
+    if any(n is None for n in numbers) or not any(isinstance(a, np.ndarray) and a.size > 1 for a in args):
+        return None
+    return numbers
+
+
 def _fast(op: str, slow: Callable[..., Any]) -> Callable[..., Any]:
     from formulas.functions import Array
 
@@ -55,8 +63,8 @@ def _fast(op: str, slow: Callable[..., Any]) -> Callable[..., Any]:
     kernel = _ARITHMETIC[op] if arithmetic else _COMPARISON[op]
 
     def operator(*args: Any) -> Any:
-        numbers = [_as_numbers(a, bools=arithmetic) for a in args]
-        if any(n is None for n in numbers) or not any(isinstance(a, np.ndarray) and a.size > 1 for a in args):
+        numbers = _column_numbers(args, bools=arithmetic)
+        if numbers is None:
             return slow(*args)  # anything but columns of numbers: formulas' own element-wise rules
         if op == "/" and not np.all(numbers[1]):
             return slow(*args)  # #DIV/0! where a divisor is 0
@@ -77,8 +85,8 @@ def _fast_function(kernel: Callable[..., Any], slow: Callable[..., Any]) -> Call
     from formulas.functions import Array
 
     def function(*args: Any) -> Any:
-        numbers = [_as_numbers(a, bools=False) for a in args]
-        if any(n is None for n in numbers) or not any(isinstance(a, np.ndarray) and a.size > 1 for a in args):
+        numbers = _column_numbers(args, bools=False)
+        if numbers is None:
             return slow(*args)
         return np.atleast_2d(kernel(*numbers)).view(Array)
 

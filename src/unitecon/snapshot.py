@@ -40,6 +40,28 @@ MAX_HEADER_COLUMNS = 64  # header rows are read this far to the right
 MAX_GRID_CELLS = 1 << 26  # a sheet is held as one grid up to its last cell: 1,048,576 rows x 64 columns
 
 
+def value_at(grid: np.ndarray, row: int, col: int) -> Any:
+    """One cell of a sheet's grid (1-based, as the sheet numbers them); None outside it."""
+    return grid[row, col] if 0 < row < grid.shape[0] and 0 < col < grid.shape[1] else None
+
+
+def values_at(grid: np.ndarray, rows: np.ndarray, col: int) -> np.ndarray:
+    """The cells at ``rows`` of one column of a sheet's grid (None outside it), as a new object array."""
+    out = np.full(len(rows), None, dtype=object)
+    if 0 < col < grid.shape[1]:
+        inside = (rows > 0) & (rows < grid.shape[0])
+        out[inside] = grid[rows[inside], col]
+    return out
+
+
+def grid_cells(sheet: str, grid: np.ndarray, wanted: np.ndarray) -> dict[Key, Any]:
+    """The cells of a grid where ``wanted`` is True, keyed (sheet, A1)."""
+    rows, cols = np.nonzero(wanted)
+    letters = {c: get_column_letter(c) for c in set(cols.tolist())}
+    return {(sheet, f"{letters[c]}{r}"): v
+            for r, c, v in zip(rows.tolist(), cols.tolist(), grid[rows, cols].tolist(), strict=True)}
+
+
 @dataclass
 class SheetCells:
     """One worksheet as columns: every cell value in one grid, formula text column by column.
@@ -55,9 +77,7 @@ class SheetCells:
 
     def get(self, row: int, col: int) -> Any:
         """The value at 1-based ``row``, ``col``; None outside the grid."""
-        if 0 < row < self.grid.shape[0] and 0 < col < self.grid.shape[1]:
-            return self.grid[row, col]
-        return None
+        return value_at(self.grid, row, col)
 
     def formula(self, row: int, col: int) -> str | None:
         """The formula text at 1-based ``row``, ``col``; None where the cell holds no formula."""
@@ -138,10 +158,7 @@ class Snapshot:
         out: dict[Key, Any] = {}
         for sheet, cells in self.cells.items():
             wanted = (cells.grid != None) & (cells.formula_mask() == formula)  # noqa: E711  (element-wise)
-            rows, cols = np.nonzero(wanted)
-            letters = {c: get_column_letter(c) for c in set(cols.tolist())}
-            out.update(((sheet, f"{letters[c]}{r}"), v)
-                       for r, c, v in zip(rows.tolist(), cols.tolist(), cells.grid[rows, cols].tolist(), strict=True))
+            out.update(grid_cells(sheet, cells.grid, wanted))
         return out
 
     def columns_by_header(self, sheet: str, row: int) -> dict[str, str]:

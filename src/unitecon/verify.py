@@ -24,7 +24,7 @@ from .errors import UniteconError
 from .graph import references
 from .layout import CUSTOMERS, FIRST_CUSTOMER_ROW
 from .r1c1 import column_patterns
-from .snapshot import Snapshot, read_snapshot
+from .snapshot import Snapshot, grid_cells, read_snapshot, value_at, values_at
 
 Key = tuple[str, str]  # (SHEET upper-case, "A1")
 
@@ -66,10 +66,7 @@ class Recomputed:
 
     def _get(self, key: Key) -> Any:
         grid = self.grids.get(key[0])
-        if grid is None:
-            return None
-        row, col = coordinate_to_tuple(key[1])
-        return grid[row, col] if row < grid.shape[0] and col < grid.shape[1] else None
+        return None if grid is None else value_at(grid, *coordinate_to_tuple(key[1]))
 
     def extent(self, sheet: str) -> tuple[int, int]:
         """(last row, last column) holding anything on ``sheet``: how far a whole-column reference reaches."""
@@ -108,9 +105,7 @@ class Recomputed:
         out = {}
         for upper, grid in self.grids.items():
             wanted = (grid != None) & ~self.snap.cells[self.sheets[upper]].formula_mask(grid.shape)  # noqa: E711
-            rows, cols = np.nonzero(wanted)
-            out.update(((upper, f"{get_column_letter(c)}{r}"), v)
-                       for r, c, v in zip(rows.tolist(), cols.tolist(), grid[rows, cols].tolist(), strict=True))
+            out.update(grid_cells(upper, grid, wanted))
         return out
 
 
@@ -435,8 +430,7 @@ class _Cells:
 
     def __call__(self, key: Key) -> Any:
         grid = self.grids.get(key[0])
-        row, col = coordinate_to_tuple(key[1])
-        value = grid[row, col] if grid is not None and row < grid.shape[0] and col < grid.shape[1] else None
+        value = None if grid is None else value_at(grid, *coordinate_to_tuple(key[1]))
         return sh.EMPTY if value is None else value
 
     def arg(self, sheet: str, ref: str) -> Any:
@@ -457,12 +451,8 @@ class _Cells:
 
     def column(self, sheet: str, col: int, rows: np.ndarray) -> np.ndarray:
         """The values at ``rows`` of one column (None where empty), as a new object array."""
-        out = np.full(len(rows), None, dtype=object)
         grid = self.grids.get(sheet)
-        if grid is not None and 0 < col < grid.shape[1]:
-            inside = (rows > 0) & (rows < grid.shape[0])
-            out[inside] = grid[rows[inside], col]
-        return out
+        return np.full(len(rows), None, dtype=object) if grid is None else values_at(grid, rows, col)
 
 
 _NUMBERS = {float, int}
@@ -560,18 +550,14 @@ def compare_with_engine(rec: Recomputed, other: Snapshot, engine: str, rel_tol: 
         letter = get_column_letter(col)
         ours = rec.grids[sheet][rows, col]
         theirs = theirs_by_sheet.get(sheet)
-        values = _Cells({sheet: theirs.grid}).column(sheet, col, rows) if theirs else np.full(len(rows), None)
-        has_formula = theirs.formula_mask(_covering(theirs.grid.shape, rows, col))[rows, col] if theirs \
+        values = values_at(theirs.grid, rows, col) if theirs else np.full(len(rows), None)
+        has_formula = np.isin(rows, theirs.formulas[col][0]) if theirs and col in theirs.formulas \
             else np.zeros(len(rows), dtype=bool)
         missing.extend(Mismatch(rec.sheets[sheet], f"{letter}{rows[i]}", texts[i], ours[i], None,
                                 f"{engine} has no formula there;") for i in np.flatnonzero(~has_formula)[:20])
         out.extend(Mismatch(rec.sheets[sheet], f"{letter}{rows[i]}", texts[i], ours[i], values[i],
                             f"{engine} computes") for i in _mismatched(ours, values, rel_tol))
     return missing[:20] + out
-
-
-def _covering(shape: tuple[int, int], rows: np.ndarray, col: int) -> tuple[int, int]:
-    return max(shape[0], int(rows.max()) + 1 if len(rows) else 0), max(shape[1], col + 1)
 
 
 def _same(a: Any, b: Any, rel_tol: float) -> bool:
@@ -603,7 +589,7 @@ def compare_with_model(rec: Recomputed, layout, rel_tol: float = 1e-9) -> list[M
         col = column.col + 1
         expected = _objects(model.values[(column.key, column.period)].tolist())
         rows = np.arange(FIRST_CUSTOMER_ROW + 1, FIRST_CUSTOMER_ROW + 1 + len(expected))
-        got = _Cells(rec.grids).column(sheet, col, rows)
+        got = values_at(rec.grids[sheet], rows, col)
         written, texts = texts_of.get(col, (np.zeros(0, dtype=np.int64), []))
         text_at = dict(zip(written.tolist(), texts, strict=True))
         letter = get_column_letter(col)
