@@ -12,15 +12,19 @@ from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parents[1]
 INPUTS = ROOT / "inputs"
-MODELS = ("minimax", "zhipu")
+EXAMPLES = ROOT / "examples"
+MODELS = ("minimax", "zhipu")  # the companies with a customer ledger, scenarios and a forward view
+COMPANIES = ("anthropic", "minimax", "openai", "zhipu")  # every shipped inputs file
+SHIPPED = (*COMPANIES, "peers")  # every workbook the default build writes
 sys.path.insert(0, str(Path(__file__).parent))
 
 from reference import load_reference  # noqa: E402
 
-from unitecon.build import build  # noqa: E402
+from unitecon.build import build, plan_peers  # noqa: E402
 from unitecon.inputs import load_inputs  # noqa: E402
 from unitecon.sample import write_sample_ledger  # noqa: E402
 from unitecon.verify import recompute  # noqa: E402
+from unitecon.writer import write_workbook  # noqa: E402
 
 SMALL_LEDGER = 300  # customers in the ledgers of the quick fixtures
 
@@ -47,8 +51,11 @@ def small_built(small_inputs, tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> dict[str, Path]:
+    """Every shipped workbook, built from inputs/ into a temporary folder (the peers workbook from all of them)."""
     out = tmp_path_factory.mktemp("workbooks")
-    return {m: build(INPUTS / f"{m}.yaml", out / f"{m}.xlsx").path for m in MODELS}
+    paths = {m: build(INPUTS / f"{m}.yaml", out / f"{m}.xlsx").path for m in COMPANIES}
+    write_workbook(plan_peers([INPUTS / f"{m}.yaml" for m in COMPANIES], out), out / "peers.xlsx")
+    return {**paths, "peers": out / "peers.xlsx"}
 
 
 @pytest.fixture(scope="session")
@@ -58,13 +65,22 @@ def recomputed(built):
 
 @pytest.fixture(scope="session")
 def references():
-    return {m: load_reference(INPUTS / f"{m}.yaml") for m in MODELS}
+    return {m: load_reference(INPUTS / f"{m}.yaml") for m in COMPANIES}
 
 
 def yaml_periods(model: str) -> dict[str, str]:
-    """Period label -> period id, read straight from the inputs file."""
-    data = YAML(typ="safe").load((INPUTS / f"{model}.yaml").read_text(encoding="utf-8"))
-    return {str(p["label"]): str(pid) for pid, p in data["periods"].items()}
+    """Period label -> period id, read straight from the inputs file (for peers: from every company's)."""
+    files = [INPUTS / f"{m}.yaml" for m in COMPANIES] if model == "peers" else [_inputs_file(model)]
+    out = {}
+    for path in files:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        out |= {str(p["label"]): str(pid) for pid, p in data["periods"].items()}
+    return out
+
+
+def _inputs_file(model: str) -> Path:
+    path = INPUTS / f"{model}.yaml"
+    return path if path.exists() else EXAMPLES / model / f"{model}.yaml"
 
 
 def sheet_rows(path: Path, sheet: str, model: str):
@@ -83,6 +99,12 @@ def sheet_rows(path: Path, sheet: str, model: str):
         for cell in row[3:]:
             if cell.data_type == "f":
                 yield name, columns.get(cell.column_letter), cell
+
+
+def workings_sheets(path: Path) -> list[str]:
+    """The sheets of row formulas over periods: Calculations, or a peers workbook's one sheet per company."""
+    names = openpyxl.load_workbook(path, read_only=True).sheetnames
+    return names[names.index("Inputs") + 1:names.index("Checks")]
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,8 @@ period columns. Alternatives are ignored (the model uses the primary value).
 
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,11 +68,50 @@ def read_inputs(path: Path, scenario: str | None = None) -> tuple[dict, pd.DataF
     return doc, df
 
 
-def compute_metrics(df: pd.DataFrame, periods: list[str], months: pd.Series, ccy: str) -> pd.DataFrame:
-    """Add every SPEC section 3 metric (and the Checks figures) whose inputs exist in ``df``."""
+FX_UNIT = re.compile(r"^([A-Z]{3})_per_([A-Z]{3})$")
+
+
+def _period_table(doc: dict) -> pd.DataFrame:
+    """One row per period: start, end (Timestamps), months, overlay."""
+    rows = {str(pid): {"start": pd.Timestamp(spec["start"]), "end": pd.Timestamp(spec["end"]),
+                       "months": int(spec["months"]), "overlay": bool(spec.get("overlay", False))}
+            for pid, spec in doc["periods"].items()}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _fx_path(doc: dict, df: pd.DataFrame, source: str, target: str) -> float | None:
+    """Units of ``target`` per one unit of ``source``, through the file's exchange-rate inputs (fewest hops)."""
+    if source == target:
+        return 1.0
+    links: dict[str, list[tuple[str, float]]] = {}
+    for key, spec in doc["inputs"].items():
+        match = FX_UNIT.match(str(spec["unit"]))
+        if match and spec["grain"] == "scalar":
+            a, b = match.groups()  # rate = a per one b
+            rate = float(df.at[key, SCALAR])
+            links.setdefault(b, []).append((a, rate))
+            links.setdefault(a, []).append((b, 1 / rate))
+    seen = {source: 1.0}
+    todo = [source]
+    while todo:
+        here = todo.pop(0)
+        for there, factor in links.get(here, []):
+            if there not in seen:
+                seen[there] = seen[here] * factor
+                todo.append(there)
+    return seen.get(target)
+
+
+def compute_metrics(df: pd.DataFrame, doc: dict) -> pd.DataFrame:
+    """Add every documented metric and every check's actual and expected figure whose inputs exist in ``df``."""
+    periods = [str(p) for p in doc["periods"]]
+    table = _period_table(doc)
+    months = table["months"].astype(float)
+    ccy = str(doc["currency"]).lower()
+    regular = [p for p in periods if not table.at[p, "overlay"]]
 
     def has(*names: str) -> bool:
-        return all(name in df.index for name in names)
+        return all(name in df.index and df.loc[name].notna().any() for name in names)
 
     def row(name: str) -> pd.Series:
         """Period values of ``name`` (Series indexed by period id)."""
@@ -87,20 +128,123 @@ def compute_metrics(df: pd.DataFrame, periods: list[str], months: pd.Series, ccy
         df.loc[name] = NAN
         df.loc[name, SCALAR] = float(value)
 
-    last = periods[-1]
-    revenue = f"revenue_{ccy}"
-    rd = f"rd_expense_{ccy}"
-    sd = f"sd_expense_{ccy}"
-    net_loss = f"net_loss_{ccy}"
-    cash = f"cash_{ccy}"
-    ocf = f"operating_cash_outflow_{ccy}"
-    compute = f"compute_spend_{ccy}"
-    burn = f"monthly_burn_{ccy}"
-    annualised = f"revenue_annualised_{ccy}"
-    market_cap = f"market_cap_{ccy}"
+    def last_of(name: str) -> float:
+        return float(row(name).dropna().iloc[-1])
 
-    # ---- Common metrics ------------------------------------------------------------------
-    # compute spend: the prospectus' own compute figure where it gives one, else R&D x cited compute share
+    def shifted(values: pd.Series, pick) -> pd.Series:
+        """values[pick(p)] in each period p (NaN where pick gives nothing)."""
+        return pd.Series({p: values.get(pick(p), NAN) if pick(p) else NAN for p in periods}, dtype=float)
+
+    def year_earlier(p: str) -> str | None:
+        start = table.at[p, "start"] - pd.DateOffset(years=1)
+        same = table[(table["start"] == start) & (table["months"] == table.at[p, "months"])]
+        return same.index[0] if len(same) else None
+
+    def before(p: str, values: pd.Series) -> str | None:
+        """The regular period ending the day before regular period ``p`` starts (an overlay has none)."""
+        if table.at[p, "overlay"]:
+            return None
+        end = table.at[p, "start"] - pd.Timedelta(days=1)
+        found = table[(table["end"] == end) & ~table["overlay"]]
+        found = [q for q in found.index if not np.isnan(values.get(q, NAN))]
+        return found[0] if found else None
+
+    def check(name: str, actual, expected) -> None:
+        """A check's two sides: Series for a check per period (where both sides exist), floats for a single one."""
+        if isinstance(actual, pd.Series):
+            both = actual.notna() & expected.notna()
+            if not both.any():
+                return
+            actual, expected = actual.where(both), expected.where(both)
+        for side, value in (("actual", actual), ("expected", expected)):
+            if isinstance(value, pd.Series):
+                set_row(f"check_{name}_{side}", value)
+            else:
+                set_scalar(f"check_{name}_{side}", value)
+
+    def convert_factor(source: str, target: str) -> float | None:
+        return _fx_path(doc, df, source.upper(), target.upper())
+
+    revenue = f"revenue_{ccy}"
+    rd, sd, compute = f"rd_expense_{ccy}", f"sd_expense_{ccy}", f"compute_spend_{ccy}"
+    burn, annualised = f"monthly_burn_{ccy}", f"revenue_annualised_{ccy}"
+
+    # ---- Products: ARPPU per product line ---------------------------------------------------
+    others = [str(c) for c in doc.get("convert_to") or []]
+    for key, spec in (doc.get("products") or {}).items():
+        product_revenue = spec["revenue"]
+        if isinstance(product_revenue, dict):
+            residual = row(product_revenue["total"]).copy()
+            for part in product_revenue["less"]:
+                residual = residual - row(part)
+            product_revenue = f"{key}_revenue_{ccy}"
+            set_row(product_revenue, residual)
+        users = spec["paying_users"]
+        if not has(product_revenue, users):
+            continue
+        arppu = row(product_revenue) / row(users)
+        set_row(f"{key}_arppu_{ccy}", arppu)
+        set_row(f"{key}_arppu_monthly_{ccy}", arppu / months)
+        set_row(f"{key}_arppu_annualised_{ccy}", arppu / months * 12)
+        for other in others:
+            factor = convert_factor(ccy, other)
+            set_row(f"{key}_arppu_{other.lower()}", arppu * factor)
+            set_row(f"{key}_arppu_annualised_{other.lower()}", arppu / months * 12 * factor)
+        if spec.get("reported_arppu"):
+            set_row(f"{key}_arppu_variance", arppu / row(spec["reported_arppu"]) - 1)
+            check(f"{key}_users_times_arppu", row(users) * row(spec["reported_arppu"]), row(product_revenue))
+        if spec.get("press_arppu"):
+            press = doc["inputs"][spec["press_arppu"]]
+            press_ccy = str(press["unit"]).split("/")[0]
+            if press_ccy.lower() == ccy or press_ccy in others:
+                factor = convert_factor(ccy, press_ccy)
+                set_row(f"{key}_arppu_press_variance", arppu / months * 12 * factor / scalar(spec["press_arppu"]) - 1)
+
+    # ---- Segments ----------------------------------------------------------------------------
+    segments = doc.get("segments") or {}
+    seg_revenue: dict[str, str] = {}
+    seg_share: dict[str, str] = {}
+    for key, spec in segments.items():
+        if spec.get("revenue"):
+            seg_revenue[key] = spec["revenue"]
+        elif spec.get("share") and has(revenue, spec["share"]):
+            seg_revenue[key] = f"{key}_revenue_{ccy}"
+            set_row(seg_revenue[key], row(revenue) * row(spec["share"]))
+    for key, spec in segments.items():
+        if spec.get("rest") and has(revenue):
+            rest = row(revenue).copy()
+            for other_key in segments:
+                if other_key != key:
+                    rest = rest - row(seg_revenue[other_key])
+            seg_revenue[key] = f"{key}_revenue_{ccy}"
+            set_row(seg_revenue[key], rest)
+    for key, spec in segments.items():
+        if key not in seg_revenue or not has(seg_revenue[key]):
+            continue
+        seg = row(seg_revenue[key])
+        if spec.get("share"):
+            seg_share[key] = spec["share"]
+        elif has(revenue):
+            seg_share[key] = f"{key}_revenue_share"
+            set_row(seg_share[key], seg / row(revenue))
+        if spec.get("gross_margin"):
+            set_row(f"{key}_gross_profit_{ccy}", seg * row(spec["gross_margin"]))
+        if spec.get("customers"):
+            set_row(f"{key}_revenue_annualised_{ccy}", seg / months * 12)
+            per_customer = seg / row(spec["customers"])
+            set_row(f"{key}_revenue_per_customer_{ccy}", per_customer)
+            set_row(f"{key}_revenue_per_customer_annualised_{ccy}", per_customer / months * 12)
+            if spec.get("press_revenue_per_customer"):
+                press = scalar(spec["press_revenue_per_customer"])
+                set_row(f"{key}_revenue_per_customer_press_variance", per_customer / months * 12 / press - 1)
+                check(f"{key}_customers_times_revenue", row(spec["customers"]) * press, seg / months * 12)
+    if segments and not any(s.get("rest") for s in segments.values()) and has(revenue):
+        check("segments_sum_to_total", sum(row(seg_revenue[k]) for k in segments), row(revenue))
+    if segments and all(s.get("gross_margin") for s in segments.values()) and has("gross_margin"):
+        blended = sum(row(seg_share[k]) * row(s["gross_margin"]) for k, s in segments.items())
+        check("segments_blend_to_gross_margin", blended, row("gross_margin"))
+
+    # ---- Compute -------------------------------------------------------------------------------
     estimate = row(rd) * row("compute_share_of_rd") if has(rd, "compute_share_of_rd") else None
     reported = row(f"compute_spend_reported_{ccy}") if has(f"compute_spend_reported_{ccy}") else None
     if estimate is not None or reported is not None:
@@ -115,138 +259,95 @@ def compute_metrics(df: pd.DataFrame, periods: list[str], months: pd.Series, ccy
     if has(compute, revenue):
         set_row("compute_to_revenue", row(compute) / row(revenue))
         set_row("revenue_per_compute", row(revenue) / row(compute))
-    if has(sd, revenue):
-        set_row("sd_to_revenue", row(sd) / row(revenue))
     if has(rd, revenue):
         set_row("rd_to_revenue", row(rd) / row(revenue))
-    if has(net_loss, revenue):
-        set_row("net_loss_margin", row(net_loss) / row(revenue))
-    if has(f"adjusted_net_loss_{ccy}", revenue):
-        set_row("adjusted_loss_margin", row(f"adjusted_net_loss_{ccy}") / row(revenue))
-    if has(revenue, "gross_margin"):
-        set_row(f"gross_profit_{ccy}", row(revenue) * row("gross_margin"))
-    if has(net_loss):
-        set_scalar(f"cumulative_net_loss_{ccy}", row(net_loss).sum(min_count=1))
-    if has(ocf):
-        set_row(burn, row(ocf) / months)
-    if has(cash, burn):
-        set_row("runway_months", row(cash) / row(burn))
-    if has(cash, f"monthly_burn_reported_{ccy}"):
-        set_scalar("runway_months_reported_burn", row(cash)[last] / scalar(f"monthly_burn_reported_{ccy}"))
+    if has("compute_margin"):
+        set_row("serving_compute_to_revenue", 1 - row("compute_margin"))
+    if has("tokens_per_day_reported"):
+        set_scalar("tokens_per_day", scalar("tokens_per_day_reported"))
+    elif has("tokens_per_minute"):
+        set_scalar("tokens_per_day", scalar("tokens_per_minute") * 60 * 24)
+
+    # ---- Revenue, margins, cash ----------------------------------------------------------------
     if has(revenue):
         set_row(annualised, row(revenue) / months * 12)
-    if has("market_cap_hkd", "hkd_per_usd"):
-        if ccy == "usd":
-            set_scalar(market_cap, scalar("market_cap_hkd") / scalar("hkd_per_usd"))
-        elif has("usd_cny"):
-            set_scalar(market_cap, scalar("market_cap_hkd") / scalar("hkd_per_usd") * scalar("usd_cny"))
+        for other in others:
+            set_row(f"revenue_{other.lower()}", row(revenue) * convert_factor(ccy, other))
+    if has(revenue, "customers"):
+        set_row(f"revenue_per_customer_{ccy}", row(revenue) / row("customers"))
+        set_row(f"revenue_per_customer_annualised_{ccy}", row(revenue) / row("customers") / months * 12)
+    if has(revenue, "gross_margin"):
+        set_row(f"gross_profit_{ccy}", row(revenue) * row("gross_margin"))
+    if has(sd, revenue):
+        set_row("sd_to_revenue", row(sd) / row(revenue))
+    if has(f"net_loss_{ccy}", revenue):
+        set_row("net_loss_margin", row(f"net_loss_{ccy}") / row(revenue))
+    if has(f"adjusted_net_loss_{ccy}", revenue):
+        set_row("adjusted_loss_margin", row(f"adjusted_net_loss_{ccy}") / row(revenue))
+    if has(f"net_loss_{ccy}") and row(f"net_loss_{ccy}")[regular].notna().any():
+        set_scalar(f"cumulative_net_loss_{ccy}", row(f"net_loss_{ccy}")[regular].sum())
+    if has(f"operating_cash_outflow_{ccy}"):
+        set_row(burn, row(f"operating_cash_outflow_{ccy}") / months)
+    if has(f"cash_{ccy}", burn):
+        set_row("runway_months", row(f"cash_{ccy}") / row(burn))
+    if has(f"cash_{ccy}", f"monthly_burn_reported_{ccy}"):
+        set_scalar("runway_months_reported_burn", last_of(f"cash_{ccy}") / scalar(f"monthly_burn_reported_{ccy}"))
+    listing = [k for k, spec in doc["inputs"].items()
+               if k == f"market_cap_{str(spec['unit']).lower()}" and str(spec["unit"]).lower() != ccy]
+    market_cap = f"market_cap_{ccy}"
+    for key in listing:
+        factor = convert_factor(doc["inputs"][key]["unit"], ccy)
+        if factor is not None:
+            set_scalar(market_cap, scalar(key) * factor)
     if has(market_cap, annualised):
-        set_scalar("price_to_sales", scalar(market_cap) / row(annualised)[last])
+        set_scalar("price_to_sales", scalar(market_cap) / last_of(annualised))
 
-    # ---- MiniMax only --------------------------------------------------------------------
-    if has("revenue_usd", "b2b_revenue_share"):
-        set_row("b2b_revenue_usd", row("revenue_usd") * row("b2b_revenue_share"))
-    if has("b2b_revenue_usd", "b2b_customers"):
-        set_row("b2b_revenue_per_customer_usd", row("b2b_revenue_usd") / row("b2b_customers"))
-        set_row(
-            "b2b_revenue_per_customer_annualised_usd",
-            row("b2b_revenue_per_customer_usd") / months * 12,
-        )
-    if has("b2b_revenue_usd", "b2b_gross_margin"):
-        set_row("b2b_gross_profit_usd", row("b2b_revenue_usd") * row("b2b_gross_margin"))
-    if has("ai_native_revenue_usd", "ai_native_gross_margin"):
-        set_row("ai_native_gross_profit_usd", row("ai_native_revenue_usd") * row("ai_native_gross_margin"))
-    if has("ai_native_revenue_usd", "revenue_usd"):
-        set_row("ai_native_revenue_share", row("ai_native_revenue_usd") / row("revenue_usd"))
-    if has("ai_native_revenue_usd", "hailuo_revenue_usd", "talkie_revenue_usd"):
-        set_row(
-            "other_ai_native_revenue_usd",
-            row("ai_native_revenue_usd") - row("hailuo_revenue_usd") - row("talkie_revenue_usd"),
-        )
+    # ---- Growth --------------------------------------------------------------------------------
+    if has(revenue):
+        values = row(revenue)
+        growth = values / shifted(values, year_earlier) - 1
+        if growth.notna().any():
+            set_row("revenue_growth_yoy", growth)
+        run_rate = values / months * 12
+        growth = run_rate / shifted(run_rate, lambda p: before(p, run_rate)) - 1
+        if growth.notna().any():
+            set_row("revenue_run_rate_growth", growth)
+        years = [p for p in regular if table.at[p, "months"] == 12 and not np.isnan(values[p])]
+        if len(years) >= 3:
+            first, last = years[0], years[-1]
+            span = periods[periods.index(first):periods.index(last) + 1]
+            joined = all(table.at[b, "start"] - table.at[a, "end"] == pd.Timedelta(days=1)
+                         for a, b in itertools.pairwise(span)) and not any(table.at[p, "overlay"] for p in span)
+            if joined:
+                elapsed = sum(table.at[p, "months"] for p in span[1:])
+                set_scalar("revenue_cagr", (values[last] / values[first]) ** (12 / elapsed) - 1)
+    if has(f"arr_{ccy}"):
+        values = row(f"arr_{ccy}")
+        growth = values / shifted(values, lambda p: before(p, values)) - 1
+        if growth.notna().any():
+            set_row("arr_growth", growth)
 
-    products = {  # product -> (revenue row, paying-users row)
-        "hailuo": ("hailuo_revenue_usd", "hailuo_paying_users"),
-        "talkie": ("talkie_revenue_usd", "talkie_paying_users"),
-        "ai_native": ("ai_native_revenue_usd", "ai_native_paying_users"),
-        "llm_app": ("other_ai_native_revenue_usd", "llm_app_paying_users"),
-    }
-    for product, (product_revenue, users) in products.items():
-        if not has(product_revenue, users):
+    # ---- Published figures and conflicting reports ----------------------------------------------
+    for metric, entry in (doc.get("published") or {}).items():
+        name = entry if isinstance(entry, str) else entry["input"]
+        spec = doc["inputs"][name]
+        if metric not in df.index:
             continue
-        set_row(f"{product}_arppu_usd", row(product_revenue) / row(users))
-        set_row(f"{product}_arppu_monthly_usd", row(f"{product}_arppu_usd") / months)
-        set_row(f"{product}_arppu_annualised_usd", row(f"{product}_arppu_monthly_usd") * 12)
-        if has("usd_cny"):
-            set_row(f"{product}_arppu_cny", row(f"{product}_arppu_usd") * scalar("usd_cny"))
-            set_row(
-                f"{product}_arppu_annualised_cny",
-                row(f"{product}_arppu_annualised_usd") * scalar("usd_cny"),
-            )
-
-    if has("hailuo_arppu_usd", "hailuo_arppu_reported_usd"):
-        set_row("hailuo_arppu_variance", row("hailuo_arppu_usd") / row("hailuo_arppu_reported_usd") - 1)
-    if has("ai_native_arppu_usd", "ai_native_arppu_reported_usd"):
-        set_row(
-            "ai_native_arppu_variance",
-            row("ai_native_arppu_usd") / row("ai_native_arppu_reported_usd") - 1,
-        )
-
-    # the journalist's per-user / per-customer yearly figures against the annualised computed ones
-    for product in ("hailuo", "talkie", "llm_app"):
-        if has(f"{product}_arppu_annualised_cny", f"{product}_arppu_press_cny"):
-            annual_cny = row(f"{product}_arppu_annualised_cny")
-            set_row(f"{product}_arppu_press_variance", annual_cny / scalar(f"{product}_arppu_press_cny") - 1)
-    if has("b2b_revenue_per_customer_annualised_usd", "b2b_revenue_per_customer_press_usd"):
-        annual_usd = row("b2b_revenue_per_customer_annualised_usd")
-        set_row("b2b_revenue_per_customer_press_variance",
-                annual_usd / scalar("b2b_revenue_per_customer_press_usd") - 1)
-
-    # MiniMax reconciliation figures (Checks sheet)
-    if has("ai_native_revenue_usd", "b2b_revenue_usd"):
-        set_row("segment_sum_usd", row("ai_native_revenue_usd") + row("b2b_revenue_usd"))
-    if has("ai_native_revenue_share", "ai_native_gross_margin", "b2b_revenue_share", "b2b_gross_margin"):
-        set_row(
-            "blended_gross_margin",
-            row("ai_native_revenue_share") * row("ai_native_gross_margin")
-            + row("b2b_revenue_share") * row("b2b_gross_margin"),
-        )
-    if has("hailuo_paying_users", "hailuo_arppu_reported_usd"):
-        set_row("hailuo_revenue_implied_usd", row("hailuo_paying_users") * row("hailuo_arppu_reported_usd"))
-    if has("ai_native_paying_users", "ai_native_arppu_reported_usd"):
-        set_row(
-            "ai_native_revenue_implied_usd",
-            row("ai_native_paying_users") * row("ai_native_arppu_reported_usd"),
-        )
-    if has("b2b_customers", "b2b_revenue_per_customer_press_usd"):
-        set_row(
-            "b2b_revenue_implied_annual_usd",
-            row("b2b_customers") * scalar("b2b_revenue_per_customer_press_usd"),
-        )
-    if has("b2b_revenue_usd"):
-        set_row("b2b_revenue_annualised_usd", row("b2b_revenue_usd") / months * 12)
-
-    # ---- Zhipu only ----------------------------------------------------------------------
-    if has("revenue_cny", "institutions"):
-        set_row("revenue_per_customer_cny", row("revenue_cny") / row("institutions"))
-        set_row("revenue_per_customer_annualised_cny", row("revenue_per_customer_cny") / months * 12)
-    if has("revenue_cny") and {"FY2022", "FY2023", "FY2024"} <= set(periods):
-        growth = row("revenue_cny")["FY2024"] / row("revenue_cny")["FY2022"]
-        years = (months["FY2023"] + months["FY2024"]) / 12
-        set_scalar("revenue_cagr_2022_2024", growth ** (1 / years) - 1)
-    if has("revenue_cny", "on_prem_revenue_share"):
-        set_row("on_prem_revenue_cny", row("revenue_cny") * row("on_prem_revenue_share"))
-        set_row("cloud_revenue_cny", row("revenue_cny") - row("on_prem_revenue_cny"))
-    if has("on_prem_revenue_cny", "on_prem_gross_margin"):
-        set_row("on_prem_gross_profit_cny", row("on_prem_revenue_cny") * row("on_prem_gross_margin"))
-    if has("cloud_revenue_cny", "cloud_gross_margin"):
-        set_row("cloud_gross_profit_cny", row("cloud_revenue_cny") * row("cloud_gross_margin"))
-    if has("revenue_cny", "usd_cny"):
-        set_row("revenue_usd", row("revenue_cny") / scalar("usd_cny"))
-
-    # Zhipu reconciliation figure (Checks sheet)
-    if has("compute_spend_cny", "compute_spend_reported_cny"):
-        set_row("compute_spend_check_ratio", row("compute_spend_cny") / row("compute_spend_reported_cny"))
-
+        if spec["grain"] == "scalar":
+            period = str(spec["period"])
+            actual = df.at[metric, period] if df.loc[metric, periods].notna().any() else df.at[metric, SCALAR]
+            check(name, float(actual), scalar(name))
+        else:
+            check(name, row(metric), row(name))
+    for key, spec in doc["inputs"].items():
+        figures = [(None, spec)] if spec["grain"] == "scalar" else [(str(p), e) for p, e in spec["values"].items()]
+        for period, entry in figures:
+            base = key if period is None or len(figures) == 1 else f"{key}_{period.lower()}"
+            for i, alt in enumerate(entry.get("alternatives") or []):
+                alt_name = f"{base}_alt" if i == 0 else f"{base}_alt{i + 1}"
+                check(f"conflict_{alt_name}", float(entry["value"]), float(alt["value"]))
+    if doc.get("scenarios"):
+        check("scenario_selected", 1.0, 1.0)
     return df
 
 
@@ -260,7 +361,7 @@ def load_reference(path: str | Path, scenario: str | None = None, overrides: dic
     periods = [str(p) for p in doc["periods"]]
     months = {str(p): int(spec["months"]) for p, spec in doc["periods"].items()}
     ccy = str(doc["currency"]).lower()
-    df = compute_metrics(df, periods, pd.Series(months, dtype=float), ccy)
+    df = compute_metrics(df, doc)
     if doc.get("forward"):
         compute_forward(df, doc["forward"], months, ccy)
     customers = None
@@ -299,10 +400,11 @@ def compute_customers(df: pd.DataFrame, doc: dict, folder: Path, periods: list[s
     first, last = f"revenue_{ledger_periods[0]}", f"revenue_{ledger_periods[-1]}"
     out["paid_first"] = (out[first] > 0).astype(float)
     out["repeat"] = ((out[first] > 0) & (out[last] > 0)).astype(float)
-    if "on_prem_gross_margin" in df.index and "cloud_gross_margin" in df.index:
-        on_prem = float(df.loc["on_prem_gross_margin", periods].dropna().iloc[-1])
-        cloud = float(df.loc["cloud_gross_margin", periods].dropna().iloc[-1])
-        out["gross_margin"] = np.where(out["deployment"] == "on-prem", on_prem, cloud)
+    margins = spec.get("margins")
+    if margins:  # each customer earns the latest gross margin of the segment its ledger value maps to
+        latest = {value: float(df.loc[doc["segments"][segment]["gross_margin"], periods].dropna().iloc[-1])
+                  for value, segment in margins["segments"].items()}
+        out["gross_margin"] = out[margins["column"]].map(latest)
         for p in ledger_periods:
             out[f"gross_profit_{p}"] = out[f"revenue_{p}"] * out["gross_margin"]
 
@@ -331,26 +433,17 @@ def compute_customers(df: pd.DataFrame, doc: dict, folder: Path, periods: list[s
         reported = spec["reconciles_with"]
         if reported in df.index and not np.isnan(df.at[reported, p]):
             put("ledger_reported_revenue", float(df.at[reported, p]), p)
+            if p in ledger_periods:
+                put("check_ledger_reconciles_actual", float(out[f"revenue_{p}"].sum()), p)
+                put("check_ledger_reconciles_expected", float(df.at[reported, p]), p)
+    put("check_ledger_in_order_actual", 1.0)
+    put("check_ledger_in_order_expected", 1.0)
     for column in ("segment", "deployment"):
         for value, group in out.groupby(column):
             slug = "".join(ch if ch.isalnum() else "_" for ch in str(value).lower()).strip("_")
             put(f"ledger_{column}_revenue_{slug}", float(group["total"].sum()))
             put(f"ledger_{column}_customers_{slug}", float(len(group)))
     return out
-
-
-if __name__ == "__main__":
-    repo = Path(__file__).resolve().parent.parent
-    display = (
-        *("display.max_rows", None, "display.max_columns", None, "display.width", 200),
-        *("display.float_format", "{:,.6g}".format),
-    )
-    with pd.option_context(*display):
-        for name in ("minimax", "zhipu"):
-            ref = load_reference(repo / "inputs" / f"{name}.yaml")
-            print(f"== {ref.model} ({ref.currency}), months {ref.months}")
-            print(ref.values)
-            print()
 
 
 def compute_forward(df: pd.DataFrame, forward: dict, months: dict[str, int], ccy: str) -> None:
@@ -418,3 +511,17 @@ def sensitivity_grids(path: str | Path, scenario: str | None = None) -> dict[str
             for name, grid in grids.items():
                 grid.iat[i, j] = float(frame.at[name, SCALAR])
     return grids
+
+
+if __name__ == "__main__":
+    repo = Path(__file__).resolve().parent.parent
+    display = (
+        *("display.max_rows", None, "display.max_columns", None, "display.width", 200),
+        *("display.float_format", "{:,.6g}".format),
+    )
+    with pd.option_context(*display):
+        for path in sorted((repo / "inputs").glob("*.yaml")):
+            ref = load_reference(path)
+            print(f"== {ref.model} ({ref.currency}), months {ref.months}")
+            print(ref.values)
+            print()

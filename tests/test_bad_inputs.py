@@ -72,7 +72,7 @@ def test_share_outside_zero_to_one(tmp_path):
 
 def test_unknown_unit(tmp_path):
     text = _replace_once("unit: count", "unit: parsecs")
-    _one_error(_run(tmp_path, text), "unit", "parsecs", "'USD'")
+    _one_error(_run(tmp_path, text), "unit", "parsecs", "ISO 4217")
 
 
 def test_missing_source(tmp_path):
@@ -114,7 +114,7 @@ def test_headline_whose_input_is_missing(tmp_path):
 
     text = re.sub(r"\n  hailuo_paying_users:\n(    .*\n)+", "\n", GOOD, count=1)
     assert "hailuo_paying_users:" not in text.split("inputs:")[1]
-    _one_error(_run(tmp_path, text), "headlines.hailuo_arppu_usd", "missing input(s) hailuo_paying_users")
+    _one_error(_run(tmp_path, text), "headlines.hailuo_arppu_usd", "needs input hailuo_paying_users")
 
 
 def test_unknown_model_name(tmp_path):

@@ -16,7 +16,7 @@ EDITS = {
     "minimax": [("hailuo_paying_users", "9M2025", 2.0), ("usd_cny", None, 1.1),
                 ("rd_expense_usd", "9M2025", 0.5), ("compute_share_of_rd", "9M2025", 0.9),
                 ("operating_cash_outflow_usd", "9M2025", 3.0)],
-    "zhipu": [("revenue_cny", "FY2022", 0.5), ("institutions", "H1_2025", 1.5), ("compute_share_of_rd", "H1_2025", 0.8),
+    "zhipu": [("revenue_cny", "FY2022", 0.5), ("customers", "H1_2025", 1.5), ("compute_share_of_rd", "H1_2025", 0.8),
               ("cash_cny", "H1_2025", 2.0)],
 }
 

@@ -9,14 +9,14 @@ import zipfile
 import openpyxl
 import pytest
 import xlsxwriter
-from conftest import MODELS
+from conftest import SHIPPED
 
 from unitecon.errors import UniteconError
 from unitecon.snapshot import read_snapshot
 from unitecon.verify import compare, recompute
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", SHIPPED)
 def test_every_cell_reads_as_openpyxl_reads_it(built, model):
     snap = read_snapshot(built[model])
     formulas, constants, cached = {}, {}, {}
@@ -123,7 +123,7 @@ def _sheet_parts(path):
         return [zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/sheet")]
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", SHIPPED)
 def test_the_fast_formula_scan_reads_what_the_xml_parser_reads(built, model):
     from unitecon.snapshot import _parse_formulas, _scan_plain_formulas
 

@@ -28,6 +28,13 @@ def plan(inputs_path: str | Path, sources_dir: str | Path | None = None, scenari
     return build_layout(build_model(inputs, ledger))
 
 
+def plan_peers(inputs_paths: list[Path], out_dir: str | Path | None = None) -> Layout:
+    """The peers workbook of the companies whose inputs files are ``inputs_paths``, laid out, nothing written."""
+    from .peers import build_peers
+
+    return build_layout(build_peers([Path(p) for p in inputs_paths], Path(out_dir) if out_dir else None))
+
+
 def build(inputs_path: str | Path, out_path: str | Path, sources_dir: str | Path | None = None,
           scenario: str | None = None) -> Built:
     """Build the workbook for one inputs file; nothing is written if the inputs are invalid."""

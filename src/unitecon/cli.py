@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .build import plan
+from .atomic import replacing
+from .build import plan, plan_peers
 from .errors import Problem, ScenarioError, UniteconError
 from .guard import inspect_target
 from .writer import write_workbook
@@ -65,21 +66,33 @@ def main() -> None:
 @click.option("--scenario", default=None, metavar="NAME",
               help="Scenario the selector starts at (default: where the existing workbook's selector is, else "
                    "the first the inputs file declares). Only the starting value: switch in the selector cell.")
+@click.option("--peers/--no-peers", "peers", default=None,
+              help="Also write peers.xlsx comparing the models built (default: when building every inputs file "
+                   "of --inputs and there are two or more).")
+@click.option("--explain", is_flag=True,
+              help="List every catalogue metric and check not built for each model, and the first thing it lacks.")
 def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir: Path | None, force: bool,
-          scenario: str | None) -> None:
-    """Build the workbook of each MODEL (default: every inputs file in --inputs).
+          scenario: str | None, peers: bool | None, explain: bool) -> None:
+    """Build the workbook of each MODEL (default: every inputs file in --inputs, and peers.xlsx).
 
     Every inputs file is validated before any workbook is written. An existing workbook is not
     overwritten if it holds input edits not yet pulled into the inputs file, or formulas changed by
     hand (use `unitecon pull` first, or --force), or if Excel has it open. Each workbook is written to
     a temporary file and renamed into place, so a failed or killed build leaves the previous one intact.
+    Each model's line says which catalogue metrics it could not build; inputs no metric reads are
+    named in a warning.
     """
     try:
+        paths = _inputs_files(models, inputs_dir)
         layouts = []
-        for path in _inputs_files(models, inputs_dir):
+        for path in paths:
             if sys.stderr.isatty():
                 click.echo(f"\r\x1b[K{path.name}: reading the inputs and ledger, computing", err=True, nl=False)
             layouts.append(plan(path, sources_dir, scenario))
+        if peers is None:
+            peers = not models and len(paths) > 1
+        if peers:
+            layouts.append(plan_peers(paths, out_dir))
     except UniteconError as err:
         _fail(err)
     targets = [out_dir / f"{layout.model.inputs.model}.xlsx" for layout in layouts]
@@ -94,22 +107,145 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
             found = [p for p in found if "lock file" in p.message]
         problems += found
         if found and not force and not any("lock file" in p.message for p in found):
-            problems.append(Problem(str(target), "", f"not overwritten: run `unitecon pull {target}` to keep "
-                                                     "these edits, or `unitecon build --force` to discard them"))
+            advice = (f"run `unitecon pull {target}` to keep these edits, or `unitecon build --force` to discard "
+                      "them" if not inputs.members else "edit the companies' inputs files instead (a peers "
+                      "workbook's figures come from them), or `unitecon build --force` to discard these edits")
+            problems.append(Problem(str(target), "", f"not overwritten: {advice}"))
     if problems:
         _fail(UniteconError(problems))
     for layout, target in zip(layouts, targets, strict=True):
         model = layout.model
         formulas = write_workbook(layout, target, _progress(target))
-        status = ""
-        if ("master_check", None) in model.values:
-            failing = int(model.value("failing_checks"))
-            status = "; master check OK" if model.value("master_check") == 1 else (
-                f"; master check FAIL: {failing} check(s) fail on the inputs' own figures, see the Checks sheet")
         if sys.stderr.isatty():
             click.echo("\r\x1b[K", err=True, nl=False)
         active = f", scenario {model.inputs.active_scenario}" if model.inputs.scenarios else ""
-        click.echo(f"wrote {target} ({len(model.input_cells())} inputs, {formulas} formula cells{active}{status})")
+        click.echo(f"wrote {target} ({len(model.input_cells())} inputs, {formulas} formula cells{active}"
+                   f"{_check_status(model)})")
+        for line in _not_built(model, explain):
+            click.echo(line)
+        for note in model.notes:
+            click.echo(f"  note: {note}")
+        for warning in model.unused:
+            click.echo(f"warning: {warning}", err=True)
+
+
+def _check_status(model) -> str:
+    """What the master check says, and whether any figure is reconciled at all."""
+    if ("master_check", None) not in model.values:
+        return "; no reconciliation applies to these inputs: no figure is cross-checked"
+    if not model.reconciling:
+        state = "OK" if model.value("master_check") == 1 else "FAIL"
+        return (f"; no reconciliation applies to these inputs: no figure is cross-checked (the master check, "
+                f"{state}, covers the workbook's integrity only)")
+    if model.value("master_check") == 1:
+        return "; master check OK"
+    failing = int(model.value("failing_checks"))
+    return f"; master check FAIL: {failing} check(s) fail on the inputs' own figures, see the Checks sheet"
+
+
+NOT_BUILT_SHOWN = 6
+
+
+def _not_built(model, explain: bool) -> list[str]:
+    """The catalogue metrics and checks the model lacks: one line, or one line each with --explain. Those of a
+    family the inputs file declares no member of (no products:, no ledger:) are counted as one entry."""
+    families: dict[str, list[str]] = {}
+    for item in model.not_built:
+        if item.family:
+            families.setdefault(item.reason, []).append(item.name)
+    entries = [(f"{len(names)} metric{'s' if len(names) > 1 else ''} and checks such as {names[0]}"
+                if len(names) > 1 else names[0], reason) for reason, names in families.items()]
+    singles = sorted((item for item in model.not_built if not item.family),
+                     key=lambda item: item.missing is None)  # a missing input first: the likeliest to add
+    entries = [(item.name, item.reason) for item in singles] + entries
+    if not entries:
+        return []
+    count = len(model.not_built)
+    if explain:
+        return [f"  not built ({count}):"] + [f"    {name}: {reason}" for name, reason in entries]
+    shown = "; ".join(f"{name} ({_short(reason)})" for name, reason in entries[:NOT_BUILT_SHOWN])
+    more = f"; and {len(entries) - NOT_BUILT_SHOWN} more" if len(entries) > NOT_BUILT_SHOWN else ""
+    return [f"  not built ({count}): {shown}{more} — `unitecon build --explain` lists each and why"]
+
+
+def _short(reason: str) -> str:
+    """A reason without the chain through other metrics: what is missing in the end."""
+    return reason.rsplit("which ", 1)[-1].removeprefix("needs ")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+def catalogue(fmt: str) -> None:
+    """List every metric and check unitecon can build, the inputs each needs, and the input names it reads.
+
+    Names are patterns: <ccy> is the reporting currency (usd), <product> each product line the inputs
+    file declares, and so on. A metric appears in a workbook when the inputs file gives what it needs.
+    """
+    from .listing import render as render_listing
+    from .metrics.catalogue import load
+
+    click.echo(render_listing(load(), fmt))
+
+
+@main.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the schema to this file instead of printing it.")
+def schema(out: Path | None) -> None:
+    """Print the JSON Schema of an inputs file (for editors: keys complete, typos underline).
+
+    The shipped inputs files point at inputs/unitecon.schema.json in their first line
+    (`# yaml-language-server: $schema=unitecon.schema.json`); regenerate it with
+    `unitecon schema --out inputs/unitecon.schema.json`.
+    """
+    from .metrics.catalogue import load
+    from .schema import schema_text
+
+    text = schema_text(load())
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        with replacing(out) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(UniteconError(f"{out}: cannot write ({exc.strerror})"))
+    click.echo(f"wrote {out}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--inputs", "inputs_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("inputs"),
+              show_default=True, help="Folder to write <NAME>.yaml into.")
+@click.option("--currency", default="USD", show_default=True, help="Reporting currency (ISO 4217 code).")
+def new(name: str, inputs_dir: Path, currency: str) -> None:
+    """Write a skeleton inputs file for a new company NAME (snake_case): every section and every input the
+    catalogue reads, commented out, to fill in from the company's documents."""
+    import re
+
+    from .metrics.catalogue import load
+    from .schema import SCHEMA_FILE, schema_text, skeleton
+    from .units import is_currency
+
+    target = inputs_dir / f"{name}.yaml"
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        _fail(UniteconError(f"{name!r}: a model name is snake_case (lower-case letters, digits, _), e.g. mistral"))
+    if not is_currency(currency):
+        _fail(UniteconError(f"--currency {currency!r}: not an ISO 4217 currency code; expected e.g. USD, EUR, JPY"))
+    if target.exists():
+        _fail(UniteconError(f"{target}: already exists; not overwritten"))
+    catalogue = load()
+    try:
+        inputs_dir.mkdir(parents=True, exist_ok=True)
+        (inputs_dir / "sources").mkdir(exist_ok=True)
+        with replacing(target) as tmp:
+            tmp.write_text(skeleton(name, currency, catalogue), encoding="utf-8")
+        if not (inputs_dir / SCHEMA_FILE).exists():
+            with replacing(inputs_dir / SCHEMA_FILE) as tmp:
+                tmp.write_text(schema_text(catalogue), encoding="utf-8")
+    except OSError as exc:
+        _fail(UniteconError(f"{target}: cannot write ({exc.strerror})"))
+    click.echo(f"wrote {target}: fill in company, documents (text files in {inputs_dir / 'sources'}), periods and "
+               f"inputs, then run `unitecon build {target}`")
 
 
 @main.command("sample-ledger")
@@ -117,7 +253,7 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
 @click.option("--inputs", "inputs_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("inputs"),
               show_default=True, help="Folder holding <model>.yaml, whose figures calibrate the ledger.")
 @click.option("--customers", type=click.IntRange(min=10), default=None,
-              help="Number of customers (default: the model's reported count: 25,000 MiniMax, 8,000 Zhipu).")
+              help="Number of customers (default: what the inputs file's ledger: sample: section says).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed; the same seed gives the same file.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="CSV (.csv or .csv.gz) to write (default: the file the inputs' ledger: points at, else "

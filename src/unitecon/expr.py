@@ -2,22 +2,28 @@
 
 Metrics are written with ordinary Python operators over :func:`ref` nodes::
 
-    ref("hailuo_revenue_usd") / ref("hailuo_paying_users")
+    ref("{product.revenue}") / ref("{product.paying_users}")
 
 The tree knows its dependencies (the names it refers to) and nothing about cells: turning it into
 Excel text is :mod:`unitecon.render`'s job, computing it is :mod:`unitecon.model`'s. The only numbers
-allowed in a tree are unit constants (12 months a year, 1, 0, 100, 1e6); any other number must be an
-input, so it is cited and visible on the Inputs sheet.
+allowed in a tree are unit constants (12 months a year, 60 minutes an hour, 1, 0, 100, 1e6); any
+other number must be an input, so it is cited and visible on the Inputs sheet.
+
+Every pass over a tree goes through :func:`transform` (rebuild bottom-up) or :meth:`Expr.walk`
+(visit depth first); a node type declares its children once, in :meth:`Expr.children` and
+:meth:`Expr.rebuild`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from .functions import lookup
 
 #: Numbers that may appear inside a formula: they convert units, they are not assumptions.
-UNIT_CONSTANTS: dict[float, str] = {0: "zero", 1: "one", 12: "months per year", 100: "percent", 1e6: "million"}
+UNIT_CONSTANTS: dict[float, str] = {0: "zero", 1: "one", 12: "months per year", 24: "hours per day",
+                                    60: "minutes per hour", 100: "percent", 1e6: "million"}
 
 #: Binary operators in Excel precedence order (higher binds tighter).
 PRECEDENCE = {"<=": 1, ">=": 1, "<": 1, ">": 1, "=": 1, "+": 2, "-": 2, "*": 3, "/": 3, "^": 5}
@@ -72,6 +78,10 @@ class Expr:
     def children(self) -> tuple[Expr, ...]:
         return ()
 
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        """This node with ``children`` in place of its own (same order as :meth:`children`)."""
+        return self
+
     def walk(self):
         """This node and every node below it, depth first."""
         yield self
@@ -82,7 +92,7 @@ class Expr:
         """Names this expression reads (inputs or metrics), at any grain."""
         out: set[str] = set()
         for node in self.walk():
-            if isinstance(node, Ref | At | Across | InputLink | Column | Above | Below):
+            if isinstance(node, Named):
                 out.add(node.name)
             elif isinstance(node, Block):
                 out.update(node.names)
@@ -90,23 +100,44 @@ class Expr:
 
     def period_refs(self) -> set[str]:
         """Names read period by period (so the result exists only where they all do)."""
-        out: set[str] = set()
-        self._collect_period_refs(out)
-        return out
-
-    def _collect_period_refs(self, out: set[str]) -> None:
-        for child in self.children():
-            child._collect_period_refs(out)
+        return {node.name for node in self.walk() if isinstance(node, Ref | InputLink | Column | PriorYear | Previous)}
 
 
-@dataclass(frozen=True, eq=False)
-class Ref(Expr):
-    """A name: an input series, an input figure, or another metric, in the same period."""
+def transform(e: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:
+    """``e`` rebuilt bottom-up, each node replaced by ``fn(node)`` where that is not None."""
+    children = e.children()
+    if children:
+        rebuilt = tuple(transform(child, fn) for child in children)
+        if any(a is not b for a, b in zip(rebuilt, children, strict=True)):
+            e = e.rebuild(rebuilt)
+    out = fn(e)
+    return e if out is None else out
+
+
+def rename(e: Expr, fn: Callable[[str], str]) -> Expr:
+    """``e`` with every name it reads passed through ``fn``."""
+
+    def visit(node: Expr) -> Expr | None:
+        if isinstance(node, Named):
+            return replace(node, name=fn(node.name))
+        if isinstance(node, Block):
+            return Block(tuple(fn(n) for n in node.names))
+        return None
+
+    return transform(e, visit)
+
+
+class Named(Expr):
+    """A node that reads one name (an input, a metric, a customer column) in some way."""
 
     name: str
 
-    def _collect_period_refs(self, out: set[str]) -> None:
-        out.add(self.name)
+
+@dataclass(frozen=True, eq=False)
+class Ref(Named):
+    """A name: an input series, an input figure, or another metric, in the same period."""
+
+    name: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,6 +154,9 @@ class BinOp(Expr):
     def children(self) -> tuple[Expr, ...]:
         return (self.left, self.right)
 
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return BinOp(self.op, *children)
+
 
 @dataclass(frozen=True, eq=False)
 class Neg(Expr):
@@ -130,6 +164,9 @@ class Neg(Expr):
 
     def children(self) -> tuple[Expr, ...]:
         return (self.operand,)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Neg(children[0])
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,13 +177,16 @@ class Call(Expr):
     def children(self) -> tuple[Expr, ...]:
         return self.args
 
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Call(self.func, children)
+
 
 @dataclass(frozen=True, eq=False)
 class Coalesce(Expr):
     """``primary``'s figure in the periods that have one, else ``fallback``: a reported number, else an estimate.
 
     Exists in every period either side exists in. If the inputs file has no ``primary`` at all, the
-    model uses ``fallback`` alone.
+    model uses ``fallback`` alone; if ``fallback`` cannot be computed at all, ``primary`` alone.
     """
 
     primary: Ref
@@ -155,22 +195,52 @@ class Coalesce(Expr):
     def children(self) -> tuple[Expr, ...]:
         return (self.primary, self.fallback)
 
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Coalesce(*children)
 
+
+# Period selectors for At and Span: resolved by the model against the periods a series has.
 LATEST = "<latest>"
 FIRST = "<first>"
+FIRST_YEAR = "<first full year>"
+LAST_YEAR = "<last full year>"
+SELECTORS = {LATEST: "latest", FIRST: "first", FIRST_YEAR: "first full year", LAST_YEAR: "last full year"}
 
 
 @dataclass(frozen=True, eq=False)
-class At(Expr):
-    """One period's value of a period series (``LATEST``: its last period), where one number is wanted."""
+class At(Named):
+    """One period's value of a period series (or a selector's: its latest period), where one number is wanted."""
 
     name: str
     period: str
 
 
 @dataclass(frozen=True, eq=False)
-class Across(Expr):
-    """A period series' cells across the whole time axis, as one range argument (SUM, MIN …)."""
+class Across(Named):
+    """A period series' cells across its periods (overlay periods left out), as one range argument (SUM …)."""
+
+    name: str
+
+
+@dataclass(frozen=True, eq=False)
+class Span(Named):
+    """A period series' cells from period ``first`` to ``last`` (ids or selectors), as one range argument."""
+
+    name: str
+    first: str
+    last: str
+
+
+@dataclass(frozen=True, eq=False)
+class PriorYear(Named):
+    """In each period, the series' value in the period of the same length one year earlier (for YoY growth)."""
+
+    name: str
+
+
+@dataclass(frozen=True, eq=False)
+class Previous(Named):
+    """In each period, the series' value in the period that ends the day before it starts."""
 
     name: str
 
@@ -183,17 +253,14 @@ class Block(Expr):
 
 
 @dataclass(frozen=True, eq=False)
-class InputLink(Expr):
+class InputLink(Named):
     """Each period's cited figure of an input series, brought in by its defined name."""
 
     name: str
 
-    def _collect_period_refs(self, out: set[str]) -> None:
-        out.add(self.name)
-
 
 @dataclass(frozen=True, eq=False)
-class Column(Expr):
+class Column(Named):
     """A customer column over every customer, as one range argument (SUM, MEDIAN, SUMPRODUCT …).
 
     For a customer × period column, the column of the period being computed.
@@ -201,19 +268,16 @@ class Column(Expr):
 
     name: str
 
-    def _collect_period_refs(self, out: set[str]) -> None:
-        out.add(self.name)
-
 
 @dataclass(frozen=True, eq=False)
-class Above(Expr):
+class Above(Named):
     """The same customer column one row up (the opening row above the first customer): running totals."""
 
     name: str
 
 
 @dataclass(frozen=True, eq=False)
-class Below(Expr):
+class Below(Named):
     """The same customer column one row down (empty below the last customer)."""
 
     name: str
@@ -221,11 +285,36 @@ class Below(Expr):
 
 @dataclass(frozen=True, eq=False)
 class Label(Expr):
-    """The text in the row's own label cell: the category a breakdown row is about (a SUMIF criterion).
+    """The text in the row's own label cell: the category a breakdown row is about.
 
     The category is user data (a segment from the ledger); it is written as text in the label cell and
     the formula refers to that cell, so user text never becomes formula text.
     """
+
+
+# Declaration-only nodes: the catalogue resolves them when it is applied to an inputs file.
+
+
+@dataclass(frozen=True, eq=False)
+class Slot(Expr):
+    """A part of a declaration that a family member supplies as an expression (``segments.revenue_sum``)."""
+
+    role: str
+
+
+@dataclass(frozen=True, eq=False)
+class Convert(Expr):
+    """``amount`` (in currency ``source``) in currency ``target``, through the file's exchange-rate inputs."""
+
+    amount: Expr
+    source: str
+    target: str
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.amount,)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Convert(children[0], self.source, self.target)
 
 
 def column(name: str) -> Column:
@@ -269,8 +358,28 @@ def first(name: str) -> At:
 
 
 def total(name: str) -> Call:
-    """The sum of period series ``name`` over every period it has."""
+    """The sum of period series ``name`` over every period it has (overlay periods left out)."""
     return Call("SUM", (Across(name),))
+
+
+def prior_year(name: str) -> PriorYear:
+    """Period series ``name`` one year earlier."""
+    return PriorYear(name)
+
+
+def previous(name: str) -> Previous:
+    """Period series ``name`` in the period just before."""
+    return Previous(name)
+
+
+def slot(role: str) -> Slot:
+    """An expression a family member supplies (see :mod:`unitecon.metrics.families`)."""
+    return Slot(role)
+
+
+def convert(amount: Expr, source: str, target: str) -> Convert:
+    """``amount`` converted from currency ``source`` to ``target`` at the file's cited exchange rates."""
+    return Convert(amount, source, target)
 
 
 def call(func: str, *args: object) -> Call:

@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from .errors import InputsError, Problem, ScenarioError
-from .units import check_input_unit, input_bounds
+from .units import check_input_unit, fx_pair, input_bounds, is_currency
 
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 PERIOD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
@@ -104,23 +104,65 @@ class InputSpec(_Strict):
 
 
 class PeriodSpec(_Strict):
-    label: str
-    start: dt.date
-    end: dt.date
-    months: int = Field(gt=0, le=120)
+    """One period of the time axis: its dates, its length in months and whether it overlays others."""
+
+    label: str = Field(description="How the period is shown in the workbook, e.g. 'Jan–Sep 2025'.")
+    start: dt.date = Field(description="First day of the period.")
+    end: dt.date = Field(description="Last day of the period.")
+    months: int = Field(gt=0, le=120, description="Length in months; must agree with start and end.")
+    overlay: bool = Field(False, description="True for a period that overlaps others (an estimate for a full "
+                                             "year that contains a reported half-year). Overlay periods come "
+                                             "after the others and are left out of totals over periods.")
     edited: EditedSpec | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> PeriodSpec:
         if self.end <= self.start:
             raise ValueError("end must be after start")
+        spanned = calendar_months(self.start, self.end)
+        if self.months != spanned:
+            raise ValueError(f"months is {self.months} but {self.start} to {self.end} spans {spanned}; expected "
+                             f"months: {spanned}")
         return self
+
+
+def calendar_months(start: dt.date, end: dt.date) -> int:
+    """Months from ``start`` to ``end`` inclusive, to the nearest whole month (a 52-week year is 12)."""
+    return max(1, round(((end - start).days + 1) / (365.25 / 12)))
 
 
 class DocumentSpec(_Strict):
     title: str
     publisher: str | None = None
     published: str | None = None
+
+
+class MarginsSpec(_Strict):
+    """Which segment's gross margin applies to a customer: by the text in one of its ledger columns."""
+
+    column: Literal["segment", "deployment"]
+    segments: dict[str, str] = Field(min_length=1, description="Ledger value -> segment key (segments:).")
+
+
+class SampleSpec(_Strict):
+    """How `unitecon sample-ledger` calibrates a SYNTHETIC ledger to the file's public aggregates."""
+
+    id_prefix: str = Field(pattern=r"^[A-Z]{1,4}$")
+    currency: Currency
+    revenue: str = Field(description="Input (or metric) whose figure in each ledger period the ledger adds up "
+                                     "to; where a period lacks one, its latest figure.")
+    share: str | None = Field(None, description="Input: the share of that revenue the ledger covers (latest).")
+    customers: str | int = Field(description="Input (latest figure) or number of customers.")
+    first_period_share: float = Field(gt=0, le=1, description="Share of customers paying in the first period.")
+    repurchase: str | float = Field(description="Input or share of first-period customers paying again.")
+    top5_share: float = Field(gt=0, lt=1, description="Share of first-period revenue from the top five.")
+    top5_share_later: float | None = Field(None, gt=0, lt=1, description="The same for the second period (none: "
+                                                                         "no target).")
+    deployment: dict[str, str | float] = Field(default_factory=dict, description="At most one deployment "
+                                               "value -> its share of first-period revenue (input or number); "
+                                               "the others share the rest.")
+    other_deployment: str = Field("", description="Deployment of the customers not named above.")
+    notes: str = Field(description="What the calibration assumes, printed in the ledger's banner.")
 
 
 class LedgerSpec(_Strict):
@@ -130,6 +172,8 @@ class LedgerSpec(_Strict):
     periods: dict[str, str] = Field(min_length=1)  # the ledger's period label -> a model period id
     fx: dict[str, str] = Field(default_factory=dict)  # ledger currency -> scalar input: its units per reporting unit
     reconciles_with: str | None = None  # the reported revenue (input or metric) the ledger should add up to
+    margins: MarginsSpec | None = None
+    sample: SampleSpec | None = None
 
 
 class AxisSpec(_Strict):
@@ -146,6 +190,60 @@ class SensitivitySpec(_Strict):
     outputs: list[str] = Field(min_length=1)
 
 
+class ResidualSpec(_Strict):
+    """Revenue not reported on its own: a total less the parts that are."""
+
+    total: str = Field(description="Input holding the total (e.g. the AI-native revenue).")
+    less: list[str] = Field(min_length=1, description="Inputs subtracted from it (the other product lines).")
+
+
+class ProductSpec(_Strict):
+    """A consumer product line: its revenue and paying users give its ARPPU rows."""
+
+    label: str = Field(min_length=1, description="Shown on every row of this product, e.g. 'Hailuo AI (video)'.")
+    revenue: str | ResidualSpec = Field(description="Input (reporting currency, flow) holding the product's "
+                                                    "revenue, or {total, less} for a residual.")
+    paying_users: str = Field(description="Input (count) holding its paying users.")
+    reported_arppu: str | None = Field(None, description="Input: the ARPPU the company reports (reporting "
+                                                         "currency per user), compared with revenue ÷ users.")
+    press_arppu: str | None = Field(None, description="Input: a press estimate of revenue per user per year "
+                                                      "(any currency with an FX input), compared with the "
+                                                      "annualised ARPPU.")
+    description: str | None = None
+
+
+class SegmentSpec(_Strict):
+    """A business segment: exactly one of revenue, share or rest gives its revenue."""
+
+    label: str = Field(min_length=1, description="e.g. 'Open platform (API, B2B)'.")
+    revenue: str | None = Field(None, description="Input holding the segment's revenue (reporting currency).")
+    share: str | None = Field(None, description="Input holding the segment's share of revenue (ratio).")
+    rest: bool = Field(False, description="True for the segment whose revenue is what the others leave.")
+    gross_margin: str | None = Field(None, description="Input: the segment's gross margin (ratio).")
+    customers: str | None = Field(None, description="Input: its paying customers (count), for revenue per "
+                                                    "customer.")
+    press_revenue_per_customer: str | None = Field(None, description="Input: a press estimate of revenue per "
+                                                                     "customer per year (reporting currency).")
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source_of_revenue(self) -> SegmentSpec:
+        given = [k for k in ("revenue", "share", "rest") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of revenue: <input>, share: <input> or rest: true")
+        return self
+
+
+class PublishedSpec(_Strict):
+    """A figure the documents print that a metric should reproduce."""
+
+    input: str = Field(description="Input holding the printed figure.")
+    rule: Literal["match", "at_least", "at_most"] = Field(
+        "match", description="match: within the tolerance; at_least / at_most: the printed figure is a bound "
+                             "('more than 130%').")
+    tolerance: str = Field("conflict_tolerance", description="Scalar ratio input: how close is a match.")
+
+
 class ForwardSpec(_Strict):
     """What the forward view grows: a paying-user count (an input) and their annual revenue each (a metric)."""
 
@@ -153,15 +251,36 @@ class ForwardSpec(_Strict):
     arppu: str
 
 
+def _iso_currency(code: str) -> str:
+    if not is_currency(code):
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code; expected e.g. USD, EUR, CNY, JPY")
+    return code
+
+
+Currency = Annotated[str, AfterValidator(_iso_currency)]
+
+
 class _FileShape(_Strict):
     """The file's top level; each input is validated on its own so one bad input hides no other problem."""
 
-    model: str = Field(pattern=SNAKE.pattern)
-    company: str
-    currency: Literal["USD", "CNY"]
-    documents: dict[str, DocumentSpec]
-    periods: dict[str, PeriodSpec] = Field(min_length=1)
-    headlines: dict[str, str] = Field(default_factory=dict)
+    model: str = Field(pattern=SNAKE.pattern, description="snake_case name of the model; the workbook is "
+                                                          "<model>.xlsx.")
+    company: str = Field(min_length=1, description="The company's name as shown in the workbook.")
+    currency: Currency = Field(description="Reporting currency (ISO 4217): amounts in it carry this unit.")
+    documents: dict[str, DocumentSpec] = Field(description="The cited documents: file name (in the sources "
+                                                           "folder) -> title, publisher, date.")
+    periods: dict[str, PeriodSpec] = Field(min_length=1, description="The time axis, left to right.")
+    headlines: dict[str, str] = Field(default_factory=dict, description="Metric -> period id (or 'scalar') "
+                                                                        "shown on the Summary.")
+    products: dict[str, ProductSpec] = Field(default_factory=dict, description="Consumer product lines: each "
+                                                                               "gets ARPPU rows.")
+    segments: dict[str, SegmentSpec] = Field(default_factory=dict, description="Business segments: sums, "
+                                                                               "shares, margins.")
+    published: dict[str, str | PublishedSpec] = Field(
+        default_factory=dict, description="Metric -> input holding the figure the documents print for it (or "
+                                          "{input, rule, tolerance}); each becomes a check.")
+    convert_to: list[Currency] = Field(default_factory=list, description="Other currencies to show ARPPU and "
+                                                                         "revenue in (each needs an FX input).")
     ledger: LedgerSpec | None = None
     scenarios: list[Annotated[str, Field(pattern=SNAKE.pattern)]] = Field(default_factory=list)
     sensitivity: SensitivitySpec | None = None
@@ -204,6 +323,7 @@ class Period:
     end: dt.date
     months: int
     edited: EditedSpec | None = None
+    overlay: bool = False
 
     @property
     def name_suffix(self) -> str:
@@ -243,6 +363,14 @@ def scenario_cell_name(name: str, scenario: str) -> str:
     return f"{name}__{scenario}"
 
 
+SCENARIO = "scenario"  # the selector cell's defined name
+
+
+def scenario_header(scenario: str) -> str:
+    """Defined name of a scenario's column header on the Inputs sheet (the text the selector matches)."""
+    return f"scenario_name_{scenario}"
+
+
 @dataclass
 class Series:
     """An input as declared: one scalar figure, or one figure per period."""
@@ -279,6 +407,16 @@ class Inputs:
     active_scenario: str | None = None  # the scenario whose values the calculations use (None: no scenarios)
     sensitivity: SensitivitySpec | None = None
     forward: ForwardSpec | None = None
+    products: dict[str, ProductSpec] = field(default_factory=dict)
+    segments: dict[str, SegmentSpec] = field(default_factory=dict)
+    published: dict[str, PublishedSpec] = field(default_factory=dict)
+    convert_to: list[str] = field(default_factory=list)
+    lines: dict[tuple[str, ...], int] = field(default_factory=dict)  # key path -> line in the file, for messages
+    members: list[tuple[str, Path, str]] = field(default_factory=list)  # a peers model's (model, file, sha256)
+
+    def line(self, *path: str) -> int | None:
+        """The file line of key ``path`` (``("inputs", "revenue_usd")``), where known."""
+        return self.lines.get(tuple(path))
 
     def with_scenario(self, scenario: str | None) -> Inputs:
         """These inputs with ``scenario`` active (default: the first): every figure that has scenario values
@@ -370,7 +508,10 @@ def load_inputs(path: str | Path, sources_dir: str | Path | None = None) -> Inpu
     problems += _cross_check(shown, data, spec, Path(sources_dir) if sources_dir else path.parent / "sources")
     if problems:
         raise InputsError(problems)
-    return _flatten(path, spec, hashlib.sha256(raw_bytes).hexdigest())
+    lines = {("inputs", key): _line_of(data, ("inputs", key)) for key in spec.inputs}
+    lines |= {(section, key): _line_of(data, (section, key))
+              for section in ("products", "segments", "published", "headlines") for key in getattr(spec, section)}
+    return _flatten(path, spec, hashlib.sha256(raw_bytes).hexdigest(), lines)
 
 
 def _plain(node: Any) -> Any:
@@ -501,16 +642,116 @@ def _cross_check(shown: str, data: Any, spec: InputsFileSpec, sources_dir: Path)
         if period != "scalar" and period not in spec.periods:
             expected = ", ".join(["scalar", *spec.periods])
             add(("headlines", name), f"unknown period {period!r}; expected one of {expected}")
+    problems += _check_time_axis(spec, add)
+    problems += _check_declarations(spec, add)
     return problems
+
+
+def _check_time_axis(spec: InputsFileSpec, add) -> list[Problem]:
+    """Regular periods in time order without overlaps; overlay periods after them."""
+    regular: list[tuple[str, PeriodSpec]] = []
+    overlay_seen = None
+    for pid, period in spec.periods.items():
+        if period.overlay:
+            overlay_seen = pid
+            continue
+        if overlay_seen:
+            add(("periods", pid), f"listed after overlay period {overlay_seen}; list overlay periods last")
+        for other, earlier in regular:
+            if period.start <= earlier.end and earlier.start <= period.end:
+                add(("periods", pid), f"overlaps {other} ({earlier.start} to {earlier.end}), so totals over periods "
+                                      "would count it twice; fix the dates or mark the estimate that contains the "
+                                      "other period overlay: true")
+                break
+        else:
+            if regular and period.start <= regular[-1][1].end:
+                add(("periods", pid), f"starts before {regular[-1][0]} ends; list the periods in time order")
+        regular.append((pid, period))
+    return []
+
+
+def _check_declarations(spec: InputsFileSpec, add) -> list[Problem]:
+    """Products, segments, published figures, conversions and the ledger's margins name inputs of the right
+    unit. A name that is not an input is left to the model, which knows the catalogue's metrics."""
+    ccy = spec.currency
+    inputs = spec.inputs
+
+    def expect(loc: tuple[Any, ...], name: str | None, units: str | tuple[str, ...], what: str) -> None:
+        item = inputs.get(name) if name else None
+        if item is None:
+            return
+        allowed = (units,) if isinstance(units, str) else units
+        if not any(item.unit == u or (u.endswith("*") and item.unit.startswith(u[:-1])) for u in allowed):
+            add(loc, f"{name} is in {item.unit}; expected {what}")
+
+    for key, product in spec.products.items():
+        base = ("products", key)
+        if not SNAKE.match(key):
+            add(base, "product key must be snake_case (lower-case letters, digits, _)")
+        names = [product.revenue] if isinstance(product.revenue, str) else [product.revenue.total,
+                                                                            *product.revenue.less]
+        for name in names:
+            expect((*base, "revenue"), name, ccy, f"revenue in the reporting currency {ccy}")
+        expect((*base, "paying_users"), product.paying_users, "count", "a count of paying users")
+        expect((*base, "reported_arppu"), product.reported_arppu, f"{ccy}/user", f"{ccy}/user")
+        press = inputs.get(product.press_arppu) if product.press_arppu else None
+        if press is not None and not (press.unit.endswith("/user/year") and is_currency(press.unit.split("/")[0])):
+            add((*base, "press_arppu"), f"{product.press_arppu} is in {press.unit}; expected a currency per "
+                                        "user per year, e.g. CNY/user/year")
+    rests = [key for key, segment in spec.segments.items() if segment.rest]
+    if len(rests) > 1:
+        add(("segments",), f"{', '.join(rests)} are all rest: true; at most one segment is the remainder")
+    if rests and len(spec.segments) < 2:
+        add(("segments", rests[0]), "rest: true needs at least one other segment to be the remainder of")
+    for key, segment in spec.segments.items():
+        base = ("segments", key)
+        if not SNAKE.match(key):
+            add(base, "segment key must be snake_case (lower-case letters, digits, _)")
+        expect((*base, "revenue"), segment.revenue, ccy, f"revenue in the reporting currency {ccy}")
+        expect((*base, "share"), segment.share, "ratio", "a ratio (28.9% written 0.289)")
+        expect((*base, "gross_margin"), segment.gross_margin, "ratio", "a ratio")
+        expect((*base, "customers"), segment.customers, "count", "a count of customers")
+        expect((*base, "press_revenue_per_customer"), segment.press_revenue_per_customer, f"{ccy}/customer/year",
+               f"{ccy}/customer/year")
+    for metric, entry in spec.published.items():
+        name = entry if isinstance(entry, str) else entry.input
+        if name not in inputs:
+            add(("published", metric), f"{name!r} is not an input of this file; expected the input holding the "
+                                       "printed figure")
+    for code in spec.convert_to:
+        rates = [k for k, item in inputs.items() if fx_pair(item.unit) in ((code, ccy), (ccy, code))]
+        if code == ccy:
+            add(("convert_to",), f"{code} is the reporting currency; list other currencies")
+        elif not rates:
+            add(("convert_to",), f"no exchange-rate input for {code}: add a scalar input in {code}_per_{ccy} "
+                                 f"(or {ccy}_per_{code}) with its source")
+    ledger = spec.ledger
+    if ledger and ledger.margins:
+        for value, segment in ledger.margins.segments.items():
+            where = ("ledger", "margins", "segments", value)
+            if segment not in spec.segments:
+                add(where, f"unknown segment {segment!r}; expected one of {', '.join(spec.segments) or '(none)'}")
+            elif not spec.segments[segment].gross_margin:
+                add(where, f"segment {segment} declares no gross_margin to apply to its customers")
+    if ledger and ledger.sample:
+        sample = ledger.sample
+        for field_name in ("revenue", "share", "customers", "repurchase"):
+            name = getattr(sample, field_name)
+            if isinstance(name, str) and name not in inputs:
+                add(("ledger", "sample", field_name), f"{name!r} is not an input of this file")
+        for value, share in sample.deployment.items():
+            if isinstance(share, str) and share not in inputs:
+                add(("ledger", "sample", "deployment", value), f"{share!r} is not an input of this file")
+    return []
 
 
 def _source(spec: SourceSpec) -> Source:
     return Source(spec.document, spec.quote, spec.assumption, spec.note)
 
 
-def _flatten(path: Path, spec: InputsFileSpec, digest: str) -> Inputs:
+def _flatten(path: Path, spec: InputsFileSpec, digest: str, lines: dict[tuple[str, ...], int]) -> Inputs:
     periods = {
-        pid: Period(pid, p.label, p.start, p.end, p.months, p.edited) for pid, p in spec.periods.items()
+        pid: Period(pid, p.label, p.start, p.end, p.months, p.edited, p.overlay) for pid, p in spec.periods.items()
     }
     series: dict[str, Series] = {}
     for key, item in spec.inputs.items():
@@ -549,4 +790,10 @@ def _flatten(path: Path, spec: InputsFileSpec, digest: str) -> Inputs:
         scenarios=list(spec.scenarios),
         sensitivity=spec.sensitivity,
         forward=spec.forward,
+        products=dict(spec.products),
+        segments=dict(spec.segments),
+        published={metric: PublishedSpec(input=entry) if isinstance(entry, str) else entry
+                   for metric, entry in spec.published.items()},
+        convert_to=list(spec.convert_to),
+        lines=lines,
     )

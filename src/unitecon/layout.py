@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from .errors import ModelError, Problem
-from .expr import PERIOD_MONTHS
-from .inputs import Figure
+from .expr import PERIOD_MONTHS, Expr, PriorYear
+from .inputs import SCENARIO, Figure, scenario_header
 from .metrics.customers import SECTION as CUSTOMER_SECTION
+from .metrics.families import customer_indicator
 from .metrics.forward import SECTION as FORWARD_SECTION
-from .model import SCALAR, SCENARIO, Grid, Model, Row, scenario_header
+from .model import SCALAR, Grid, Model, Row
 
 COVER, SUMMARY, INPUTS, CALCULATIONS, CHECKS = "Cover", "Summary", "Inputs", "Calculations", "Checks"
 CUSTOMERS, AUDIT, FINGERPRINT, SENSITIVITY = "Customers", "Audit", "Fingerprint", "Sensitivity"
@@ -40,8 +41,7 @@ FIRST_BODY_ROW = 5
 #: Ledger facts first (text, then the on-premise flag and amounts: the sheet's inputs), then one column
 #: per customer metric (one per ledger period for a customer × period metric).
 CUSTOMER_FACTS = (("customer_id", "Customer id", "text"), ("customer_name", "Customer name", "text"),
-                  ("customer_segment", "Segment", "text"), ("customer_deployment", "Deployment", "text"),
-                  ("customer_on_prem", "On-premise (1) or cloud (0)", "indicator"))
+                  ("customer_segment", "Segment", "text"), ("customer_deployment", "Deployment", "text"))
 CUSTOMER_HEADER_ROW, CUSTOMER_NAME_ROW, CUSTOMER_UNIT_ROW, OPENING_ROW = 4, 5, 6, 7
 FIRST_CUSTOMER_ROW = OPENING_ROW + 1
 
@@ -49,11 +49,16 @@ _CELL_LIKE = re.compile(r"^([A-Za-z]{1,3}[0-9]+|[Rr][0-9]*[Cc]?[0-9]*|[Cc][0-9]*
 _NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
+def looks_like_a_cell(name: str) -> bool:
+    """True for a name Excel or LibreOffice would read as a cell reference or constant (``fy2024``, ``r1c1``)."""
+    return bool(_CELL_LIKE.match(name)) or name.upper() in ("TRUE", "FALSE")
+
+
 def validate_defined_name(name: str) -> None:
     """Refuse names Excel or LibreOffice would read as something else (``fy2024`` is cell FY2024)."""
     if not _NAME_OK.match(name) or len(name) > 255:
         raise ModelError(Problem("defined names", name, "must start with a letter or _ and hold letters, digits, _"))
-    if _CELL_LIKE.match(name) or name.upper() in ("TRUE", "FALSE"):
+    if looks_like_a_cell(name):
         raise ModelError(Problem("defined names", name, "looks like a cell reference or constant; rename it"))
 
 
@@ -136,7 +141,10 @@ class Layout:
     lines: dict[str, list[Line]] = field(default_factory=dict)
     cells: dict[tuple[str, str | None], Cell] = field(default_factory=dict)
     names: dict[str, Cell] = field(default_factory=dict)
-    period_col: dict[str, int] = field(default_factory=dict)
+    period_col: dict[str, int] = field(default_factory=dict)  # the main time axis (Calculations, Checks, Summary)
+    sheet_periods: dict[str, list[str]] = field(default_factory=dict)  # a workings sheet with its own time axis
+    sheet_companies: dict[str, str] = field(default_factory=dict)  # whose workings such a sheet holds
+    sheet_currencies: dict[str, str] = field(default_factory=dict)  # and in which reporting currency
     row_at: dict[str, tuple[str, int]] = field(default_factory=dict)
     customer_columns: dict[tuple[str, str | None], CustomerColumn] = field(default_factory=dict)
     customers: int = 0  # rows on the Customers sheet
@@ -150,7 +158,25 @@ class Layout:
 
     @property
     def sheets(self) -> tuple[str, ...]:
-        return tuple(s for s in SHEET_ORDER if (s != CUSTOMERS or self.customers) and (s != SENSITIVITY or self.grids))
+        out = []
+        for s in SHEET_ORDER:
+            if s == CALCULATIONS and self.sheet_periods:
+                out += list(self.sheet_periods)  # a peers workbook: each company's workings on its own axis
+                if not self.lines.get(CALCULATIONS):
+                    continue
+            if (s != CUSTOMERS or self.customers) and (s != SENSITIVITY or self.grids):
+                out.append(s)
+        return tuple(out)
+
+    def periods_of(self, sheet: str) -> list[str]:
+        """The time axis of ``sheet``, left to right."""
+        return self.sheet_periods.get(sheet, self.model.periods)
+
+    def col_of(self, sheet: str, period: str) -> int:
+        """The column of ``period`` on ``sheet``."""
+        if sheet in self.sheet_periods:
+            return FIRST_PERIOD + self.sheet_periods[sheet].index(period)
+        return self.period_col[period]
 
     @property
     def last_customer_row(self) -> int:
@@ -176,12 +202,25 @@ class Layout:
     def slot(self, name: str, period: str) -> Cell:
         """Row ``name``'s cell in ``period``'s column, whether or not the row has a value there."""
         sheet, row = self.row_at[name]
-        return Cell(sheet, row, self.period_col[period])
+        return Cell(sheet, row, self.col_of(sheet, period))
 
-    def row_span(self, name: str) -> tuple[Cell, Cell]:
-        """First and last cell of a period row (for SUM/MIN ranges and charts)."""
-        row = self.model.row(name)
-        return self.cells[(name, row.periods[0])], self.cells[(name, row.periods[-1])]
+    def row_span(self, name: str, regular: bool = False) -> tuple[Cell, Cell]:
+        """First and last cell of a period row (for SUM/MIN ranges and charts); ``regular``: of its periods
+        that are not overlays (totals over periods leave those out)."""
+        periods = self.model.row(name).periods
+        if regular:
+            periods = self.model.axis.regular(periods)
+        return self.cells[(name, periods[0])], self.cells[(name, periods[-1])]
+
+    def select(self, name: str, period: str) -> str:
+        """The period id a period id or selector (the latest …) names in row ``name``."""
+        return self.model.axis.select(period, self.model.row(name).periods)
+
+    def lagged(self, node: Expr, period: str) -> str:
+        """The period a year-earlier or previous-period reference in ``period`` reads."""
+        periods = self.model.row(node.name).periods
+        axis = self.model.axis
+        return axis.prior_year(period, periods) if isinstance(node, PriorYear) else axis.previous(period, periods)
 
     def name_at(self, cell: Cell) -> str | None:
         """The defined name pointing at ``cell``, if any."""
@@ -205,7 +244,7 @@ def _place_rows(layout: Layout, sheet: str, groups: list[tuple[str, list[Row]]],
             lines.append(Line(sheet, r, "row", row.label, row))
             layout.row_at[row.name] = (sheet, r)
             for p in row.cells:
-                col = SCALAR_COL if p is SCALAR else layout.period_col[p]
+                col = SCALAR_COL if p is SCALAR else layout.col_of(sheet, p)
                 layout.cells[(row.name, p)] = Cell(sheet, r, col)
             r += 1
         r += 1
@@ -254,7 +293,17 @@ def build_layout(model: Model) -> Layout:
     if model.ledger is not None:
         _place_customers(layout)
     calc = [row for row in rows if row.role in ("link", "metric") and not row.per_customer]
-    _place_rows(layout, CALCULATIONS, _sections(calc), FIRST_BODY_ROW)
+    layout.sheet_companies = {s: whose for s, (whose, _) in model.sheet_titles.items()}
+    layout.sheet_currencies = {s: currency for s, (_, currency) in model.sheet_titles.items()}
+    own = {}
+    for row in calc:
+        if row.sheet:
+            own.setdefault(row.sheet, []).append(row)
+    for sheet, sheet_rows in own.items():
+        wanted = {p for row in sheet_rows for p in row.periods}
+        layout.sheet_periods[sheet] = [p for p in model.periods if p in wanted]
+        _place_rows(layout, sheet, _sections(sheet_rows), FIRST_BODY_ROW)
+    _place_rows(layout, CALCULATIONS, _sections([row for row in calc if not row.sheet]), FIRST_BODY_ROW)
 
     master = [row for row in rows if row.role == "master"]
     summary = [row for row in rows if row.role == "check_summary"]
@@ -308,6 +357,12 @@ def _place_customers(layout: Layout) -> None:
     layout.customers = len(ledger.customers)
     columns: list[CustomerColumn] = [CustomerColumn(key, key, SCALAR, 0, label, unit)
                                      for key, label, unit in CUSTOMER_FACTS]
+    margins = model.inputs.ledger.margins
+    if margins:
+        for segment in dict.fromkeys(margins.segments.values()):
+            values = " or ".join(v for v, s in margins.segments.items() if s == segment)
+            columns.append(CustomerColumn(customer_indicator(segment), customer_indicator(segment), SCALAR, 0,
+                                          f"{margins.column.capitalize()} {values} (1) or not (0)", "indicator"))
     for p in ledger.periods:
         columns.append(CustomerColumn(f"customer_amount_{p.lower()}", "customer_amount", p, 0,
                                       f"Ledger amount, {model.inputs.periods[p].label}", ledger.currency))

@@ -8,20 +8,22 @@ with an independent reference.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import graphlib
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .errors import ModelError, Problem
 from .expr import (
-    FIRST,
-    LATEST,
+    FIRST_YEAR,
+    LAST_YEAR,
     ONE,
     PERIOD_MONTHS,
+    SELECTORS,
     Above,
     Across,
     At,
@@ -34,17 +36,28 @@ from .expr import (
     Expr,
     InputLink,
     Label,
+    Named,
     Neg,
     Num,
+    Previous,
+    PriorYear,
     Ref,
+    Span,
     call,
     compare,
     ref,
+    transform,
 )
 from .functions import FUNCTIONS
-from .inputs import Figure, Inputs, Series, Source
+from .inputs import SCENARIO, Figure, Inputs, Series, Source, scenario_header
 from .ledger import Ledger
-from .metrics import Check, Metric, catalogue
+from .metrics import Check, Metric
+from .metrics.catalogue import NotBuilt
+from .metrics.catalogue import apply as apply_catalogue
+from .metrics.catalogue import load as load_catalogue
+from .metrics.customers import CUSTOMERS as CUSTOMER_SUMMARY
+from .metrics.families import customer_indicator
+from .timeaxis import TimeAxis
 
 SCALAR = None  # the "period" of a scalar cell
 
@@ -64,6 +77,8 @@ class Row:
     periods: list[str] = field(default_factory=list)
     check: str | None = None
     category: str | None = None  # a breakdown row: the segment / deployment it is about
+    pattern: str = ""  # the catalogue declaration it comes from (its name pattern)
+    sheet: str | None = None  # a workings sheet of its own (a peers workbook's company sheet); None: Calculations
 
     @property
     def cells(self) -> list[str | None]:
@@ -112,6 +127,12 @@ class Model:
     compared: list[str] = field(default_factory=list)  # forward rows the Summary shows for every scenario
     by_scenario: dict[tuple[str, str], float] = field(default_factory=dict)  # (row, scenario) -> value
     grids: list[Grid] = field(default_factory=list)
+    axis: TimeAxis | None = None
+    not_built: list[NotBuilt] = field(default_factory=list)  # catalogue metrics and checks this model lacks
+    reconciling: list[str] = field(default_factory=list)  # check summaries that reconcile figures
+    unused: list[Problem] = field(default_factory=list)  # warnings: inputs no row reads
+    notes: list[str] = field(default_factory=list)  # what the build should say besides (a peers model's gaps)
+    sheet_titles: dict[str, tuple[str, str]] = field(default_factory=dict)  # own workings sheet -> (whose, currency)
 
     @property
     def periods(self) -> list[str]:
@@ -154,10 +175,10 @@ def _period_months_series(inputs: Inputs) -> Series:
 
 
 class _Scope:
-    """What each name is: a period series (with its periods) or a scalar."""
+    """What each name is: a period series (with its periods) or a scalar; and why a row cannot exist."""
 
-    def __init__(self, series: dict[str, Series], periods: list[str]):
-        self.axis = periods
+    def __init__(self, series: dict[str, Series], axis: TimeAxis):
+        self.axis = axis
         self.period_names: dict[str, list[str]] = {}
         self.scalar_names: set[str] = set()
         for s in series.values():
@@ -177,36 +198,111 @@ class _Scope:
         else:
             self.scalar_names.add(name)
 
-    def periods_for(self, name: str, grain: str, exprs: list[Expr]) -> list[str] | None:
-        """The periods a row over ``exprs`` can exist in; None if it cannot exist at all."""
-        refs = set().union(*(e.refs() for e in exprs))
-        if any(isinstance(node, Above) and node.name == name for e in exprs for node in e.walk()):
-            refs.discard(name)  # a running total reads its own row above
-        if not all(self.knows(r) for r in refs):
+    def missing(self, e: Expr, own: str = "") -> str | None:
+        """The first name ``e`` reads that this model does not have (``own``: a running total's own row); for a
+        reported-else-estimate lacking both, the first each side lacks."""
+        if isinstance(e, Coalesce):
+            primary, fallback = self.missing(e.primary, own), self.missing(e.fallback, own)
+            return f"{primary} (or {fallback})" if primary and fallback else None
+        names = e.names if isinstance(e, Block) else [e.name] if isinstance(e, Named) else []
+        for name in names:
+            if name != own and not self.knows(name):
+                return name
+        for child in e.children():
+            found = self.missing(child, own)
+            if found:
+                return found
+        return None
+
+    def simplify(self, e: Expr) -> Expr:
+        """``e`` with every reported-else-estimate reduced to the side this model can compute, where only one can."""
+
+        def visit(node: Expr) -> Expr | None:
+            if isinstance(node, Coalesce):
+                primary, fallback = self.missing(node.primary), self.missing(node.fallback)
+                if primary and not fallback:
+                    return node.fallback
+                if fallback and not primary:
+                    return node.primary
             return None
+
+        return transform(e, visit)
+
+    def concrete(self, e: Expr) -> tuple[Expr, str | None]:
+        """``e`` with its full-year selectors replaced by period ids (the row's first and last full year: the
+        years every series it reads with them has), or the reason it has none."""
+        series = {node.name for node in e.walk() if isinstance(node, At) and node.period in (FIRST_YEAR, LAST_YEAR)
+                  and node.name != PERIOD_MONTHS}
+        uses = any(isinstance(node, At | Span) and YEAR_SELECTORS & {getattr(node, f, "") for f in
+                                                                     ("period", "first", "last")}
+                   for node in e.walk())
+        if not uses:
+            return e, None
+        years = None
+        for name in sorted(series):
+            mine = self.axis.full_years(self.period_names.get(name, []))
+            years = mine if years is None else [p for p in years if p in mine]
+        years = years if years is not None else self.axis.full_years(self.axis.ids)
+        if len(years) < 3:  # over one year a compound rate is the year-on-year growth
+            return e, f"needs three full-year (12-month) periods of {', '.join(sorted(series))}"
+        first, last = years[0], years[-1]
+        if not self.axis.follow_on(first, last):
+            return e, f"the periods from {first} to {last} do not follow one another"
+        pick = {FIRST_YEAR: first, LAST_YEAR: last}
+
+        def visit(node: Expr) -> Expr | None:
+            if isinstance(node, At) and node.period in pick:
+                return At(node.name, pick[node.period])
+            if isinstance(node, Span):
+                return Span(node.name, pick.get(node.first, node.first), pick.get(node.last, node.last))
+            return None
+
+        return transform(e, visit), None
+
+    def periods_for(self, name: str, grain: str, exprs: list[Expr]) -> tuple[list[str] | None, str | None]:
+        """The periods a row over ``exprs`` exists in, or None and the reason it cannot exist at all."""
+        for e in exprs:
+            missing = self.missing(e, own=name)
+            if missing:
+                return None, missing
         for e in exprs:
             for node in e.walk():
-                if isinstance(node, At | Across) and node.name not in self.period_names:
-                    return None
-                if isinstance(node, At) and node.period not in (LATEST, FIRST, *self.period_names[node.name]):
-                    return None
+                if isinstance(node, At | Across | Span) and node.name not in self.period_names:
+                    return None, f"{node.name} is one number, not a series over periods"
+                if isinstance(node, At) and self.axis.select(node.period, self.period_names[node.name]) is None:
+                    return None, f"{node.name} has no {SELECTORS.get(node.period, node.period)} figure"
+                if isinstance(node, Across) and not self.axis.regular(self.period_names[node.name]):
+                    return None, f"{node.name} has no regular (non-overlay) period"
         if grain == "scalar":
             series_refs = sorted(r for e in exprs for r in e.period_refs() if r in self.period_names)
             if series_refs:
                 message = f"scalar metric reads period series {series_refs}: use at(), latest() or total()"
                 raise ModelError(Problem("metric catalogue", name, message))
-            return []
-        found: set[str] | None = None
+            return [], None
+        found: set[str] | object = ALL
         for e in exprs:
             mine = self._periods(e)
-            found = mine if found is None else (mine if found is ALL else found if mine is ALL else found & mine)
-        periods = self.axis if found is ALL else [p for p in self.axis if p in found]
-        return periods or None
+            found = mine if found is ALL else found if mine is ALL else found & mine
+        periods = self.axis.ids if found is ALL else [p for p in self.axis.ids if p in found]
+        if not periods:
+            lags = {type(node).__name__: node.name for e in exprs for node in e.walk()
+                    if isinstance(node, PriorYear | Previous)}
+            if "PriorYear" in lags:
+                return None, f"no period of {lags['PriorYear']} has one of the same length a year before it"
+            if "Previous" in lags:
+                return None, f"no period of {lags['Previous']} has one ending the day before it starts"
+            inputs = sorted({r for e in exprs for r in e.period_refs()})
+            return None, f"{', '.join(inputs)} have no period in common"
+        return periods, None
 
     def _periods(self, e: Expr) -> set[str] | object:
         """Periods where ``e`` has a value (``ALL`` where it does not depend on the period)."""
         if isinstance(e, Ref | InputLink | Column):
             return set(self.period_names[e.name]) if e.name in self.period_names else ALL
+        if isinstance(e, PriorYear | Previous):
+            have = self.period_names.get(e.name, [])
+            lag = self.axis.prior_year if isinstance(e, PriorYear) else self.axis.previous
+            return {p for p in self.axis.ids if lag(p, have)}
         if isinstance(e, Coalesce):
             a, b = self._periods(e.primary), self._periods(e.fallback)
             return ALL if a is ALL or b is ALL else a | b
@@ -216,51 +312,29 @@ class _Scope:
             out = mine if out is ALL else out if mine is ALL else out & mine
         return out
 
-    def drop_unknown_reported(self, e: Expr) -> Expr:
-        """``e`` with every ``reported_else`` whose reported input this model lacks replaced by its estimate."""
-        match e:
-            case Coalesce(primary=p, fallback=f):
-                fallback = self.drop_unknown_reported(f)
-                return Coalesce(p, fallback) if self.knows(p.name) else fallback
-            case BinOp(op=op, left=a, right=b):
-                return BinOp(op, self.drop_unknown_reported(a), self.drop_unknown_reported(b))
-            case Neg(operand=o):
-                return Neg(self.drop_unknown_reported(o))
-            case Call(func=f, args=args):
-                return Call(f, tuple(self.drop_unknown_reported(a) for a in args))
-        return e
-
 
 ALL = object()  # "every period": the value does not depend on the period
+YEAR_SELECTORS = {FIRST_YEAR, LAST_YEAR}
 
 
-def _check_catalogue(metrics: list[Metric], checks: list[Check], inputs: Inputs) -> None:
-    names = [m.name for m in metrics] + [f"check_{c.name}" for c in checks]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ModelError(Problem("metric catalogue", ", ".join(dupes), "declared more than once"))
-    clash = sorted(set(names) & set(inputs.series))
-    if clash:
-        raise ModelError(Problem(str(inputs.path), "inputs", f"{', '.join(clash)}: input key is also a metric name"))
-    graph = {m.name: {r for r in m.expr.refs() if r in set(names) and r != m.name} for m in metrics}
+def _order(metrics: list[Metric]) -> list[Metric]:
+    """Metrics with every metric after the ones it reads, otherwise in declaration order."""
+    index = {m.name: i for i, m in enumerate(metrics)}
+    graph = {m.name: {r for r in m.expr.refs() if r in index and r != m.name} for m in metrics}
+    sorter = graphlib.TopologicalSorter(graph)
     try:
-        tuple(graphlib.TopologicalSorter(graph).static_order())
+        sorter.prepare()
     except graphlib.CycleError as exc:
         raise ModelError(Problem("metric catalogue", " -> ".join(exc.args[1]), "circular definition")) from None
-
-
-def _missing_inputs(name: str, metrics: dict[str, Metric], scope: _Scope, seen: set[str] | None = None) -> set[str]:
-    """The input names that ``name`` ultimately needs and the inputs file lacks."""
-    seen = seen if seen is not None else set()
-    if name in seen:
-        return set()
-    seen.add(name)
-    if name not in metrics:
-        return set() if scope.knows(name) else {name}
-    out: set[str] = set()
-    for r in metrics[name].expr.refs():
-        out |= _missing_inputs(r, metrics, scope, seen)
-    return out
+    ready = sorted(sorter.get_ready(), key=index.__getitem__)
+    ordered = []
+    while ready:
+        name = ready.pop(0)
+        ordered.append(name)
+        sorter.done(name)
+        ready = sorted([*ready, *sorter.get_ready()], key=index.__getitem__)
+    by_name = {m.name: m for m in metrics}
+    return [by_name[n] for n in ordered]
 
 
 def _check_rows(check: Check, periods: list[str], section: str = "Checks") -> list[Row]:
@@ -269,9 +343,12 @@ def _check_rows(check: Check, periods: list[str], section: str = "Checks") -> li
     if check.rule == "match":
         status = compare("<=", call("ABS", ref(diff)), ref(check.tolerance)) * ONE
         rule = "within tolerance"
-    else:
+    elif check.rule == "at_least":
         status = compare(">=", ref(actual), ref(expected)) * ONE
         rule = "actual at least expected"
+    else:
+        status = compare("<=", ref(actual), ref(expected)) * ONE
+        rule = "actual at most expected"
 
     def row(name: str, label: str, unit: str, expr: Expr, role: str, description: str) -> Row:
         return Row(name, label, unit, check.grain, expr, description, section, role, list(periods), check.name)
@@ -285,155 +362,197 @@ def _check_rows(check: Check, periods: list[str], section: str = "Checks") -> li
     ]
 
 
-def _readable(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
+def _ledger_facts(inputs: Inputs) -> dict[str, str]:
+    """What the ledger gives per customer, by name, with its grain: the facts customer metrics rest on."""
+    facts = {"customer_amount": "customer_period", "customer_segment": "customer", "customer_deployment": "customer"}
+    if inputs.ledger and inputs.ledger.margins:
+        for segment in dict.fromkeys(inputs.ledger.margins.segments.values()):
+            facts[customer_indicator(segment)] = "customer"
+    return facts
 
 
-def _conflict_checks(inputs: Inputs) -> list[Check]:
-    out = []
-    for s in inputs.series.values():
-        for alt in s.alternatives:
-            primary = next(f for f in s.figures.values() if f.name == alt.alternative_of)
-            where = alt.source.document or "an assumption"
-            actual = ref(primary.name) if s.grain == "scalar" else At(s.key, primary.period)
-            period = inputs.periods[primary.period].label
-            used, other = _readable(primary.value), _readable(alt.value)
-            out.append(Check(
-                f"conflict_{alt.name}",
-                f"Source conflict: {s.label}, {period} ({used} used; {other} elsewhere)",
-                s.unit, "scalar", actual, ref(alt.name),
-                f"The model uses {used} from {primary.source.document}; {where} reports {other}.",
-                tolerance="conflict_tolerance",
-            ))
-    return out
-
-
-#: What the ledger gives per customer, by name: the facts customer metrics rest on.
-LEDGER_FACTS = {"customer_amount": "customer_period", "customer_on_prem": "customer",
-                "customer_segment": "customer", "customer_deployment": "customer"}
-
-
-SCENARIO = "scenario"  # the selector cell's defined name
-
-
-def scenario_header(scenario: str) -> str:
-    """Defined name of a scenario's column header on the Inputs sheet (the text the selector matches)."""
-    return f"scenario_name_{scenario}"
-
-
-def _scenario_checks(inputs: Inputs) -> list[Check]:
-    if not inputs.scenarios:
-        return []
-    headers = Block(tuple(scenario_header(s) for s in inputs.scenarios))
-    return [Check("scenario_selected", "Scenario selector names a declared scenario", "count", "scalar",
-                  call("COUNTIF", headers, ref(SCENARIO)), ONE,
-                  "The selector must hold one of the scenario column headers; otherwise every scenario input "
-                  "would read 0.", rule="at_least")]
+def _not_built_reason(name: str, missing: str, reasons: dict[str, NotBuilt]) -> NotBuilt:
+    """Why ``name`` was not built: the first input it lacks, followed through the metrics it reads
+    (``reasons``: why each metric not built so far was not)."""
+    if missing in reasons:
+        inner = reasons[missing]
+        if inner.reason.startswith("needs "):
+            return NotBuilt(name, f"needs {missing}, which {inner.reason}", inner.missing)
+        return NotBuilt(name, f"needs {missing}, not built: {inner.reason}", inner.missing, inner.family)
+    if " (or " in missing:
+        return NotBuilt(name, f"needs input {missing.replace(' (or ', ' (or input ')}", missing.split(" ")[0])
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", missing):  # a sentence, not a name
+        return NotBuilt(name, missing)
+    return NotBuilt(name, f"needs input {missing}", missing)
 
 
 def build_model(inputs: Inputs, ledger: Ledger | None = None) -> Model:
     """Apply the catalogue to ``inputs`` (and its customer ``ledger``): rows that can be computed, in
-    dependency order, with values."""
-    fx = None
-    if ledger is not None and ledger.currency != inputs.currency:
-        fx = inputs.ledger.fx[ledger.currency]
+    dependency order, with values; and what the catalogue has that this model does not."""
     if inputs.scenarios and inputs.active_scenario is None:
         inputs = inputs.with_scenario(None)
-    forward = inputs.forward
-    metrics, checks = catalogue(inputs.ccy, fx, inputs.ledger.reconciles_with if ledger is not None else None,
-                                tuple(ledger.periods) if ledger is not None else (),
-                                forward.payers if forward else None, forward.arppu if forward else None)
-    checks = checks + _conflict_checks(inputs) + _scenario_checks(inputs)
-    _check_catalogue(metrics, checks, inputs)
+    catalogue = load_catalogue()
+    applied = apply_catalogue(catalogue, inputs, ledger)
     series = {PERIOD_MONTHS: _period_months_series(inputs), **inputs.series}
-    axis = list(inputs.periods)
+    clash = sorted(({m.name for m in applied.metrics} | {f"check_{c.name}" for c in applied.checks}) & set(series))
+    if clash:
+        raise ModelError(Problem(str(inputs.path), "inputs", f"{', '.join(clash)}: input key is also the name of a "
+                                                             "catalogue metric; rename the input"))
+    axis = TimeAxis(inputs.periods)
     scope = _Scope(series, axis)
     if inputs.scenarios:
         scope.scalar_names.update([SCENARIO, *(scenario_header(s) for s in inputs.scenarios)])
     if ledger is not None:
-        scope.period_names["customer_amount"] = list(ledger.periods)
-        scope.scalar_names.update(n for n, grain in LEDGER_FACTS.items() if grain == "customer")
+        for fact, grain in _ledger_facts(inputs).items():
+            if grain == "customer_period":
+                scope.period_names[fact] = list(ledger.periods)
+            else:
+                scope.scalar_names.add(fact)
 
     rows: list[Row] = [
         Row(s.key, s.label, s.unit, "period", InputLink(s.key), s.description or "Cited input, linked by name.",
             "Inputs by period", "link", s.periods)
         for s in series.values() if s.grain == "period"
     ]
-    by_name = {m.name: m for m in metrics}
-    pending = list(metrics)
-    progress = True
-    while pending and progress:
-        progress = False
-        for m in list(pending):
-            if m.grain in ("customer", "customer_period", "category") and ledger is None:
-                pending.remove(m)
-                continue
-            expr = scope.drop_unknown_reported(m.expr)
-            like = "period" if m.grain in ("period", "customer_period") else "scalar"
-            periods = scope.periods_for(m.name, like, [expr])
-            if periods is None:
-                continue
-            scope.add(m.name, like, periods)
-            if m.grain == "category":
-                rows += _category_rows(m, expr, ledger)
-            else:
-                rows.append(Row(m.name, m.label, m.unit, m.grain, expr, m.description, m.section, "metric",
-                                periods))
-            pending.remove(m)
-            progress = True
-
-    headlines: dict[str, str | None] = {}
-    problems = []
-    for name, period in inputs.headlines.items():
-        pid = None if period == "scalar" else period
-        row = next((r for r in rows if r.name == name), None)
-        if row is None:
-            missing = _missing_inputs(name, by_name, scope) if name in by_name else set()
-            why = f"missing input(s) {', '.join(sorted(missing))}" if missing else "not a metric (misspelt?)"
-            problems.append(Problem(str(inputs.path), f"headlines.{name}", f"cannot be computed: {why}"))
+    names = [m.name for m in applied.metrics]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ModelError(Problem(str(inputs.path), ", ".join(duplicates), "two declarations make the same metric "
+                                                                          "here; rename a product or segment"))
+    by_name = {m.name: m for m in applied.metrics}
+    not_built: dict[str, NotBuilt] = {s.name: s for s in applied.skipped}
+    summaries: list[Metric] = []
+    for m in _order(applied.metrics):
+        if m.grain in ("customer", "customer_period", "category") and ledger is None:
+            not_built[m.name] = NotBuilt(m.name, "no ledger: in the inputs file")
             continue
-        if (row.grain == "scalar") != (pid is None) or (pid is not None and pid not in row.periods):
-            have = "scalar" if row.grain == "scalar" else ", ".join(row.periods)
-            problems.append(Problem(str(inputs.path), f"headlines.{name}",
-                                    f"has no cell for {period!r}; expected one of: {have}"))
-            continue
-        headlines[name] = pid
-    if problems:
-        raise ModelError(problems)
-
-    summaries: list[str] = []
-    for check in checks:
-        periods = scope.periods_for(check.name, check.grain, [check.actual, check.expected])
+        expr = scope.simplify(m.expr)
+        expr, why = scope.concrete(expr)
+        like = "period" if m.grain in ("period", "customer_period") else "scalar"
+        periods, why = (None, why) if why else scope.periods_for(m.name, like, [expr])
         if periods is None:
+            not_built[m.name] = _not_built_reason(m.name, why, not_built)
+            continue
+        scope.add(m.name, like, periods)
+        if m.grain == "category":
+            rows += _category_rows(m, expr, ledger)
+        else:
+            rows.append(Row(m.name, m.label, m.unit, m.grain, expr, m.description, m.section, "metric", periods,
+                            pattern=m.pattern))
+        if m.summary:
+            summaries.append(m)
+
+    headlines = _headlines(inputs, rows, by_name, not_built)
+
+    check_summaries: list[str] = []
+    reconciling: list[str] = []
+    for check in applied.checks:
+        exprs = [scope.simplify(check.actual), scope.simplify(check.expected)]
+        periods, why = scope.periods_for(check.name, check.grain, exprs)
+        if periods is None:
+            not_built[f"check_{check.name}"] = _not_built_reason(f"check_{check.name}", why, not_built)
             continue
         if check.tolerance and not scope.knows(check.tolerance):
             raise ModelError(Problem(str(inputs.path), f"inputs.{check.tolerance}",
                                      f"required by check {check.name!r}: add it (unit ratio, grain scalar)"))
-        parts = _check_rows(check, periods)
+        parts = _check_rows(replace(check, actual=exprs[0], expected=exprs[1]), periods)
         for part in parts:
             scope.add(part.name, part.grain, periods)
         rows.extend(parts)
         status = parts[-1].name
         summary = call("MIN", Across(status)) if check.grain == "period" else ref(status)
         rows.append(Row(f"check_{check.name}", check.label, "flag", "scalar", summary, check.description,
-                        "Check summary", "check_summary", [], check.name))
-        summaries.append(f"check_{check.name}")
+                        "Check summary", "check_summary", [], check.name, pattern=check.pattern))
+        check_summaries.append(f"check_{check.name}")
+        if check.reconciles:
+            reconciling.append(f"check_{check.name}")
         scope.add(f"check_{check.name}", "scalar", [])
-    if summaries:
-        block = Block(tuple(summaries))
+    if check_summaries:
+        block = Block(tuple(check_summaries))
+        scope_text = ("1 only when every check passes." if reconciling else
+                      "Covers the workbook's integrity only: no reconciliation applies to these inputs, so no "
+                      "figure is cross-checked.")
         rows += [
-            Row("master_check", "Master check (OK only when every check passes)", "flag", "scalar",
-                call("MIN", block), "1 only when every check passes.", "Master check", "master"),
+            Row("master_check", "Master check (OK only when every check passes)" if reconciling else
+                "Master check (integrity only: no reconciliation applies)", "flag", "scalar",
+                call("MIN", block), scope_text, "Master check", "master"),
             Row("failing_checks", "Number of failing checks", "count", "scalar",
                 call("COUNT", block) - call("SUM", block), "How many checks fail.", "Master check", "master"),
         ]
-    rows += _output_rows(inputs, rows, headlines, ledger)
-    model = Model(inputs, series, rows, {}, headlines, ledger)
+    rows += _output_rows(inputs, rows, headlines, summaries, ledger)
+    built = {r.name for r in rows} | set(series) | {f.name for f in inputs.figures()}
+    model = Model(inputs, series, rows, {}, headlines, ledger, axis=axis,
+                  not_built=[n for n in not_built.values() if n.name not in built], reconciling=reconciling)
     _evaluate(model)
     if ledger is not None and ("customer_total_revenue", SCALAR) in model.values:
         _sort_customers(model)
     _what_ifs(model)
+    model.unused = unused_inputs(model, catalogue)
     return model
+
+
+def _headlines(inputs: Inputs, rows: list[Row], metrics: dict[str, Metric],
+               not_built: dict[str, NotBuilt]) -> dict[str, str | None]:
+    """Headline metric -> its period (None: scalar); every problem with them is reported at once."""
+    headlines: dict[str, str | None] = {}
+    problems = []
+    built = {r.name: r for r in rows}
+    for name, period in inputs.headlines.items():
+        pid = None if period == "scalar" else period
+        where, line = f"headlines.{name}", inputs.line("headlines", name)
+        row = built.get(name)
+        if row is None:
+            if name in not_built:
+                why = not_built[name].reason
+            else:
+                close = difflib.get_close_matches(name, sorted(metrics), n=3)
+                why = ("not a metric of the catalogue for this file; "
+                       + (f"did you mean {' or '.join(close)}?" if close else "see `unitecon catalogue`"))
+            problems.append(Problem(str(inputs.path), where, f"cannot be computed: {why}", line))
+            continue
+        if (row.grain == "scalar") != (pid is None) or (pid is not None and pid not in row.periods):
+            have = "scalar" if row.grain == "scalar" else ", ".join(row.periods)
+            problems.append(Problem(str(inputs.path), where, f"has no cell for {period!r}; expected one of: {have}",
+                                    line))
+            continue
+        headlines[name] = pid
+    if problems:
+        raise ModelError(problems)
+    return headlines
+
+
+def unused_inputs(model: Model, catalogue) -> list[Problem]:
+    """A warning for each input key no row of ``model`` reads, naming the nearest name the catalogue reads."""
+    inputs = model.inputs
+    read: set[str] = set()
+    for row in model.rows:
+        read |= row.expr.refs()
+    figure_series = {f.name: f.series for f in model.figures()}
+    read |= {figure_series[n] for n in list(read) if n in figure_series}
+    if inputs.sensitivity:
+        read |= {inputs.sensitivity.rows.input, inputs.sensitivity.rows.step, inputs.sensitivity.columns.input,
+                 inputs.sensitivity.columns.step}
+    if inputs.ledger:
+        read |= set(inputs.ledger.fx.values())
+        sample = inputs.ledger.sample
+        if sample:
+            read |= {v for v in (sample.revenue, sample.share, sample.customers, sample.repurchase,
+                                 *sample.deployment.values()) if isinstance(v, str)}
+    currencies = {s.unit.split("/")[0] for s in inputs.series.values()}
+    recognised = sorted(catalogue.recognised_inputs(inputs.ccy, {c for c in currencies if len(c) == 3}))
+    out = []
+    for key in inputs.series:
+        if key in read:
+            continue
+        close = difflib.get_close_matches(key, recognised, n=1, cutoff=0.75)
+        if close and close[0] not in inputs.series:
+            hint = f"did you mean {close[0]}?"
+        else:
+            hint = ("declare it in products:, segments: or published:, or see `unitecon catalogue` for the names "
+                    "the catalogue reads")
+        out.append(Problem(str(inputs.path), f"inputs.{key}", f"no metric reads this input; {hint}",
+                           inputs.line("inputs", key)))
+    return out
 
 
 def what_if(model: Model, overrides: dict[str, float]) -> dict:
@@ -460,22 +579,23 @@ def _resting_on(model: Model, inputs: set[str]) -> list[Row]:
     return rows
 
 
-def _in_period(e: Expr, period: str, periods: dict[str, list[str]]) -> Expr:
+def _in_period(e: Expr, period: str, periods: dict[str, list[str]], axis: TimeAxis) -> Expr:
     """A period row's expression as it reads in ``period``: each period name (``periods``: name -> the periods
-    it has) becomes its cell there."""
-    match e:
-        case Ref(name=n) if n in periods:
-            return At(n, period)
-        case Coalesce(primary=Ref(name=n), fallback=f):
-            fallback = _in_period(f, period, periods)
-            return Coalesce(At(n, period), fallback) if period in periods.get(n, ()) else fallback
-        case BinOp(op=op, left=a, right=b):
-            return BinOp(op, _in_period(a, period, periods), _in_period(b, period, periods))
-        case Neg(operand=o):
-            return Neg(_in_period(o, period, periods))
-        case Call(func=f, args=args):
-            return Call(f, tuple(_in_period(a, period, periods) for a in args))
-    return e
+    it has) becomes its cell there, a lagged one the cell of the period it lags to."""
+
+    def visit(node: Expr) -> Expr | None:
+        match node:
+            case Ref(name=n) if n in periods:
+                return At(n, period)
+            case PriorYear(name=n):
+                return At(n, axis.prior_year(period, periods[n]))
+            case Previous(name=n):
+                return At(n, axis.previous(period, periods[n]))
+            case Coalesce(primary=At(name=n), fallback=f) if period not in periods.get(n, ()):
+                return f
+        return None
+
+    return transform(e, visit)
 
 
 def written_out(model: Model, name: str, varying: set[str]) -> Expr:
@@ -490,31 +610,22 @@ def written_out(model: Model, name: str, varying: set[str]) -> Expr:
     figures = {(f.series, f.period): f.name for f in model.figures() if f.name in varying}
 
     def resolve(n: str, q: str) -> str:
-        periods = period_names[n]
-        return periods[-1] if q == LATEST else periods[0] if q == FIRST else q
+        return model.axis.select(q, period_names[n]) if n in period_names else q
 
-    def visit(e: Expr) -> Expr:
-        match e:
+    def visit(node: Expr) -> Expr | None:
+        match node:
             case Ref(name=n) if n in moving and rows[n].grain == "scalar":
-                return visit(rows[n].expr)
-            case At(name=n, period=q) if (n, resolve(n, q) if n in period_names else q) in figures:
+                return transform(rows[n].expr, visit)
+            case At(name=n, period=q) if (n, resolve(n, q)) in figures:
                 return Ref(figures[(n, resolve(n, q))])
             case At(name=n, period=q) if n in moving and rows[n].role != "link":
-                return visit(_in_period(rows[n].expr, resolve(n, q), period_names))
-            case Ref(name=n) | At(name=n) | Across(name=n) if n in moving:
+                return transform(_in_period(rows[n].expr, resolve(n, q), period_names, model.axis), visit)
+            case Named(name=n) if n in moving:
                 raise ModelError(Problem(str(model.inputs.path), name, f"reads {n} in every period, which moves "
                                          f"with {', '.join(sorted(varying))}; only single cells can be written out"))
-            case BinOp(op=op, left=a, right=b):
-                return BinOp(op, visit(a), visit(b))
-            case Neg(operand=o):
-                return Neg(visit(o))
-            case Call(func=f, args=args):
-                return Call(f, tuple(visit(a) for a in args))
-            case Coalesce(primary=p, fallback=f):
-                return Coalesce(visit(p), visit(f))
-        return e
+        return None
 
-    return visit(rows[name].expr)
+    return transform(rows[name].expr, visit)
 
 
 def scenario_overrides(model: Model, scenario: str) -> dict[str, float]:
@@ -584,24 +695,17 @@ def _category_rows(m: Metric, expr: Expr, ledger: Ledger) -> list[Row]:
             name += "_"
         used.add(name)
         out.append(Row(name, str(value), m.unit, "scalar", expr, f"{m.description} ({column} {value!r})",
-                       heading, "metric", [], category=str(value)))
+                       heading, "metric", [], category=str(value), pattern=m.pattern))
     return out
 
 
 SECTION_PREFIX = "Customers: "
 
 
-#: Customer summaries shown on the Summary sheet, in order.
-CUSTOMER_OUTPUTS = ("ledger_customers", "ledger_average_revenue", "ledger_median_revenue", "ledger_top_a_share",
-                    "ledger_top_b_share", "ledger_top_fraction_share", "ledger_hhi", "ledger_repurchase_rate")
-
-
-def _output_rows(inputs: Inputs, rows: list[Row], headlines: dict[str, str | None],
+def _output_rows(inputs: Inputs, rows: list[Row], headlines: dict[str, str | None], summaries: list[Metric],
                  ledger: Ledger | None) -> list[Row]:
-    """The Summary sheet: headline metrics, annualised ARPPU by product line for the chart, and the
-    customer ledger's summaries."""
-    from .metrics.arppu import PRODUCTS
-
+    """The Summary sheet: headline metrics, then every metric declared with a Summary section (a period
+    metric in the latest period it has)."""
     by_name = {r.name: r for r in rows}
     out = []
     for name, pid in headlines.items():
@@ -609,19 +713,19 @@ def _output_rows(inputs: Inputs, rows: list[Row], headlines: dict[str, str | Non
         label = f"{row.label} ({inputs.periods[pid].label})" if pid else row.label
         out.append(Row(f"out_{name}", label, row.unit, "scalar",
                        At(name, pid) if pid else ref(name), row.description, "Headline metrics", "output"))
-    for key, (label, _, _) in PRODUCTS.items():
-        row = by_name.get(f"{key}_arppu_annualised_usd")
-        if row:
+    for m in summaries:
+        row = by_name[m.name]
+        section = m.summary
+        if section == CUSTOMER_SUMMARY and ledger is not None:
+            section = "Customers, from a SYNTHETIC sample ledger" if ledger.synthetic else "Customers, from the ledger"
+        label = m.summary_label or row.label
+        if row.grain == "period":
             pid = row.periods[-1]
-            out.append(Row(f"out_arppu_{key}", f"{label} ({inputs.periods[pid].label})", row.unit, "scalar",
-                           At(row.name, pid), row.description, "ARPPU by product line, annualised", "output"))
-    if ledger is not None:
-        section = "Customers, from a SYNTHETIC sample ledger" if ledger.synthetic else "Customers, from the ledger"
-        for name in CUSTOMER_OUTPUTS:
-            row = by_name.get(name)
-            if row:
-                out.append(Row(f"out_{name}", row.label, row.unit, "scalar", ref(name), row.description, section,
-                               "output"))
+            out.append(Row(f"out_{row.name}", f"{label} ({inputs.periods[pid].label})", row.unit, "scalar",
+                           At(row.name, pid), row.description, section, "output"))
+        else:
+            out.append(Row(f"out_{row.name}", label, row.unit, "scalar", ref(row.name), row.description, section,
+                           "output"))
     return out
 
 
@@ -645,7 +749,12 @@ def _evaluate(model: Model) -> None:
         customers = model.ledger.customers
         for p in model.ledger.periods:
             values[("customer_amount", p)] = customers[model.ledger.amount_column(p)].to_numpy(dtype=float)
-        values[("customer_on_prem", SCALAR)] = (customers["deployment"] == "on-prem").to_numpy(dtype=float)
+        margins = model.inputs.ledger.margins
+        if margins:
+            column = customers[margins.column]
+            for segment in dict.fromkeys(margins.segments.values()):
+                labels = [label for label, s in margins.segments.items() if s == segment]
+                values[(customer_indicator(segment), SCALAR)] = column.isin(labels).to_numpy(dtype=float)
         values[("customer_segment", SCALAR)] = customers["segment"].to_numpy(dtype=object)
         values[("customer_deployment", SCALAR)] = customers["deployment"].to_numpy(dtype=object)
 
@@ -654,9 +763,11 @@ def _evaluate(model: Model) -> None:
 
 def _evaluate_rows(model: Model, rows: list[Row], values: dict) -> None:
     """Compute ``rows`` (in dependency order) into ``values``, reading inputs and earlier rows from it."""
-    period_rows = {r.name: r.periods for r in model.rows if r.grain in ("period", "customer_period")}
+    period_rows = {s.key: s.periods for s in model.series.values() if s.grain == "period"}
+    period_rows |= {r.name: r.periods for r in model.rows if r.grain in ("period", "customer_period")}
     if model.ledger is not None:
         period_rows["customer_amount"] = model.ledger.periods
+    axis = model.axis
 
     def ev(e: Expr, p: str | None, row: Row):
         match e:
@@ -665,12 +776,17 @@ def _evaluate_rows(model: Model, rows: list[Row], values: dict) -> None:
             case Ref(name=n) | InputLink(name=n) | Column(name=n):
                 return values[(n, p)] if n in period_rows else values[(n, SCALAR)]
             case At(name=n, period=q):
-                periods = period_rows[n]
-                return values[(n, periods[-1] if q == LATEST else periods[0] if q == FIRST else q)]
+                return values[(n, axis.select(q, period_rows[n]))]
+            case PriorYear(name=n):
+                return values[(n, axis.prior_year(p, period_rows[n]))]
+            case Previous(name=n):
+                return values[(n, axis.previous(p, period_rows[n]))]
             case Across(name=n) if row.per_customer:
                 return np.column_stack([values[(n, q)] for q in period_rows[n]])
             case Across(name=n):
-                return [values[(n, q)] for q in period_rows[n]]
+                return [values[(n, q)] for q in axis.regular(period_rows[n])]
+            case Span(name=n, first=a, last=b):
+                return [values[(n, q)] for q in axis.between(a, b, period_rows[n])]
             case Above(name=n):
                 return np.concatenate([[0.0], values[(n, SCALAR)][:-1]])
             case Below(name=n):

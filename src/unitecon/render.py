@@ -12,9 +12,8 @@ from collections.abc import Callable
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from .expr import (
-    FIRST,
-    LATEST,
     PRECEDENCE,
+    SELECTORS,
     Above,
     Across,
     At,
@@ -29,11 +28,14 @@ from .expr import (
     Label,
     Neg,
     Num,
+    Previous,
+    PriorYear,
     Ref,
+    Span,
 )
-from .inputs import scenario_cell_name
+from .inputs import SCENARIO, scenario_cell_name
 from .layout import CUSTOMERS, HEADER_ROW, INPUTS, LABEL, SENSITIVITY, Cell, Layout
-from .model import SCALAR, SCENARIO
+from .model import SCALAR
 
 _ASSOCIATIVE = {"+", "*"}
 
@@ -67,11 +69,8 @@ def _scalar_ref(layout: Layout, cell: Cell, sheet: str) -> str:
 
 
 def _at(layout: Layout, name: str, period: str, sheet: str) -> str:
-    """One period's cell of a period row, by name where it has one."""
-    if period in (LATEST, FIRST):
-        first, last = layout.row_span(name)
-        return _scalar_ref(layout, last if period == LATEST else first, sheet)
-    return _scalar_ref(layout, layout.cells[(name, period)], sheet)
+    """One period's cell of a period row (a period id or a selector such as the latest), by name where it has one."""
+    return _scalar_ref(layout, layout.cells[(name, layout.select(name, period))], sheet)
 
 
 def formula(e: Expr, layout: Layout, sheet: str, period: str | None, host: Cell | None = None,
@@ -103,8 +102,12 @@ def formula(e: Expr, layout: Layout, sheet: str, period: str | None, host: Cell 
                 return scalar_ref(layout.cell(n))
             case At(name=n, period=q):
                 return _at(layout, n, q, sheet)
+            case PriorYear(name=n) | Previous(name=n):
+                return layout.cells[(n, layout.lagged(node, period))].qualified(sheet)
             case Across(name=n):
-                return span(*layout.row_span(n))
+                return span(*layout.row_span(n, regular=True))
+            case Span(name=n, first=a, last=b):
+                return span(layout.cells[(n, a)], layout.cells[(n, b)])
             case Column(name=n):
                 key = (n, period) if (n, period) in layout.customer_columns else (n, SCALAR)
                 return layout.customer_columns[key].name
@@ -172,7 +175,7 @@ def customer_formula(e: Expr, layout: Layout, period: str | None) -> str:
             case Ref(name=n):
                 return _scalar_ref(layout, layout.cell(n), CUSTOMERS)
             case At(name=n, period=q) if (n, ledger_periods[0]) in layout.customer_columns:
-                p = ledger_periods[-1] if q == LATEST else ledger_periods[0] if q == FIRST else q
+                p = layout.model.axis.select(q, ledger_periods)
                 return f"{letter(n, p)}{{r}}"
             case At(name=n, period=q):
                 return _at(layout, n, q, CUSTOMERS)
@@ -197,9 +200,15 @@ def in_names(e: Expr) -> str:
             case Ref(name=n) | InputLink(name=n):
                 return n
             case At(name=n, period=q):
-                return f"{n}[{ {LATEST: 'latest', FIRST: 'first'}.get(q, q)}]"
+                return f"{n}[{SELECTORS.get(q, q)}]"
+            case PriorYear(name=n):
+                return f"{n}[a year earlier]"
+            case Previous(name=n):
+                return f"{n}[previous period]"
             case Across(name=n):
                 return f"{n}[all periods]"
+            case Span(name=n, first=a, last=b):
+                return f"{n}[{a}..{b}]"
             case Block(names=ns):
                 return f"{ns[0]}…{ns[-1]}"
             case Column(name=n):

@@ -1,17 +1,13 @@
 """Deterministic SYNTHETIC customer ledgers calibrated to the public aggregates in an inputs file.
 
 Real ledgers are confidential; these let the default workbooks show a per-customer sheet of the size
-the prospectuses describe. Every file says plainly, in its first lines, that it is synthetic, and so
+the documents describe. Every file says plainly, in its first lines, that it is synthetic, and so
 does every sheet built from it. The same model, size and seed always give the same bytes.
 
-Calibration (targets read from the inputs file where it has them):
-
-* Zhipu: revenue FY2024 and Jan–Jun 2025 from ``revenue_cny``; on-premise share of FY2024 revenue from
-  ``on_prem_revenue_share``; repurchase from ``repurchase_rate`` (share of FY2024 customers buying again
-  in 2025); top-5 customers 43 % of FY2024 revenue (the issue's "above 40 %"); 8,000 institutions.
-* MiniMax: Jan–Sep 2025 open-platform revenue = ``revenue_usd`` × ``b2b_revenue_share``, billed in CNY at
-  ``usd_cny``; 25,000 enterprises (``b2b_customers``), all paying in Jan–Sep 2025, 48 % of them also in
-  FY2024, whose open-platform revenue is assumed to be FY2024 revenue × the same 28.9 % share.
+What a ledger is calibrated to is data: the inputs file's ``ledger: sample:`` section names the revenue
+each ledger period adds up to (an input's figure in that period, times the share of it the ledger
+covers, converted at the ledger's exchange rate), the number of customers, the share of them paying in
+the first period, the repurchase rate, the top-five share and the deployment mix.
 """
 
 from __future__ import annotations
@@ -29,7 +25,6 @@ from .errors import UniteconError
 from .inputs import Inputs
 
 SEGMENTS = ("internet", "finance", "government", "overseas", "manufacturing", "education")
-TOP5_SHARE = 0.43
 
 
 @dataclass(frozen=True)
@@ -41,39 +36,54 @@ class Calibration:
     customers: int
     first_period_share: float  # share of customers paying in the first period
     repurchase: float  # share of first-period customers paying again in the second
-    on_prem_share: float  # share of first-period revenue from on-premise customers
+    deployment: str  # the deployment whose share of first-period revenue is targeted
+    deployment_share: float  # its share of first-period revenue
+    other_deployment: str  # every other customer's deployment
+    top5: float  # share of first-period revenue from the five largest customers
+    top5_later: float | None  # the same for the second period (None: no target)
     notes: str
 
 
 def calibration(inputs: Inputs, customers: int | None = None) -> Calibration:
-    """The targets for ``inputs``' model (``minimax`` or ``zhipu``)."""
-    def figure(key: str, period: str | None = None) -> float:
-        series = inputs.series[key]
-        return next(f.value for p, f in series.figures.items() if period is None or p == period)
+    """The targets the inputs file's ``ledger: sample:`` section sets."""
+    spec = inputs.ledger.sample if inputs.ledger else None
+    if spec is None:
+        raise UniteconError(f"{inputs.path}: ledger: has no sample: section saying how to calibrate a synthetic "
+                            "ledger (revenue, customers, first_period_share, repurchase, top5_share, notes)")
+    ledger_periods = list(inputs.ledger.periods.items())
+    if len(ledger_periods) != 2:
+        raise UniteconError(f"{inputs.path}: ledger.periods: a sample ledger has two periods; got "
+                            f"{len(ledger_periods)}")
 
-    if inputs.model == "zhipu":
-        return Calibration(
-            "ZP", "CNY", ("2024", "2025H1"), (figure("revenue_cny", "FY2024"), figure("revenue_cny", "H1_2025")),
-            customers or 8000, 0.70, figure("repurchase_rate"), figure("on_prem_revenue_share", "FY2024"),
-            "revenue FY2024 and Jan-Jun 2025, on-premise share 84.5%, repurchase 79%, top-5 share 43%, "
-            "8,000 institutions")
-    if inputs.model == "minimax":
-        share = figure("b2b_revenue_share", "9M2025")
-        fx = figure("usd_cny")
-        b2b = (figure("revenue_usd", "FY2024") * share * fx, figure("revenue_usd", "9M2025") * share * fx)
-        return Calibration(
-            "MM", "CNY", ("2024", "2025-01..09"), b2b, customers or int(figure("b2b_customers", "9M2025")), 0.48,
-            1.0, 0.0, "open-platform (cloud API) revenue = 28.9% of revenue (Jan-Sep 2025; FY2024 assumed the same "
-            "share), "
-            "billed in CNY at 7.0446 per USD, 25,000 enterprises all paying in Jan-Sep 2025")
-    raise UniteconError(f"no sample-ledger calibration for model {inputs.model!r}; expected minimax or zhipu")
+    def figure(key: str | float | int, period: str | None = None) -> float:
+        """An input's figure in ``period`` (else its latest), or the number given."""
+        if not isinstance(key, str):
+            return float(key)
+        figures = inputs.series[key].figures
+        return (figures[period] if period in figures else list(figures.values())[-1]).value
+
+    totals = []
+    for _, period in ledger_periods:
+        total = figure(spec.revenue, period)
+        if spec.share:
+            total = total * figure(spec.share, period)
+        if spec.currency != inputs.currency:
+            total = total * figure(inputs.ledger.fx[spec.currency])
+        totals.append(total)
+    (deployment, share), = spec.deployment.items() if spec.deployment else (("", 0.0),)
+    first = ledger_periods[0][1]
+    return Calibration(
+        spec.id_prefix, spec.currency, tuple(label for label, _ in ledger_periods), tuple(totals),
+        customers or int(figure(spec.customers)), spec.first_period_share, figure(spec.repurchase),
+        deployment, figure(share, first), spec.other_deployment or "unspecified", spec.top5_share,
+        spec.top5_share_later, spec.notes)
 
 
 def _amounts(rng: np.random.Generator, n: int, total: float, top5: float | None) -> np.ndarray:
     """Heavy-tailed positive amounts summing to ``total`` to the cent, the largest five holding ``top5``."""
     weights = np.sort(rng.pareto(1.3, n) + 0.05)[::-1]
     if top5 is not None and n > 5:
-        head = np.array([0.14, 0.10, 0.08, 0.06, 0.05]) * (top5 / 0.43)
+        head = np.array([0.14, 0.10, 0.08, 0.06, 0.05]) * (top5 / 0.43)  # 0.43: the sum of these five
         tail = weights[5:] / weights[5:].sum() * (1 - top5)
         tail = np.minimum(tail, head[-1] * 0.9)
         weights = np.concatenate([head, tail / tail.sum() * (1 - top5)])
@@ -91,28 +101,29 @@ def sample_ledger(cal: Calibration, seed: int = 0) -> pd.DataFrame:
     first_payers = np.sort(rng.choice(n, size=max(5, round(n * cal.first_period_share)), replace=False))
     rows = []
     # Period 1: heavy-tailed, the largest customers on-premise until their share is reached.
-    first = _amounts(rng, len(first_payers), cal.totals[0], TOP5_SHARE)
-    on_prem = np.zeros(n, dtype=bool)
-    reached = np.cumsum(first) / cal.totals[0] <= cal.on_prem_share
+    first = _amounts(rng, len(first_payers), cal.totals[0], cal.top5)
+    on_prem = np.zeros(n, dtype=bool)  # customers of the targeted deployment
+    reached = np.cumsum(first) / cal.totals[0] <= cal.deployment_share
     on_prem[first_payers[reached]] = True
     rows.append(pd.DataFrame({"i": first_payers, "period": cal.periods[0], "amount": first}))
     # Period 2: repeat buyers and the customers new in period 2.
     repeat = rng.random(len(first_payers)) < cal.repurchase
     repeat[:5] = True  # the largest customers (the first payers hold the largest amounts) buy again
     second_payers = np.union1d(first_payers[repeat], np.setdiff1d(np.arange(n), first_payers))
-    second = _amounts(rng, len(second_payers), cal.totals[1], TOP5_SHARE if cal.prefix == "ZP" else None)
+    second = _amounts(rng, len(second_payers), cal.totals[1], cal.top5_later)
     # large customers stay large: repeat buyers by their first-period size, then the new ones at random
     size = np.zeros(n)
     size[first_payers] = first
     ordered = second_payers[np.lexsort((rng.random(len(second_payers)), -size[second_payers]))]
     rows.append(pd.DataFrame({"i": ordered, "period": cal.periods[1], "amount": second}))
-    late = ~on_prem[second_payers] & (rng.random(len(second_payers)) < cal.on_prem_share / 8)
+    late = ~on_prem[second_payers] & (rng.random(len(second_payers)) < cal.deployment_share / 8)
     on_prem[second_payers[late & ~np.isin(second_payers, first_payers)]] = True
     totals = pd.concat(rows, ignore_index=True)
-    return _invoices(rng, totals, ids, segment, on_prem, cal.currency)
+    deployment = np.where(on_prem, cal.deployment, cal.other_deployment)
+    return _invoices(rng, totals, ids, segment, deployment, cal.currency)
 
 
-def _invoices(rng, totals: pd.DataFrame, ids, segment, on_prem, currency: str) -> pd.DataFrame:
+def _invoices(rng, totals: pd.DataFrame, ids, segment, deployment, currency: str) -> pd.DataFrame:
     """Split each customer-period total into invoices (cents exact) and add credit notes that net to zero."""
     k = rng.integers(1, 5, size=len(totals))
     rep = totals.loc[totals.index.repeat(k)].reset_index(drop=True)
@@ -138,7 +149,7 @@ def _invoices(rng, totals: pd.DataFrame, ids, segment, on_prem, currency: str) -
         "customer_id": ids[i],
         "customer_name": [f"Synthetic {s} customer {n}" for s, n in zip(seg, ids[i], strict=True)],
         "segment": seg,
-        "deployment": np.where(on_prem[i], "on-prem", "cloud"),
+        "deployment": deployment[i],
         "period": rep["period"].to_numpy(),
         "amount": rep["amount"].map("{:.2f}".format).to_numpy(),
         "currency": currency,

@@ -22,7 +22,7 @@ from xlsxwriter.worksheet import CellFormulaTuple, CellNumberTuple, Worksheet
 from . import __version__
 from .atomic import replacing
 from .expr import ref
-from .inputs import Figure
+from .inputs import SCENARIO, Figure
 from .layout import (
     AUDIT,
     AUDIT_COLUMNS,
@@ -35,6 +35,7 @@ from .layout import (
     CUSTOMERS,
     FINGERPRINT,
     FINGERPRINT_COLUMNS,
+    FIRST_BODY_ROW,
     FIRST_CUSTOMER_ROW,
     FIRST_PERIOD,
     HEADER_ROW,
@@ -53,7 +54,9 @@ from .layout import (
     Line,
 )
 from .lineage import lineage
-from .model import SCALAR, SCENARIO, Row, written_out
+from .metrics.arppu import SUMMARY as ARPPU_SUMMARY
+from .model import SCALAR, Row, written_out
+from .peers import HEADLINES as PEERS_HEADLINES
 from .r1c1 import to_r1c1
 from .render import customer_formula, formula, grid_axis_formula, in_names, scenario_formula, scenario_pick_formula
 from .snapshot import column_digest
@@ -198,8 +201,9 @@ def _write(layout: Layout, path: Path, progress: Callable[[str], None]) -> int:
 
     written: list[tuple[str, int, int, str]] = []
     _write_inputs(sheets[INPUTS], layout, styles, written)
-    for sheet in (CALCULATIONS, CHECKS, SUMMARY):
-        _write_rows(sheets[sheet], sheet, layout, styles, written)
+    for sheet in (*layout.sheet_periods, CALCULATIONS, CHECKS, SUMMARY):
+        if sheet in sheets:
+            _write_rows(sheets[sheet], sheet, layout, styles, written)
     data: list[tuple[str, str, str, str]] = []
     if layout.grids:
         _write_sensitivity(sheets[SENSITIVITY], layout, styles, written, data)
@@ -212,6 +216,8 @@ def _write(layout: Layout, path: Path, progress: Callable[[str], None]) -> int:
     for key, value in (("unitecon_model", inputs.model), ("unitecon_version", __version__),
                        ("unitecon_inputs_sha256", inputs.digest)):
         wb.set_custom_property(key, value)
+    if inputs.members:
+        wb.set_custom_property("unitecon_peers", ",".join(model for model, _, _ in inputs.members))
     _write_charts(wb, sheets[SUMMARY], layout)
     for name, cell in sorted(layout.names.items()):
         wb.define_name(name, f"={cell.sheet}!{cell.a1(absolute=True)}")
@@ -328,20 +334,29 @@ def _write_rows(ws, sheet: str, layout: Layout, styles: _Styles, written: list) 
     """Write a row-per-metric sheet, appending each formula cell to ``written``."""
     model = layout.model
     periods = model.inputs.periods
-    title = {CALCULATIONS: "calculations", CHECKS: "checks", SUMMARY: "summary"}[sheet]
-    ws.write_string(0, 0, f"{model.inputs.company}: {title}", styles.title)
-    ws.write_string(1, 0, f"Reporting currency {model.inputs.currency}. Costs and losses are positive numbers. "
+    axis = layout.periods_of(sheet)
+    own = sheet in layout.sheet_periods  # a company's workings in a peers workbook
+    title = {CALCULATIONS: "calculations", CHECKS: "checks", SUMMARY: "summary"}.get(sheet, "workings")
+    company = layout.sheet_companies.get(sheet, model.inputs.company)
+    ws.write_string(0, 0, f"{company}: {title}", styles.title)
+    currency = layout.sheet_currencies.get(sheet, model.inputs.currency)
+    ws.write_string(1, 0, f"Reporting currency {currency}. Costs and losses are positive numbers. "
                           "One formula per row, copied across the periods; black = formula, green = link.",
                     styles.subtitle)
-    heads = ["Label", "Name", "Unit", "Value" if sheet != CALCULATIONS else "Total / scalar"]
-    if sheet != SUMMARY:
-        heads += [periods[p].label for p in model.periods]
+    heads = ["Label", "Name", "Unit", "Value" if sheet not in (CALCULATIONS,) and not own else "Total / scalar"]
+    by_period = sheet != SUMMARY or any(line.item.grain == "period" for line in layout.lines.get(sheet, [])
+                                        if line.kind == "row")
+    if by_period:
+        heads += [periods[p].label for p in axis]
     for col, text in enumerate(heads):
         ws.write_string(HEADER_ROW, col, text, styles.header)
-    if sheet != SUMMARY:
+    if sheet == CHECKS and not layout.lines.get(CHECKS):
+        ws.write_string(FIRST_BODY_ROW, LABEL, "No reconciliation applies to these inputs: no figure here is "
+                                               "cross-checked against another.", styles.heading)
+    if by_period:
         ws.write_string(HEADER_ROW + 1, LABEL, "Period ends", styles.subtitle)
-        for p, col in layout.period_col.items():
-            ws.write_string(HEADER_ROW + 1, col, f"{periods[p].end:%Y-%m-%d}", styles.subtitle)
+        for p in axis:
+            ws.write_string(HEADER_ROW + 1, layout.col_of(sheet, p), f"{periods[p].end:%Y-%m-%d}", styles.subtitle)
         ws.freeze_panes(HEADER_ROW + 2, FIRST_PERIOD)
         ws.repeat_rows(HEADER_ROW, HEADER_ROW + 1)
     else:
@@ -349,7 +364,7 @@ def _write_rows(ws, sheet: str, layout: Layout, styles: _Styles, written: list) 
     ws.set_column(LABEL, LABEL, 58)
     ws.set_column(NAME, NAME, 40)
     ws.set_column(UNIT, UNIT, 18)
-    ws.set_column(SCALAR_COL, FIRST_PERIOD + len(model.periods), 16)
+    ws.set_column(SCALAR_COL, FIRST_PERIOD + len(axis), 16)
     flags = []
     for line in layout.lines.get(sheet, []):
         if line.kind == "heading":
@@ -486,9 +501,7 @@ def _write_cover(ws, layout: Layout, styles: _Styles, written: list) -> None:
     ws.set_column(1, 1, 100, styles.wrap)
     ws.write_string(0, 0, f"{inputs.company}: unit economics", styles.title)
     rows: list[tuple[str, str]] = [
-        ("What this is", f"Unit economics of {inputs.company} from its Hong Kong prospectus as reported in the "
-                         "press: ARPPU by product line, revenue per B2B customer, the compute-to-revenue "
-                         "exchange rate, margins, burn and runway. Every calculated cell is a live formula."),
+        ("What this is", _what_this_is(layout)),
         ("How to use", "Change a blue cell on the Inputs sheet; every number on Calculations, Checks and "
                        "Summary follows. Each input row cites its source document and the exact quote. "
                        "To make a change permanent, edit the inputs file and rebuild with `unitecon build`."
@@ -553,7 +566,8 @@ def _write_cover(ws, layout: Layout, styles: _Styles, written: list) -> None:
     ws.write_string(r, 0, "Provenance", styles.heading)
     for head, text in (
         ("Tool", f"unitecon {__version__}"),
-        ("Inputs file", inputs.path.name),
+        ("Inputs file", inputs.path.name if not inputs.members else
+         "; ".join(f"{path.name} (sha256 {digest})" for _, path, digest in inputs.members)),
         ("Inputs sha256", inputs.digest),
         ("Sources", "; ".join(f"{doc}: {d.title}" for doc, d in inputs.documents.items())),
     ):
@@ -562,6 +576,36 @@ def _write_cover(ws, layout: Layout, styles: _Styles, written: list) -> None:
         ws.write_string(r, 1, text, styles.wrap)
         ws.set_row(r, _wrapped_height(text, 100))
     ws.activate()
+
+
+def _what_this_is(layout: Layout) -> str:
+    """The Cover's first paragraph: whose unit economics, from which documents (their own titles), and what the
+    workbook holds for them."""
+    model = layout.model
+    inputs = model.inputs
+    documents = "; ".join(f"«{d.title}»" + (f" ({d.publisher}, {d.published})" if d.publisher and d.published
+                                            else f" ({d.publisher or d.published})" if d.publisher or d.published
+                                            else "") for d in inputs.documents.values())
+    count = len(inputs.documents)
+    built = {row.pattern for row in model.rows if row.pattern}
+    holds = [text for pattern, text in (
+        ("{product}_arppu_{ccy}", f"ARPPU for {len(inputs.products)} product line(s)"),
+        ("{segment}_revenue_share", "revenue by segment"),
+        ("{segment}_revenue_per_customer_{ccy}", "revenue per customer"),
+        ("revenue_per_customer_{ccy}", "revenue per customer"),
+        ("compute_to_revenue", "the compute-to-revenue exchange rate"),
+        ("revenue_growth_yoy", "growth"),
+        ("arr_growth", "growth of the annualised run-rate"),
+        ("runway_months", "burn and runway"),
+    ) if pattern in built]
+    if layout.customers:
+        holds.append(f"{layout.customers:,} customers from a ledger")
+    holds = list(dict.fromkeys(holds))
+    what = (", ".join(holds) if holds else "the cited figures and what they allow") + "."
+    checks = ("" if model.reconciling else " No reconciliation applies to these inputs: no figure here is "
+              "cross-checked against another.")
+    return (f"Unit economics of {inputs.company} from {count} cited document{'s' if count != 1 else ''}: "
+            f"{documents}. It holds {what} Every calculated cell is a live formula.{checks}")
 
 
 def _write_fingerprint(ws, layout: Layout, styles: _Styles, runs: list[tuple[str, str, str]],
@@ -653,21 +697,31 @@ def _write_audit(ws, layout: Layout, styles: _Styles) -> None:
 
 def _write_charts(wb, ws, layout: Layout) -> None:
     model = layout.model
-    arppu = [r for r in model.rows if r.name.startswith("out_arppu_")]
+    arppu = [r for r in model.rows if r.role == "output" and r.section == ARPPU_SUMMARY]
+    ccy = model.inputs.currency
+    money = Unit(ccy).number_format()
     scenario_cols = [c.col for c in layout.compare_cells.values()]
     anchor = max([FIRST_PERIOD, *scenario_cols]) + 1  # right of the scenario comparison
+    by_company = [r for r in model.rows if r.role == "output" and r.section == PEERS_HEADLINES]
+    if by_company:
+        first, last = layout.cells[(by_company[0].name, SCALAR)], layout.cells[(by_company[-1].name, SCALAR)]
+        chart = _exchange_rate_chart(wb, "Compute spend per unit of revenue, each company's headline period",
+                                     [SUMMARY, first.row, LABEL, last.row, LABEL],
+                                     [SUMMARY, first.row, SCALAR_COL, last.row, SCALAR_COL],
+                                     "#C55A11", "Compute-to-revenue exchange rate by company", "company")
+        ws.insert_chart(xl_rowcol_to_cell(HEADER_ROW, FIRST_PERIOD + len(model.periods) + 1), chart)
     if arppu:
         first, last = layout.cells[(arppu[0].name, SCALAR)], layout.cells[(arppu[-1].name, SCALAR)]
         chart = wb.add_chart({"type": "bar"})
         chart.add_series({
-            "name": "Annualised ARPPU (USD per paying user per year)",
+            "name": f"Annualised ARPPU ({ccy} per paying user per year)",
             "categories": [SUMMARY, first.row, LABEL, last.row, LABEL],
             "values": [SUMMARY, first.row, SCALAR_COL, last.row, SCALAR_COL],
-            "data_labels": {"value": True, "num_format": '"$"#,##0'},
+            "data_labels": {"value": True, "num_format": money},
             "fill": {"color": "#4472C4"},
         })
-        chart.set_title({"name": "ARPPU by product line (annualised, USD)"})
-        chart.set_x_axis({"name": "USD per paying user per year", "num_format": '"$"#,##0', "min": 0})
+        chart.set_title({"name": f"ARPPU by product line (annualised, {ccy})"})
+        chart.set_x_axis({"name": f"{ccy} per paying user per year", "num_format": money, "min": 0})
         chart.set_legend({"none": True})
         chart.set_size({"width": 640, "height": 300})
         ws.insert_chart(xl_rowcol_to_cell(HEADER_ROW, anchor), chart)

@@ -1,10 +1,18 @@
-"""The metric catalogue: every metric unitecon can compute, declared once.
+"""The metric catalogue: every metric, check and input unitecon knows, declared once.
 
-**Where do I add a metric?** In the area module it belongs to (``arppu``, ``b2b``, ``compute``,
-``finance``, ``customers``, ``forward``) or a reconciliation in ``checks``. A declaration is a name, label, unit, grain,
-expression and description; the formula text, defined name, Audit entry and trace output all come
-from it. A metric appears in a workbook when every input it rests on is in that model's inputs file,
-so one catalogue serves every company.
+**Where do I add a metric?** In the area module it belongs to (``arppu``, ``segments``, ``compute``,
+``finance``, ``growth``, ``customers``, ``forward``) or a reconciliation in ``checks``. A declaration
+is a name, label, unit, grain, expression and description; the formula text, defined name, Audit
+entry and trace output all come from it. Names are patterns: ``{ccy}`` is the reporting currency
+(``usd``), ``{CCY}`` its code (``USD``), and a declaration made ``over`` a family (``product``,
+``segment`` …, see :mod:`unitecon.metrics.families`) is made once per member the inputs file declares,
+``{product}`` standing for the member's key and ``{product.revenue}`` for one of its roles.
+
+A metric appears in a workbook when every input it rests on is in that model's inputs file; every
+build says which catalogue metrics it did not build and the first input each lacks. Every name a
+declaration reads must resolve to a metric, a documented input (``INPUTS`` of an area module), a
+family role or a built-in when the catalogue loads (:mod:`unitecon.metrics.catalogue`), so a typo fails
+there, naming the nearest match.
 """
 
 from __future__ import annotations
@@ -24,50 +32,60 @@ class Metric:
     name: str
     label: str
     unit: str
-    grain: Grain
+    grain: str
     expr: Expr
     description: str
     section: str = ""
+    over: tuple[str, ...] = ()  # the families it is declared for each member of
+    requires: tuple[str, ...] = ()  # role placeholders it needs besides those its expression reads
     by: str | None = None  # category metrics: the customer column whose values make the rows
+    summary: str | None = None  # the Summary section it is shown in (its latest value), if any
+    summary_label: str | None = None  # its label there (default: its label)
+    pattern: str = ""  # set on a bound metric: the name pattern of its declaration
 
 
 @dataclass(frozen=True)
 class Check:
-    """A reconciliation: ``actual`` against ``expected``, passing within ``tolerance`` or as a bound."""
+    """A reconciliation: ``actual`` against ``expected``, passing within ``tolerance`` or as a bound.
+
+    ``reconciles`` is False for checks of the workbook's own integrity (a scenario selector naming a
+    scenario, customers kept in order): those alone do not make a model's numbers checked.
+    """
 
     name: str
     label: str
     unit: str
-    grain: Grain
+    grain: str
     actual: Expr
     expected: Expr
     description: str
-    rule: Literal["match", "at_least"] = "match"
+    rule: str = "match"  # match | at_least | at_most (a placeholder for checks over ``published``)
     tolerance: str | None = None
+    over: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    reconciles: bool = True
+    pattern: str = ""
 
 
-def catalogue(ccy: str, ledger_fx: str | None = None, reconciles_with: str | None = None,
-              ledger_periods: tuple[str, ...] = (), payers: str | None = None,
-              arppu_name: str | None = None) -> tuple[list[Metric], list[Check]]:
-    """All metric and check declarations for a model reporting in currency ``ccy`` (``usd``/``cny``).
+@dataclass(frozen=True)
+class Input:
+    """An input the catalogue reads by name: what an inputs file may declare under ``inputs:``."""
 
-    ``ledger_fx`` and ``reconciles_with`` come from the inputs file's ``ledger:`` section, ``payers``
-    and ``arppu_name`` from its ``forward:`` section.
-    """
-    from . import arppu, b2b, checks, compute, customers, finance, forward
-
-    metrics: list[Metric] = []
-    for area in (arppu, b2b, compute, finance):
-        metrics.extend(area.metrics(ccy))
-    metrics.extend(customers.metrics(ccy, ledger_fx, reconciles_with, ledger_periods))
-    metrics.extend(forward.metrics(ccy, payers, arppu_name))
-    return metrics, checks.checks(ccy)
+    name: str  # pattern: revenue_{ccy}; {cur} stands for any currency code in lower case
+    label: str
+    unit: str
+    kind: str  # flow (summed over time), balance (at a date), rate (a ratio or price)
+    grain: str  # period or scalar
+    description: str
+    section: str
 
 
-def in_section(section: str):
-    """A ``Metric`` constructor that files every metric it makes under one section heading."""
+def in_section(section: str, over: tuple[str, ...] = ()):
+    """A ``Metric`` constructor that files every metric it makes under one section heading (and family)."""
 
-    def make(name: str, label: str, unit: str, grain: Grain, expr: Expr, description: str) -> Metric:
-        return Metric(name, label, unit, grain, expr, description, section)
+    def make(name: str, label: str, unit: str, grain: str, expr: Expr, description: str,
+             requires: tuple[str, ...] = (), summary: str | None = None, summary_label: str | None = None) -> Metric:
+        return Metric(name, label, unit, grain, expr, description, section, over, requires, summary=summary,
+                      summary_label=summary_label)
 
     return make

@@ -1,66 +1,40 @@
-"""ARPPU (average revenue per paying user) by consumer product line."""
+"""ARPPU (average revenue per paying user), one set of rows per consumer product line (``products:``)."""
 
 from __future__ import annotations
 
-from ..expr import MONTHS_PER_YEAR, PERIOD_MONTHS, ref
+from ..expr import MONTHS_PER_YEAR, PERIOD_MONTHS, convert, ref, slot
 from . import Metric, in_section
 
-metric = in_section("ARPPU by product line")
+SECTION = "ARPPU by product line"
+SUMMARY = "ARPPU by product line, annualised"  # the Summary section, charted
+metric = in_section(SECTION, over=("product",))
+converted = in_section(SECTION, over=("product", "fx"))
 
-#: product key -> (label, revenue series, paying-user series)
-PRODUCTS = {
-    "hailuo": ("Hailuo AI (video)", "hailuo_revenue_usd", "hailuo_paying_users"),
-    "talkie": ("Talkie / Xingye (companion)", "talkie_revenue_usd", "talkie_paying_users"),
-    "llm_app": ("MiniMax app + voice (LLM app)", "other_ai_native_revenue_usd", "llm_app_paying_users"),
-    "ai_native": ("AI-native products, total", "ai_native_revenue_usd", "ai_native_paying_users"),
-}
-
-
-def metrics(ccy: str) -> list[Metric]:
-    out = [
-        metric(
-            "other_ai_native_revenue_usd",
-            "MiniMax app + voice revenue (residual)",
-            "USD",
-            "period",
-            ref("ai_native_revenue_usd") - ref("hailuo_revenue_usd") - ref("talkie_revenue_usd"),
-            "AI-native revenue not attributed to Hailuo or Talkie: the MiniMax app and MiniMax voice. "
-            "Used as the LLM app's revenue; it overstates the app by whatever voice earns.",
-        )
-    ]
-    for key, (label, revenue, users) in PRODUCTS.items():
-        arppu = f"{key}_arppu_usd"
-        monthly = f"{key}_arppu_monthly_usd"
-        annual = f"{key}_arppu_annualised_usd"
-        out += [
-            metric(arppu, f"{label}: ARPPU for the period", "USD/user", "period",
-                   ref(revenue) / ref(users),
-                   f"{label} revenue in the period divided by its paying users."),
-            metric(monthly, f"{label}: ARPPU per month", "USD/user/month", "period",
-                   ref(arppu) / ref(PERIOD_MONTHS),
-                   "Period ARPPU divided by the months in the period."),
-            metric(annual, f"{label}: ARPPU annualised", "USD/user/year", "period",
-                   ref(monthly) * MONTHS_PER_YEAR,
-                   "Monthly ARPPU times 12."),
-            metric(f"{key}_arppu_cny", f"{label}: ARPPU for the period (CNY)", "CNY/user", "period",
-                   ref(arppu) * ref("usd_cny"),
-                   "Period ARPPU converted at the cited USD/CNY rate."),
-            metric(f"{key}_arppu_annualised_cny", f"{label}: ARPPU annualised (CNY)", "CNY/user/year", "period",
-                   ref(annual) * ref("usd_cny"),
-                   "Annualised ARPPU converted at the cited USD/CNY rate."),
-        ]
-    for key in ("hailuo", "ai_native"):
-        label = PRODUCTS[key][0]
-        out.append(
-            metric(f"{key}_arppu_variance", f"{label}: computed vs company-reported ARPPU", "ratio", "period",
-                   ref(f"{key}_arppu_usd") / ref(f"{key}_arppu_reported_usd") - 1,
-                   "How far revenue ÷ paying users lies from the ARPPU the company reports (0% = agrees).")
-        )
-    for key in ("hailuo", "talkie", "llm_app"):
-        label = PRODUCTS[key][0]
-        out.append(
-            metric(f"{key}_arppu_press_variance", f"{label}: annualised ARPPU vs press estimate", "ratio",
-                   "period", ref(f"{key}_arppu_annualised_cny") / ref(f"{key}_arppu_press_cny") - 1,
-                   "How far the annualised CNY ARPPU lies from the journalist's per-user-per-year figure.")
-        )
-    return out
+METRICS: list[Metric] = [
+    metric("{product}_revenue_{ccy}", "{product.label}: revenue (residual)", "{CCY}", "period",
+           slot("product.residual"),
+           "{product.label}: revenue not reported on its own, the total less the product lines that are. "
+           "{product.description}"),
+    metric("{product}_arppu_{ccy}", "{product.label}: ARPPU for the period", "{CCY}/user", "period",
+           ref("{product.revenue}") / ref("{product.paying_users}"),
+           "{product.label} revenue in the period divided by its paying users."),
+    metric("{product}_arppu_monthly_{ccy}", "{product.label}: ARPPU per month", "{CCY}/user/month", "period",
+           ref("{product}_arppu_{ccy}") / ref(PERIOD_MONTHS),
+           "Period ARPPU divided by the months in the period."),
+    metric("{product}_arppu_annualised_{ccy}", "{product.label}: ARPPU annualised", "{CCY}/user/year", "period",
+           ref("{product}_arppu_monthly_{ccy}") * MONTHS_PER_YEAR,
+           "Monthly ARPPU times 12.", summary=SUMMARY, summary_label="{product.label}"),
+    converted("{product}_arppu_{fx}", "{product.label}: ARPPU for the period ({fx.code})", "{fx.code}/user",
+              "period", convert(ref("{product}_arppu_{ccy}"), "{CCY}", "{fx.code}"),
+              "Period ARPPU converted at the cited exchange rate."),
+    converted("{product}_arppu_annualised_{fx}", "{product.label}: ARPPU annualised ({fx.code})",
+              "{fx.code}/user/year", "period", convert(ref("{product}_arppu_annualised_{ccy}"), "{CCY}", "{fx.code}"),
+              "Annualised ARPPU converted at the cited exchange rate."),
+    metric("{product}_arppu_variance", "{product.label}: computed vs company-reported ARPPU", "ratio", "period",
+           ref("{product}_arppu_{ccy}") / ref("{product.reported_arppu}") - 1,
+           "How far revenue ÷ paying users lies from the ARPPU the company reports (0% = agrees)."),
+    metric("{product}_arppu_press_variance", "{product.label}: annualised ARPPU vs press estimate", "ratio",
+           "period", ref("{product.press_annualised}") / ref("{product.press_arppu}") - 1,
+           "How far the annualised ARPPU (in the estimate's currency) lies from the journalist's "
+           "per-user-per-year figure."),
+]

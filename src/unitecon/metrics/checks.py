@@ -1,71 +1,61 @@
 """Reconciliations shown on the Checks sheet and rolled up into the master check.
 
-Source conflicts (a figure reported with two values) are added for every ``alternatives`` entry of
-the inputs file by :mod:`unitecon.model`; they need no declaration here.
+Each is declared once here. Those made ``over`` a family come from the inputs file's own
+declarations: a conflict check for every ``alternatives:`` entry, a check for every ``published:``
+figure, a users × reported-ARPPU check for every product that reports an ARPPU.
 """
 
 from __future__ import annotations
 
-from ..expr import ONE, at, ref
-from . import Check
+from ..expr import ONE, ref, slot
+from . import Check, Input
 
 RECONCILE = "reconciliation_tolerance"
 PRINT = "conflict_tolerance"
 
+INPUTS: list[Input] = [
+    Input(RECONCILE, "Tolerance for reconciliations (relative)", "ratio", "rate", "scalar",
+          "How far apart two ways of computing one figure may be before the check fails.", "Checks"),
+    Input(PRINT, "Tolerance for printed figures and source conflicts (relative)", "ratio", "rate", "scalar",
+          "How far a printed or second-source figure may lie from the model's before it is flagged.", "Checks"),
+]
 
-def checks(ccy: str) -> list[Check]:
-    c = ccy.upper()
-    return [
-        Check("segments_sum_to_total", "Segments sum to total revenue (AI-native + open platform)", c, "period",
-              ref("ai_native_revenue_usd") + ref("b2b_revenue_usd"), ref("revenue_usd"),
-              "AI-native revenue (a cited amount) plus open platform revenue (total × its cited share) "
-              "reproduces total revenue.", tolerance=PRINT),
-        Check("blended_gross_margin", "Segment margins blend to the reported gross margin", "ratio", "period",
-              ref("ai_native_revenue_share") * ref("ai_native_gross_margin")
-              + ref("b2b_revenue_share") * ref("b2b_gross_margin"),
-              ref("gross_margin"),
-              "Revenue-weighted segment gross margins reproduce the overall gross margin.", tolerance=RECONCILE),
-        Check("hailuo_users_times_arppu", "Hailuo paying users × reported ARPPU ≈ Hailuo revenue", "USD", "period",
-              ref("hailuo_paying_users") * ref("hailuo_arppu_reported_usd"), ref("hailuo_revenue_usd"),
-              "Paying users times the company-reported ARPPU reproduces product revenue.", tolerance=RECONCILE),
-        Check("ai_native_users_times_arppu", "AI-native paying users × reported ARPPU ≈ AI-native revenue", "USD",
-              "period", ref("ai_native_paying_users") * ref("ai_native_arppu_reported_usd"),
-              ref("ai_native_revenue_usd"),
-              "Paying users times the reported average spend reproduces AI-native revenue.", tolerance=RECONCILE),
-        Check("b2b_customers_times_revenue", "B2B customers × press revenue per customer ≈ B2B revenue (annualised)",
-              "USD/year", "period",
-              ref("b2b_customers") * ref("b2b_revenue_per_customer_press_usd"), ref("b2b_revenue_annualised_usd"),
-              "25,000 customers at the press's ~$6,000 a year should reproduce annualised open platform "
-              "revenue; on the documents' own figures it does not.", tolerance=RECONCILE),
-        Check("blended_gross_margin_deployment", "On-premise and cloud margins blend to the reported gross margin",
-              "ratio", "period",
-              ref("on_prem_revenue_share") * ref("on_prem_gross_margin")
-              + (1 - ref("on_prem_revenue_share")) * ref("cloud_gross_margin"),
-              ref("gross_margin"),
-              "Revenue-weighted deployment margins reproduce the overall gross margin.", tolerance=RECONCILE),
-        Check("sd_to_revenue_published", "S&D % of revenue = press-printed figure", "ratio", "period",
-              ref("sd_to_revenue"), ref("sd_to_revenue_published"),
-              "The workbook reproduces the S&D intensity the article prints.", tolerance=PRINT),
-        Check("ai_native_share_published", "AI-native share of revenue = press-printed 71.1%", "ratio", "period",
-              ref("ai_native_revenue_share"), ref("ai_native_revenue_share_published"),
-              "The workbook reproduces the AI-native share the article prints.", tolerance=PRINT),
-        Check("cumulative_loss_published", "Cumulative net loss = press-printed figure", c, "scalar",
-              ref(f"cumulative_net_loss_{ccy}"), ref(f"cumulative_net_loss_published_{ccy}"),
-              "The sum of period net losses reproduces the cumulative loss the article prints.", tolerance=PRINT),
-        Check("cumulative_loss_published_min", "Cumulative net loss at least the press's lower bound", c, "scalar",
-              ref(f"cumulative_net_loss_{ccy}"), ref(f"cumulative_net_loss_published_min_{ccy}"),
-              "The article says the cumulative loss exceeds this figure.", rule="at_least"),
-        Check("revenue_cagr_published", "Revenue CAGR 2022–2024 at least the press's 130%", "ratio", "scalar",
-              ref("revenue_cagr_2022_2024"), ref("revenue_cagr_published"),
-              "The article says the CAGR exceeds 130%.", rule="at_least"),
-        Check("ledger_reconciles", "Customer ledger revenue = reported revenue it covers", c, "period",
-              ref("ledger_revenue"), ref("ledger_reported_revenue"),
-              "The customers' revenue in the ledger adds up to the reported segment revenue.", tolerance=RECONCILE),
-        Check("ledger_in_order", "Customers are in descending order of revenue", "flag", "scalar",
-              ref("ledger_in_order"), ONE,
-              "Rank, cumulative share and top-N shares assume the order the build sorted; an edit that "
-              "changes it fails here until the workbook is rebuilt.", rule="at_least"),
-        Check("rd_to_revenue_published", "R&D at least 7× revenue in FY2024 (press)", "multiple", "scalar",
-              at("rd_to_revenue", "FY2024"), ref("rd_to_revenue_published"),
-              "The article says R&D was more than 7 times revenue in 2024.", rule="at_least"),
-    ]
+CHECKS: list[Check] = [
+    Check("segments_sum_to_total", "Segments sum to total revenue ({segmentation.labels})", "{CCY}", "period",
+          slot("segmentation.revenue_sum"), ref("revenue_{ccy}"),
+          "The segments' revenue, each cited or computed from its cited share, adds up to total revenue.",
+          tolerance=PRINT, over=("segmentation",)),
+    Check("segments_blend_to_gross_margin", "Segment margins blend to the reported gross margin", "ratio",
+          "period", slot("segmentation.blended_margin"), ref("gross_margin"),
+          "Revenue-weighted segment gross margins reproduce the overall gross margin.", tolerance=RECONCILE,
+          over=("segmentation",)),
+    Check("{product}_users_times_arppu", "{product.label}: paying users × reported ARPPU ≈ revenue", "{CCY}",
+          "period", ref("{product.paying_users}") * ref("{product.reported_arppu}"), ref("{product.revenue}"),
+          "Paying users times the company-reported ARPPU reproduces product revenue.", tolerance=RECONCILE,
+          over=("product",)),
+    Check("{segment}_customers_times_revenue",
+          "{segment.label}: customers × press revenue per customer ≈ revenue (annualised)", "{CCY}/year", "period",
+          ref("{segment.customers}") * ref("{segment.press_revenue_per_customer}"),
+          ref("{segment}_revenue_annualised_{ccy}"),
+          "Customers at the press's revenue per customer per year should reproduce the segment's annualised "
+          "revenue.", tolerance=RECONCILE, over=("segment",)),
+    Check("{published}", "{published.label}", "{published.unit}", "{published.grain}",
+          slot("published.actual"), slot("published.expected"),
+          "The workbook reproduces the figure the documents print ({published.input}).",
+          rule="{published.rule}", tolerance="{published.tolerance}", over=("published",)),
+    Check("ledger_reconciles", "Customer ledger revenue = reported revenue it covers", "{CCY}", "period",
+          ref("ledger_revenue"), ref("ledger_reported_revenue"),
+          "The customers' revenue in the ledger adds up to the reported revenue it covers.", tolerance=RECONCILE,
+          over=("ledger",)),
+    Check("ledger_in_order", "Customers are in descending order of revenue", "flag", "scalar",
+          ref("ledger_in_order"), ONE,
+          "Rank, cumulative share and top-N shares assume the order the build sorted; an edit that changes it "
+          "fails here until the workbook is rebuilt.", rule="at_least", over=("ledger",), reconciles=False),
+    Check("conflict_{conflict}", "Source conflict: {conflict.label}", "{conflict.unit}", "scalar",
+          slot("conflict.primary"), ref("{conflict}"), "{conflict.description}", tolerance=PRINT,
+          over=("conflict",)),
+    Check("scenario_selected", "Scenario selector names a declared scenario", "count", "scalar",
+          slot("scenarios.countif"), ONE,
+          "The selector must hold one of the scenario column headers; otherwise every scenario input would "
+          "read 0.", rule="at_least", over=("scenarios",), reconciles=False),
+]
