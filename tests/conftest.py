@@ -112,7 +112,7 @@ def workbook_values(built, recomputed):
     """(row name, period id or None) -> value recomputed from the file's formulas, per model and sheet."""
     out = {}
     for model, path in built.items():
-        for sheet in ("Calculations", "Checks"):
+        for sheet in (*workings_sheets(path), "Checks"):
             for name, period, cell in sheet_rows(path, sheet, model):
                 out[(model, name, period)] = recomputed[model].value(sheet, cell.coordinate)
     return out

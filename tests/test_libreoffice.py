@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import INPUTS, SHIPPED
+from conftest import EXAMPLES, INPUTS, SHIPPED
 from openpyxl.utils.cell import coordinate_to_tuple
 
 from unitecon.build import build
@@ -79,6 +79,16 @@ def test_libreoffice_recalculates_every_shipped_formula_cell_to_the_python_value
     assert not mismatches, "\n".join(map(str, mismatches[:10]))
     numbers = [v for v in rec.values.values() if isinstance(v, int | float) and v != 0]
     assert len(numbers) > 0.5 * len(rec.formulas)  # the comparison covered real numbers, not blanks
+
+
+def test_libreoffice_agrees_on_a_company_reporting_in_euros(tmp_path):
+    """The README's example company (EUR, its own product lines, a reported compute figure and no R&D)."""
+    _need("soffice")
+    book = build(EXAMPLES / "lumen" / "lumen.yaml", tmp_path / "lumen.xlsx").path
+    rec = recompute(book)
+    theirs = _libreoffice_values(book, tmp_path)
+    assert compare_with_engine(rec, theirs, "LibreOffice", REL_TOL) == []
+    assert len(rec.formulas) > 40
 
 
 @pytest.fixture(scope="module")

@@ -281,8 +281,9 @@ def sample_ledger(model: str, inputs_dir: Path, customers: int | None, seed: int
 
 @main.command()
 @click.argument("workbook", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--inputs", "inputs_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="For a unitecon workbook: the inputs file to compare with (default inputs/<model>.yaml).")
+@click.option("--inputs", "inputs_file", type=click.Path(path_type=Path), default=None,
+              help="For a unitecon workbook: the inputs file to compare with (default inputs/<model>.yaml); for a "
+                   "peers workbook, the folder of its companies' files (default inputs).")
 @click.option("--rel-tol", default=1e-9, show_default=True, help="Relative tolerance for a match.")
 @click.option("--libreoffice", is_flag=True,
               help="Also recalculate WORKBOOK in LibreOffice headless and compare its results cell by cell.")
@@ -302,9 +303,22 @@ def verify(workbook: Path, inputs_file: Path | None, rel_tol: float, libreoffice
         rec = recompute(workbook)
         mismatches = [f"cached: {m}" for m in compare(rec, rel_tol)]
         model = rec.properties.get("unitecon_model")
-        inputs_file = inputs_file or (Path("inputs") / f"{model}.yaml" if model else None)
-        checked_model = bool(inputs_file and inputs_file.is_file())
-        if checked_model:
+        members = [m for m in rec.properties.get("unitecon_peers", "").split(",") if m]
+        peers_files = [(inputs_file or Path("inputs")) / f"{m}.yaml" for m in members]
+        if members:  # a peers workbook: compared with the model rebuilt from its companies' files
+            missing = [str(p) for p in peers_files if not p.is_file()]
+            if missing and inputs_file is not None:
+                raise UniteconError(f"{workbook}: a peers workbook of {', '.join(members)}; no inputs file "
+                                    f"{', '.join(missing)} (pass --inputs FOLDER holding them)")
+            checked_model, inputs_file = not missing, inputs_file or Path("inputs")
+            if checked_model:
+                mismatches += [f"model: {m}" for m in compare_with_model(rec, plan_peers(peers_files), rel_tol)]
+        else:
+            if inputs_file is not None and not inputs_file.is_file():
+                raise UniteconError(f"{inputs_file}: no such inputs file")
+            inputs_file = inputs_file or (Path("inputs") / f"{model}.yaml" if model else None)
+            checked_model = bool(inputs_file and inputs_file.is_file())
+        if checked_model and not members:
             scenario = rec.by_name(SCENARIO) if SCENARIO.upper() in rec.names else None  # as the selector holds
             try:
                 layout = plan(inputs_file, scenario=scenario)
@@ -459,8 +473,12 @@ def pull(workbook: Path, inputs_file: Path | None, yes: bool) -> None:
     try:
         if not workbook.is_file():
             raise UniteconError(f"{workbook}: no such workbook")
+        snap = read_snapshot(workbook)
+        if "unitecon_peers" in snap.properties:
+            raise UniteconError(f"{workbook}: a peers workbook takes its figures from the companies' inputs files "
+                                f"({snap.properties['unitecon_peers']}); edit those and run `unitecon build`")
         if inputs_file is None:
-            model = read_snapshot(workbook).model
+            model = snap.model
             if not model:
                 raise UniteconError(f"{workbook}: no unitecon model recorded in it; pass --inputs FILE")
             inputs_file = Path("inputs") / f"{model}.yaml"

@@ -164,6 +164,12 @@ class SampleSpec(_Strict):
     other_deployment: str = Field("", description="Deployment of the customers not named above.")
     notes: str = Field(description="What the calibration assumes, printed in the ledger's banner.")
 
+    @model_validator(mode="after")
+    def _one_deployment(self) -> SampleSpec:
+        if len(self.deployment) > 1:
+            raise ValueError("deployment: name one deployment and its share; the others share the rest")
+        return self
+
 
 class LedgerSpec(_Strict):
     """Where the customer ledger is and how to read it (see :mod:`unitecon.ledger`)."""
@@ -642,12 +648,12 @@ def _cross_check(shown: str, data: Any, spec: InputsFileSpec, sources_dir: Path)
         if period != "scalar" and period not in spec.periods:
             expected = ", ".join(["scalar", *spec.periods])
             add(("headlines", name), f"unknown period {period!r}; expected one of {expected}")
-    problems += _check_time_axis(spec, add)
-    problems += _check_declarations(spec, add)
+    _check_time_axis(spec, add)
+    _check_declarations(spec, add)
     return problems
 
 
-def _check_time_axis(spec: InputsFileSpec, add) -> list[Problem]:
+def _check_time_axis(spec: InputsFileSpec, add) -> None:
     """Regular periods in time order without overlaps; overlay periods after them."""
     regular: list[tuple[str, PeriodSpec]] = []
     overlay_seen = None
@@ -667,10 +673,9 @@ def _check_time_axis(spec: InputsFileSpec, add) -> list[Problem]:
             if regular and period.start <= regular[-1][1].end:
                 add(("periods", pid), f"starts before {regular[-1][0]} ends; list the periods in time order")
         regular.append((pid, period))
-    return []
 
 
-def _check_declarations(spec: InputsFileSpec, add) -> list[Problem]:
+def _check_declarations(spec: InputsFileSpec, add) -> None:
     """Products, segments, published figures, conversions and the ledger's margins name inputs of the right
     unit. A name that is not an input is left to the model, which knows the catalogue's metrics."""
     ccy = spec.currency
@@ -742,7 +747,6 @@ def _check_declarations(spec: InputsFileSpec, add) -> list[Problem]:
         for value, share in sample.deployment.items():
             if isinstance(share, str) and share not in inputs:
                 add(("ledger", "sample", "deployment", value), f"{share!r} is not an input of this file")
-    return []
 
 
 def _source(spec: SourceSpec) -> Source:

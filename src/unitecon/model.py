@@ -504,6 +504,10 @@ def _headlines(inputs: Inputs, rows: list[Row], metrics: dict[str, Metric],
         if row is None:
             if name in not_built:
                 why = not_built[name].reason
+                missing = not_built[name].missing
+                close = difflib.get_close_matches(missing, list(inputs.series), n=1) if missing else []
+                if close:
+                    why += f"; the file has {close[0]}: misspelt?"
             else:
                 close = difflib.get_close_matches(name, sorted(metrics), n=3)
                 why = ("not a metric of the catalogue for this file; "
@@ -526,7 +530,8 @@ def unused_inputs(model: Model, catalogue) -> list[Problem]:
     inputs = model.inputs
     read: set[str] = set()
     for row in model.rows:
-        read |= row.expr.refs()
+        if row.role != "link":  # a period input's own link row on Calculations is not a reader
+            read |= row.expr.refs()
     figure_series = {f.name: f.series for f in model.figures()}
     read |= {figure_series[n] for n in list(read) if n in figure_series}
     if inputs.sensitivity:
@@ -545,8 +550,8 @@ def unused_inputs(model: Model, catalogue) -> list[Problem]:
         if key in read:
             continue
         close = difflib.get_close_matches(key, recognised, n=1, cutoff=0.75)
-        if close and close[0] not in inputs.series:
-            hint = f"did you mean {close[0]}?"
+        if close:
+            hint = f"did you mean {close[0]}?" + (" (the file gives that too)" if close[0] in inputs.series else "")
         else:
             hint = ("declare it in products:, segments: or published:, or see `unitecon catalogue` for the names "
                     "the catalogue reads")

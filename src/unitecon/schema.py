@@ -9,7 +9,6 @@ import re
 
 from .inputs import InputsFileSpec
 from .metrics.catalogue import Catalogue, show
-from .metrics.families import ROLES
 
 SCHEMA_FILE = "unitecon.schema.json"  # next to the inputs files; their first line points editors at it
 
@@ -37,12 +36,14 @@ def inputs_schema(catalogue: Catalogue) -> dict:
             patterned[_pattern(item.name)] = {**spec, "description": f"{show(item.name)}: {text}"}
         else:
             named[item.name] = {**spec, "description": text}
-    families = "; ".join(f"{where} {', '.join(roles)}" for _, (where, roles) in ROLES.items())
     schema["properties"]["inputs"] = {
         "type": "object", "minProperties": 1, "properties": named, "patternProperties": patterned,
         "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"}, "additionalProperties": spec,
-        "description": "Each cited figure, by snake_case key. The catalogue reads the names listed here; other "
-                       f"keys are read through the sections that name them ({families}).",
+        "description": "Each cited figure, by snake_case key. The catalogue reads the names listed here; any "
+                       "other key is read through a section that names it: products: (revenue, paying_users, "
+                       "reported_arppu, press_arppu), segments: (revenue, share, gross_margin, customers, "
+                       "press_revenue_per_customer), published:, forward:, sensitivity: and ledger:. An exchange "
+                       "rate is any key whose unit is <A>_per_<B>.",
     }
     return schema
 

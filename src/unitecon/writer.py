@@ -505,12 +505,17 @@ def _write_cover(ws, layout: Layout, styles: _Styles, written: list) -> None:
         ("How to use", "Change a blue cell on the Inputs sheet; every number on Calculations, Checks and "
                        "Summary follows. Each input row cites its source document and the exact quote. "
                        "To make a change permanent, edit the inputs file and rebuild with `unitecon build`."
+                       + (" A peers workbook's inputs come from the companies' inputs files: edit those."
+                          if inputs.members else "")
                        + (f" Scenarios ({', '.join(inputs.scenarios)}): choose one in the selector cell at the top "
                           "of the Inputs sheet; every calculation follows the active one, and the Summary compares "
                           "them all side by side." if inputs.scenarios else "")),
         ("Sheets", "Summary (outputs, the scenario comparison and charts) · "
                    + ("Sensitivity (outputs over two inputs, a heat map) · " if layout.grids else "")
-                   + "Inputs (cited assumptions) · Calculations (workings, time flowing left to right) · Checks "
+                   + "Inputs (cited assumptions) · "
+                   + (f"{', '.join(layout.sheet_periods)} (each company's workings on its own time axis)"
+                      if layout.sheet_periods else "Calculations (workings, time flowing left to right)")
+                   + " · Checks "
                    "(reconciliations rolled up to the master check) · Audit (each formula in names and what it "
                    "rests on) · Fingerprint (what the build wrote, so later edits are detected)."),
         ("Conventions", f"Reporting currency {inputs.currency}. Costs and losses are positive numbers. "
@@ -587,6 +592,13 @@ def _what_this_is(layout: Layout) -> str:
                                             else f" ({d.publisher or d.published})" if d.publisher or d.published
                                             else "") for d in inputs.documents.values())
     count = len(inputs.documents)
+    if inputs.members:
+        files = ", ".join(path.name for _, path, _ in inputs.members)
+        return (f"A comparison of {inputs.company.removeprefix('Peers: ')}: each company computed from its own "
+                f"inputs file ({files}) exactly as in its own workbook, on a sheet of its own, amounts in USD at "
+                f"the company's own cited exchange rate; the Summary sets them side by side. Sources: "
+                f"{documents}. Every calculated cell is a live formula. Reconciliations are in each company's "
+                "own workbook.")
     built = {row.pattern for row in model.rows if row.pattern}
     holds = [text for pattern, text in (
         ("{product}_arppu_{ccy}", f"ARPPU for {len(inputs.products)} product line(s)"),
