@@ -1,4 +1,5 @@
-"""Measure building and verifying the default workbooks (not a test: run it and read the numbers).
+"""Measure building and verifying the default workbooks, the peers workbook included (not a test: run it and
+read the numbers).
 
     python benchmarks/build_and_verify.py [--repeat 3]
 
@@ -23,7 +24,12 @@ STEP = r"""
 import json, resource, sys, time
 t = time.perf_counter()
 kind, model, out = sys.argv[1:4]
-if kind == "build":
+if kind == "build" and model == "peers":
+    from pathlib import Path
+    from unitecon.build import plan_peers
+    from unitecon.writer import write_workbook
+    write_workbook(plan_peers(sorted(Path("inputs").glob("*.yaml")), out), f"{out}/peers.xlsx")
+elif kind == "build":
     from unitecon.build import build
     build(f"inputs/{model}.yaml", f"{out}/{model}.xlsx")
 else:
@@ -49,7 +55,7 @@ def main() -> None:
     print("| workbook | step | median s | peak MB | file KB |")
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as out:
-        for model in ("minimax", "zhipu"):
+        for model in (*sorted(p.stem for p in (ROOT / "inputs").glob("*.yaml")), "peers"):
             for kind in ("build", "verify"):
                 runs = [run(kind, model, out) for _ in range(args.repeat)]
                 size = (Path(out) / f"{model}.xlsx").stat().st_size / 1024

@@ -80,9 +80,17 @@ def test_missing_source(tmp_path):
 
     text = re.sub(r"(value: 300000\n)(\s+)source:", r"\1\2sauce:", GOOD, count=1)
     assert text != GOOD
-    result = _run(tmp_path, text)
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "source" in result.output and "required key is missing" in result.output
+    _one_error(_run(tmp_path, text), "inputs.hailuo_paying_users.values.9M2025.sauce",
+               "unknown key; did you mean source? (source is required)")
+
+
+def test_a_missing_source_alone_is_named(tmp_path):
+    import re
+
+    text = re.sub(r"(value: 300000\n)(\s+)source:\n(\s+document:.*\n)(\s+quote:.*\n)(\s+note:.*\n)", r"\1", GOOD,
+                  count=1)
+    assert text != GOOD
+    _one_error(_run(tmp_path, text), "inputs.hailuo_paying_users.values.9M2025.source", "required key is missing")
 
 
 def test_quote_not_in_document(tmp_path):
@@ -97,8 +105,7 @@ def test_unknown_period(tmp_path):
 
 def test_misspelt_key(tmp_path):
     text = _replace_once("    label:", "    lable:")
-    result = _run(tmp_path, text)
-    assert result.exit_code == 1 and "unknown key (misspelt?)" in result.output
+    _one_error(_run(tmp_path, text), "products.hailuo.lable", "unknown key; did you mean label? (label is required)")
 
 
 def test_not_yaml(tmp_path):
@@ -112,9 +119,18 @@ def test_not_utf8(tmp_path):
 def test_headline_whose_input_is_missing(tmp_path):
     import re
 
+    text = re.sub(r"\n  operating_cash_outflow_usd:\n(    .*\n)+", "\n", GOOD, count=1)
+    assert "operating_cash_outflow_usd:" not in text.split("inputs:")[1]
+    _one_error(_run(tmp_path, text), "headlines.runway_months",
+               "needs monthly_burn_usd, which needs input operating_cash_outflow_usd")
+
+
+def test_a_product_naming_an_input_the_file_lacks_is_an_error_not_a_missing_row(tmp_path):
+    import re
+
     text = re.sub(r"\n  hailuo_paying_users:\n(    .*\n)+", "\n", GOOD, count=1)
-    assert "hailuo_paying_users:" not in text.split("inputs:")[1]
-    _one_error(_run(tmp_path, text), "headlines.hailuo_arppu_usd", "needs input hailuo_paying_users")
+    _one_error(_run(tmp_path, text), "products.hailuo.paying_users",
+               "'hailuo_paying_users' is neither an input of this file nor a metric")
 
 
 def test_unknown_model_name(tmp_path):
@@ -181,3 +197,47 @@ def test_scenario_values_without_a_scenarios_list_are_refused(tmp_path):
 def test_a_sensitivity_axis_that_is_not_a_scalar_input_is_named(tmp_path):
     text = _replace_once("rows: {input: compute_share_of_rd_next,", "rows: {input: revenue_usd,")
     _one_error(_run(tmp_path, text), "sensitivity.rows", "'revenue_usd' is not a scalar input")
+
+
+@pytest.mark.parametrize(("old", "new", "fragments"), [
+    ("currency: USD\n", "currency: EURO\n", ["currency", "'EURO' is not an ISO 4217 currency code"]),
+    ("convert_to: [CNY]\n", "convert_to: [JPY]\n", ["convert_to", "no exchange-rate input for JPY", "JPY_per_USD"]),
+    ("    revenue: hailuo_revenue_usd\n", "    revenue: hailuo_arppu_press_cny\n",
+     ["products.hailuo.revenue", "hailuo_arppu_press_cny is in CNY/user/year", "reporting currency USD"]),
+    ("    paying_users: hailuo_paying_users\n", "    paying_users: hailuo_payingusers\n",
+     ["products.hailuo", "hailuo_payingusers", "did you mean hailuo_paying_users"]),
+    ("    share: b2b_revenue_share\n", "    share: b2b_revenue_share\n    rest: true\n",
+     ["segments.b2b", "exactly one of revenue: <input>, share: <input> or rest: true"]),
+    ("    reported_arppu: hailuo_arppu_reported_usd\n", "    reported_arpu: hailuo_arppu_reported_usd\n",
+     ["products.hailuo.reported_arpu", "unknown key"]),
+    ("products:\n  hailuo:\n", "products:\n  Hailuo AI:\n", ["products.Hailuo AI", "snake_case"]),
+    ("  sd_to_revenue: sd_to_revenue_published\n", "  sd_to_revenu: sd_to_revenue_published\n",
+     ["published.sd_to_revenu", "not a metric of the catalogue", "did you mean sd_to_revenue?"]),
+    ("products:\n", "product:\n", ["product", "unknown key; did you mean products?"]),
+    ("    paying_users: hailuo_paying_users\n", "    paying_user: hailuo_paying_users\n",
+     ["products.hailuo.paying_user", "unknown key; did you mean paying_users? (paying_users is required)"]),
+    ("model: minimax\n", "model: peers\n", ["model", "'peers' is taken"]),
+    ("model: minimax\n", "model: checks\n", ["model", "'checks' is taken"]),
+    ("  sd_to_revenue: sd_to_revenue_published\n", "  runway_months: sd_to_revenue_published\n",
+     ["published.runway_months", "sd_to_revenue_published is in ratio but runway_months is in months"]),
+    ("  ai_native_revenue_share: ai_native_revenue_share_published\n",
+     "  revenue_cagr: ai_native_revenue_share_published\n",
+     ["published.revenue_cagr", "cannot be checked: needs three full-year (12-month) periods of revenue_usd"]),
+    ("        value: 0.233\n", "        value: 23.3\n", ["inputs.gross_margin", "at most 1 (100%) for a margin"]),
+    ("    value: 7.0446\n", "    value: 0\n", ["inputs.usd_cny.value", "an exchange rate must be above 0"]),
+    ("        value: 30520000\n", "        value: .nan\n", ["inputs.revenue_usd.values.FY2024.value",
+                                                               "finite number"]),
+    ("  llm_app:\n", "  b2b:\n", ["products.b2b and segments.b2b", "both make the metric b2b_revenue_usd"]),
+], ids=["currency", "conversion without a rate", "revenue in the wrong unit", "misspelt role input",
+        "share and rest", "misspelt role", "product key", "published metric", "misspelt section",
+        "misspelt required role", "model named peers", "model named like a sheet", "published unit",
+        "published metric not built", "margin as a percentage", "zero exchange rate", "not a number",
+        "product and segment making one metric"])
+def test_a_bad_declaration_is_one_line_naming_it(tmp_path, old, new, fragments):
+    _one_error(_run(tmp_path, _replace_once(old, new)), *fragments)
+
+
+def test_two_remainder_segments_are_one_line(tmp_path):
+    text = _replace_once("    share: b2b_revenue_share\n", "    rest: true\n")
+    text = text.replace("    revenue: ai_native_revenue_usd\n    gross_margin:", "    rest: true\n    gross_margin:", 1)
+    _one_error(_run(tmp_path, text), "segments", "ai_native, b2b are all rest: true")

@@ -246,3 +246,21 @@ def test_a_name_that_resolves_to_nothing_is_one_error_line_and_nothing_is_writte
     for fragment in fragments:
         assert fragment in errors[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_schema_out_refuses_a_target_that_is_not_a_regular_file(tmp_path):
+    import os
+    import stat
+
+    os.mkfifo(tmp_path / "pipe")  # like a device node: replacing it with a file would damage the system
+    result = CliRunner().invoke(main, ["schema", "--out", str(tmp_path / "pipe")])
+    assert result.exit_code == 1 and len(result.output.splitlines()) == 1
+    assert "cannot write" in result.output and "not a regular file" in result.output
+    assert stat.S_ISFIFO((tmp_path / "pipe").stat().st_mode)
+
+
+@pytest.mark.parametrize("name", ["peers", "summary", "fy2024", "x" * 40])
+def test_new_refuses_a_taken_or_unusable_model_name(tmp_path, name):
+    result = CliRunner().invoke(main, ["new", name, "--inputs", str(tmp_path)])
+    assert result.exit_code == 1 and len(result.output.splitlines()) == 1 and "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []

@@ -134,8 +134,11 @@ BAD_LEDGERS = {
                          "row 3, column currency: 'EUR' is not a currency this model converts; expected CNY"),
     "unknown period": (HEADER + GOOD + "C2,Beta,internet,cloud,2023Q4,5,CNY,\n",
                        "row 3, column period: '2023Q4' is not a ledger period; expected one of 2024, 2025H1"),
-    "bad deployment": (HEADER + GOOD + "C2,Beta,internet,hybrid,2024,5,CNY,\n",
-                       "row 3, column deployment: 'hybrid' is not a deployment; expected on-prem or cloud"),
+    "unmapped deployment": (HEADER + GOOD + "C2,Beta,internet,hybrid,2024,5,CNY,\n",
+                            "row 3, column deployment: 'hybrid' is a deployment the inputs file's ledger.margins does "
+                            "not map to a segment; expected one of cloud, on-prem"),
+    "empty deployment": (HEADER + GOOD + "C2,Beta,internet,,2024,5,CNY,\n",
+                         "row 3, column deployment: is empty; expected text"),
     "empty ledger": (HEADER, "the ledger has no rows"),
     "empty file": ("", "the ledger is empty"),
     "non-UTF-8": (HEADER.encode() + "C1,Société,finance,on-prem,2024,1,CNY,\n".encode("latin-1"),
@@ -148,10 +151,16 @@ def test_bad_ledgers_get_one_clear_line(tmp_path, case):
     text, expected = BAD_LEDGERS[case]
     path = _write(tmp_path, text)
     with pytest.raises(LedgerError) as caught:
-        load_ledger(path, ZHIPU_PERIODS, AXIS, {"CNY"})
+        load_ledger(path, ZHIPU_PERIODS, AXIS, {"CNY"}, labels={"deployment": {"on-prem", "cloud"}})
     lines = [str(p) for p in caught.value.problems]
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"{path}: ") and expected in lines[0], lines[0]
+
+
+def test_any_deployment_label_is_read_where_no_margins_are_mapped(tmp_path):
+    path = _write(tmp_path, HEADER + GOOD + "C2,Beta,internet,Hybrid,2024,5,CNY,\n")
+    frame = load_ledger(path, ZHIPU_PERIODS, AXIS, {"CNY"}).customers
+    assert sorted(frame["deployment"]) == ["hybrid", "on-prem"]
 
 
 def test_credit_notes_may_be_negative_and_net_off(tmp_path):

@@ -160,3 +160,10 @@ def test_one_period_id_must_mean_the_same_dates_in_every_company(tmp_path):
     assert result.exit_code == 1 and len(errors) == 1, result.output
     assert "periods.FY2025" in errors[0] and "one period id must mean the same dates" in errors[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_verify_says_when_it_cannot_find_the_companies_files(built, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no inputs/ folder here
+    result = CliRunner().invoke(main, ["verify", str(built["peers"])])
+    assert result.exit_code == 0, result.output
+    assert "note:" in result.output and "not compared with their inputs files" in result.output

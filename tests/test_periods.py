@@ -53,11 +53,7 @@ def test_an_overlay_comes_after_the_periods_it_overlays(tmp_path):
     path = _openai(tmp_path, text, "")
     path.write_text(path.read_text(encoding="utf-8").replace(
         "  FY2024: {label", text + "  FY2024: {label", 1), encoding="utf-8")
-    result = CliRunner().invoke(main, ["build", str(path), "--out", str(tmp_path / "out")])
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    assert [line.split(": ")[2] for line in result.output.splitlines()] == ["periods.FY2024", "periods.H1_2025"]
-    assert all("listed after overlay period FY2025; list overlay periods last" in line
-               for line in result.output.splitlines())
+    _one_error(path, "periods.FY2025", "overlay period listed before FY2024; list overlay periods last")
 
 
 def test_regular_periods_are_listed_in_time_order(tmp_path):
@@ -98,3 +94,10 @@ def test_the_cagr_runs_over_consecutive_full_years_only():
     assert "revenue_cagr" not in {r.name for r in minimax.rows}
     reason = next(n.reason for n in minimax.not_built if n.name == "revenue_cagr")
     assert "three full-year" in reason
+
+
+def test_a_period_runs_whole_months(tmp_path):
+    path = _openai(tmp_path, "H1_2025: {label: \"Jan–Jun 2025\", start: 2025-01-01,",
+                   "H1_2025: {label: \"Jan–Jun 2025\", start: 2025-01-15,")
+    _one_error(path, "periods.H1_2025", "from the first day of a month to the last day of a month",
+               "2025-01-15 to 2025-06-30")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -13,8 +14,14 @@ from pathlib import Path
 def replacing(path: Path) -> Iterator[Path]:
     """A temporary file beside ``path``, renamed onto it when the block ends without error, removed otherwise.
 
-    The temporary file sits in the same folder so the rename is atomic; it is hidden (``.name.…tmp``).
+    The temporary file sits in the same folder so the rename is atomic; it is hidden (``.name.…tmp``). A
+    symbolic link is written through (the file it points at is replaced); anything at ``path`` that is not a
+    regular file (a folder, a device) is refused with OSError.
     """
+    if path.is_symlink():
+        path = path.resolve()
+    if path.exists() and not path.is_file():
+        raise OSError(errno.EEXIST, "exists and is not a regular file", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f"{path.suffix}.tmp", dir=path.parent)
     os.close(fd)

@@ -17,7 +17,7 @@ from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_bo
 
 from .expr import UNIT_CONSTANTS
 from .graph import build_graph
-from .layout import HEADER_ROW, INPUTS
+from .sheets import HEADER_ROW, INPUTS
 from .snapshot import read_snapshot
 
 ERRORS = ("#DIV/0!", "#REF!", "#NAME?", "#VALUE!", "#N/A", "#NUM!", "#NULL!")

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .inputs import load_inputs
-from .layout import FIRST_CUSTOMER_ROW, Layout, build_layout
+from .layout import Layout, build_layout
 from .ledger import load_model_ledger
 from .model import Model, build_model
+from .sheets import FIRST_CUSTOMER_ROW
 from .writer import write_workbook
 
 

@@ -115,7 +115,10 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
         _fail(UniteconError(problems))
     for layout, target in zip(layouts, targets, strict=True):
         model = layout.model
-        formulas = write_workbook(layout, target, _progress(target))
+        try:
+            formulas = write_workbook(layout, target, _progress(target))
+        except OSError as exc:
+            _fail(UniteconError(f"{target}: cannot write ({exc.strerror or exc})"))
         if sys.stderr.isatty():
             click.echo("\r\x1b[K", err=True, nl=False)
         active = f", scenario {model.inputs.active_scenario}" if model.inputs.scenarios else ""
@@ -153,19 +156,21 @@ def _not_built(model, explain: bool) -> list[str]:
     for item in model.not_built:
         if item.family:
             families.setdefault(item.reason, []).append(item.name)
-    entries = [(f"{len(names)} metric{'s' if len(names) > 1 else ''} and checks such as {names[0]}"
-                if len(names) > 1 else names[0], reason) for reason, names in families.items()]
+    entries = [(f"{len(names)} metrics and checks such as {names[0]}" if len(names) > 1 else names[0], reason,
+                len(names)) for reason, names in families.items()]
     singles = sorted((item for item in model.not_built if not item.family),
                      key=lambda item: item.missing is None)  # a missing input first: the likeliest to add
-    entries = [(item.name, item.reason) for item in singles] + entries
+    entries = [(item.name, item.reason, 1) for item in singles] + entries
     if not entries:
         return []
     count = len(model.not_built)
     if explain:
-        return [f"  not built ({count}):"] + [f"    {name}: {reason}" for name, reason in entries]
-    shown = "; ".join(f"{name} ({_short(reason)})" for name, reason in entries[:NOT_BUILT_SHOWN])
-    more = f"; and {len(entries) - NOT_BUILT_SHOWN} more" if len(entries) > NOT_BUILT_SHOWN else ""
-    return [f"  not built ({count}): {shown}{more} — `unitecon build --explain` lists each and why"]
+        return [f"  not built ({count}):"] + [f"    {name}: {reason}" for name, reason, _ in entries]
+    shown = entries[:NOT_BUILT_SHOWN]
+    rest = count - sum(n for _, _, n in shown)
+    text = "; ".join(f"{name} ({_short(reason)})" for name, reason, _ in shown)
+    more = f"; and {rest} more" if rest else ""
+    return [f"  not built ({count}): {text}{more} — `unitecon build --explain` lists each and why"]
 
 
 def _short(reason: str) -> str:
@@ -222,13 +227,19 @@ def new(name: str, inputs_dir: Path, currency: str) -> None:
     catalogue reads, commented out, to fill in from the company's documents."""
     import re
 
+    from .inputs import RESERVED_MODELS
     from .metrics.catalogue import load
     from .schema import SCHEMA_FILE, schema_text, skeleton
+    from .sheets import looks_like_a_cell
     from .units import is_currency
 
     target = inputs_dir / f"{name}.yaml"
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-        _fail(UniteconError(f"{name!r}: a model name is snake_case (lower-case letters, digits, _), e.g. mistral"))
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,30}", name):
+        _fail(UniteconError(f"{name[:40]!r}: a model name is snake_case (lower-case letters, digits, _) and at most "
+                            "31 characters, e.g. mistral"))
+    if name in RESERVED_MODELS or looks_like_a_cell(name):
+        _fail(UniteconError(f"{name!r}: taken (the peers workbook or a sheet's name) or reads as a cell reference; "
+                            "choose another model name"))
     if not is_currency(currency):
         _fail(UniteconError(f"--currency {currency!r}: not an ISO 4217 currency code; expected e.g. USD, EUR, JPY"))
     if target.exists():
@@ -313,6 +324,9 @@ def verify(workbook: Path, inputs_file: Path | None, rel_tol: float, libreoffice
             checked_model, inputs_file = not missing, inputs_file or Path("inputs")
             if checked_model:
                 mismatches += [f"model: {m}" for m in compare_with_model(rec, plan_peers(peers_files), rel_tol)]
+            else:
+                click.echo(f"note: {workbook} compares {', '.join(members)}; not compared with their inputs files "
+                           f"({', '.join(missing)} not found; pass --inputs FOLDER holding them)")
         else:
             if inputs_file is not None and not inputs_file.is_file():
                 raise UniteconError(f"{inputs_file}: no such inputs file")

@@ -9,17 +9,20 @@ was expected.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import re
+import typing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from .errors import InputsError, Problem, ScenarioError
+from .sheets import SHEET_ORDER, looks_like_a_cell
 from .units import check_input_unit, fx_pair, input_bounds, is_currency
 
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -27,7 +30,7 @@ PERIOD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False)
+    model_config = ConfigDict(extra="forbid", strict=False, allow_inf_nan=False)
 
 
 class SourceSpec(_Strict):
@@ -119,6 +122,9 @@ class PeriodSpec(_Strict):
     def _ordered(self) -> PeriodSpec:
         if self.end <= self.start:
             raise ValueError("end must be after start")
+        if self.start.day != 1 or (self.end + dt.timedelta(days=1)).day != 1:
+            raise ValueError(f"a period runs from the first day of a month to the last day of a month, so its months "
+                             f"are whole; got {self.start} to {self.end}")
         spanned = calendar_months(self.start, self.end)
         if self.months != spanned:
             raise ValueError(f"months is {self.months} but {self.start} to {self.end} spans {spanned}; expected "
@@ -127,8 +133,8 @@ class PeriodSpec(_Strict):
 
 
 def calendar_months(start: dt.date, end: dt.date) -> int:
-    """Months from ``start`` to ``end`` inclusive, to the nearest whole month (a 52-week year is 12)."""
-    return max(1, round(((end - start).days + 1) / (365.25 / 12)))
+    """Whole months from the first day of ``start``'s month to the last day of ``end``'s."""
+    return (end.year - start.year) * 12 + end.month - start.month + 1
 
 
 class DocumentSpec(_Strict):
@@ -206,7 +212,7 @@ class ResidualSpec(_Strict):
 class ProductSpec(_Strict):
     """A consumer product line: its revenue and paying users give its ARPPU rows."""
 
-    label: str = Field(min_length=1, description="Shown on every row of this product, e.g. 'Hailuo AI (video)'.")
+    label: str = Field(min_length=1, description="Shown on every row of this product, e.g. 'Chat app (subscriptions)'.")
     revenue: str | ResidualSpec = Field(description="Input (reporting currency, flow) holding the product's "
                                                     "revenue, or {total, less} for a residual.")
     paying_users: str = Field(description="Input (count) holding its paying users.")
@@ -221,7 +227,7 @@ class ProductSpec(_Strict):
 class SegmentSpec(_Strict):
     """A business segment: exactly one of revenue, share or rest gives its revenue."""
 
-    label: str = Field(min_length=1, description="e.g. 'Open platform (API, B2B)'.")
+    label: str = Field(min_length=1, description="e.g. 'API (business customers)'.")
     revenue: str | None = Field(None, description="Input holding the segment's revenue (reporting currency).")
     share: str | None = Field(None, description="Input holding the segment's share of revenue (ratio).")
     rest: bool = Field(False, description="True for the segment whose revenue is what the others leave.")
@@ -250,11 +256,27 @@ class PublishedSpec(_Strict):
     tolerance: str = Field("conflict_tolerance", description="Scalar ratio input: how close is a match.")
 
 
+def _input_only(entry: Any) -> Any:
+    """``metric: input`` is short for ``metric: {input: input}``."""
+    return {"input": entry} if isinstance(entry, str) else entry
+
+
 class ForwardSpec(_Strict):
     """What the forward view grows: a paying-user count (an input) and their annual revenue each (a metric)."""
 
     payers: str
     arppu: str
+
+
+#: Model names taken: the peers workbook's, and the workbook's own sheets (a peers workbook names a sheet per model).
+RESERVED_MODELS = ("peers", *(sheet.lower() for sheet in SHEET_ORDER))
+
+
+def _model_name(name: str) -> str:
+    if name in RESERVED_MODELS or looks_like_a_cell(name):
+        raise ValueError(f"{name!r} is taken (the peers workbook or a sheet's name) or reads as a cell reference; "
+                         "choose another model name")
+    return name
 
 
 def _iso_currency(code: str) -> str:
@@ -269,8 +291,8 @@ Currency = Annotated[str, AfterValidator(_iso_currency)]
 class _FileShape(_Strict):
     """The file's top level; each input is validated on its own so one bad input hides no other problem."""
 
-    model: str = Field(pattern=SNAKE.pattern, description="snake_case name of the model; the workbook is "
-                                                          "<model>.xlsx.")
+    model: Annotated[str, AfterValidator(_model_name)] = Field(
+        pattern=SNAKE.pattern, max_length=31, description="snake_case name of the model; the workbook is <model>.xlsx.")
     company: str = Field(min_length=1, description="The company's name as shown in the workbook.")
     currency: Currency = Field(description="Reporting currency (ISO 4217): amounts in it carry this unit.")
     documents: dict[str, DocumentSpec] = Field(description="The cited documents: file name (in the sources "
@@ -282,7 +304,7 @@ class _FileShape(_Strict):
                                                                                "gets ARPPU rows.")
     segments: dict[str, SegmentSpec] = Field(default_factory=dict, description="Business segments: sums, "
                                                                                "shares, margins.")
-    published: dict[str, str | PublishedSpec] = Field(
+    published: dict[str, Annotated[PublishedSpec, BeforeValidator(_input_only)]] = Field(
         default_factory=dict, description="Metric -> input holding the figure the documents print for it (or "
                                           "{input, rule, tolerance}); each becomes a check.")
     convert_to: list[Currency] = Field(default_factory=list, description="Other currencies to show ARPPU and "
@@ -486,7 +508,7 @@ def load_inputs(path: str | Path, sources_dir: str | Path | None = None) -> Inpu
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = (getattr(exc, "problem", None) or str(exc).splitlines()[0]).split(" with value ")[0]
         raise InputsError(Problem(shown, "", f"not valid YAML: {problem}", line)) from None
     if not isinstance(data, dict):
         raise InputsError(Problem(shown, "", "expected a mapping with model, periods, inputs … at top level"))
@@ -508,15 +530,21 @@ def load_inputs(path: str | Path, sources_dir: str | Path | None = None) -> Inpu
             valid[key] = InputSpec.model_validate(raw)
         except ValidationError as exc:
             problems += [_problem(shown, data, {**err, "loc": ("inputs", key, *err["loc"])}) for err in exc.errors()]
+    problems = _merged(problems)
     if shape is None:
         raise InputsError(problems)
     spec = InputsFileSpec.model_construct(**{**dict(shape), "inputs": valid})
-    problems += _cross_check(shown, data, spec, Path(sources_dir) if sources_dir else path.parent / "sources")
+    declared = set(raw_inputs) if isinstance(raw_inputs, dict) else set()
+    problems += _cross_check(shown, data, spec, Path(sources_dir) if sources_dir else path.parent / "sources",
+                             declared)
     if problems:
         raise InputsError(problems)
     lines = {("inputs", key): _line_of(data, ("inputs", key)) for key in spec.inputs}
     lines |= {(section, key): _line_of(data, (section, key))
               for section in ("products", "segments", "published", "headlines") for key in getattr(spec, section)}
+    lines |= {(section,): _line_of(data, (section,)) for section in ("forward", "ledger", "sensitivity",
+                                                                      "convert_to", "scenarios")}
+    lines |= {("periods", pid): _line_of(data, ("periods", pid)) for pid in spec.periods}
     return _flatten(path, spec, hashlib.sha256(raw_bytes).hexdigest(), lines)
 
 
@@ -547,6 +575,39 @@ def _line_of(data: Any, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
+def _keys_at(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the validation models allow at key path ``loc`` (``("products", "chat")`` -> ProductSpec's)."""
+    model: Any = _FileShape
+    parts = list(loc)
+    while parts:
+        part = parts.pop(0)
+        fields = getattr(model, "model_fields", None)
+        if fields is None or part not in fields:
+            return []
+        model = InputSpec if (model is _FileShape and part == "inputs") else _model_in(fields[part].annotation)
+        if (model is InputSpec and part == "inputs") or isinstance(model, tuple):  # a mapping: skip its key
+            model = model[0] if isinstance(model, tuple) else model
+            if parts:
+                parts.pop(0)
+            else:
+                return []
+    return list(getattr(model, "model_fields", {}))
+
+
+def _model_in(annotation: Any) -> Any:
+    """The validation model an annotation holds: itself, in a dict's values ((model,) then), list or Optional."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is dict:
+        return (_model_in(args[1]),)
+    if origin is typing.Annotated:
+        return _model_in(args[0])
+    for arg in args:
+        found = _model_in(arg)
+        if found is not None and (isinstance(found, tuple) or hasattr(found, "model_fields")):
+            return found
+    return annotation if hasattr(annotation, "model_fields") else None
+
+
 def _problem(shown: str, data: Any, err: dict[str, Any]) -> Problem:
     loc = tuple(err["loc"])
     where = ".".join(str(p) for p in loc)
@@ -554,7 +615,12 @@ def _problem(shown: str, data: Any, err: dict[str, Any]) -> Problem:
     if kind == "missing":
         message = "required key is missing"
     elif kind == "extra_forbidden":
-        message = "unknown key (misspelt?)"
+        close = difflib.get_close_matches(str(loc[-1]), _keys_at(loc[:-1]), n=1)
+        allowed = _keys_at(loc[:-1])
+        message = (f"unknown key; did you mean {close[0]}?" if close else
+                   f"unknown key; expected one of {', '.join(allowed)}" if allowed else "unknown key (misspelt?)")
+    elif kind in ("dict_type", "list_type") and err.get("input") is None and len(loc) == 1:
+        message = "is empty; give at least one entry (`unitecon new` writes an example of each section)"
     else:
         message = err["msg"].removeprefix("Value error, ")
         if "input" in err and not isinstance(err["input"], dict | list):
@@ -562,7 +628,31 @@ def _problem(shown: str, data: Any, err: dict[str, Any]) -> Problem:
     return Problem(shown, where, message, _line_of(data, loc))
 
 
-def _cross_check(shown: str, data: Any, spec: InputsFileSpec, sources_dir: Path) -> list[Problem]:
+def _merged(problems: list[Problem]) -> list[Problem]:
+    """A misspelt required key is one problem, not a missing key and an unknown one side by side."""
+    by_parent: dict[str, list[Problem]] = {}
+    for p in problems:
+        by_parent.setdefault(p.where.rpartition(".")[0], []).append(p)
+    out = []
+    for p in problems:
+        parent, _, _key = p.where.rpartition(".")
+        siblings = by_parent[parent]
+        missing = [s for s in siblings if s.message == "required key is missing"]
+        unknown = [s for s in siblings if s.message.startswith("unknown key")]
+        if len(missing) == 1 and len(unknown) == 1:
+            if p is unknown[0]:
+                wanted = missing[0].where.rpartition(".")[2]
+                out.append(Problem(p.file, p.where, f"unknown key; did you mean {wanted}? ({wanted} is required)",
+                                   p.line))
+            elif p is not missing[0]:
+                out.append(p)
+            continue
+        out.append(p)
+    return out
+
+
+def _cross_check(shown: str, data: Any, spec: InputsFileSpec, sources_dir: Path, declared: set[str]
+                 ) -> list[Problem]:
     """Checks that need the whole file: names, periods, bounds, documents and quotes."""
     problems: list[Problem] = []
 
@@ -579,21 +669,26 @@ def _cross_check(shown: str, data: Any, spec: InputsFileSpec, sources_dir: Path)
         except (OSError, UnicodeDecodeError):
             add(("documents", doc), f"document file not found or unreadable in {sources_dir}")
 
+    unknown_documents: dict[str, list[tuple[Any, ...]]] = {}
+
     def check_source(loc: tuple[Any, ...], source: SourceSpec) -> None:
         if source.assumption:
             return
         if source.document not in spec.documents:
-            add((*loc, "source", "document"), f"unknown document {source.document!r}; list it under documents:")
+            unknown_documents.setdefault(source.document, []).append((*loc, "source", "document"))
         elif source.document in texts and source.quote not in texts[source.document]:
             add((*loc, "source", "quote"), f"quote not found verbatim in {source.document}")
 
     def check_value(loc: tuple[Any, ...], key: str, unit: str, value: float) -> None:
         low, high = input_bounds(key, unit)
         where = loc if loc[-2:-1] == ("scenarios",) else (*loc, "value")
-        if low is not None and value < low:
+        if fx_pair(unit) and value <= 0:
+            add(where, f"an exchange rate must be above 0 (got {value:g})")
+        elif low is not None and value < low:
             add(where, f"must be >= {low:g} for unit {unit} (got {value:g})")
         if high is not None and value > high:
-            add(where, f"must be between 0 and 1 for a share/rate (got {value:g}); write 71.1% as 0.711")
+            what = "between 0 and 1 for a share/rate" if low is not None else "at most 1 (100%) for a margin"
+            add(where, f"must be {what} (got {value:g}); write 71.1% as 0.711")
 
     def check_scenarios(loc: tuple[Any, ...], key: str, unit: str, values: dict[str, float] | None) -> None:
         if values is None:
@@ -616,6 +711,8 @@ def _cross_check(shown: str, data: Any, spec: InputsFileSpec, sources_dir: Path)
         base: tuple[Any, ...] = ("inputs", key)
         if not SNAKE.match(key):
             add(base, "input key must be snake_case (lower-case letters, digits, _)")
+        elif looks_like_a_cell(key):
+            add(base, f"{key} reads as a cell reference ({key.upper()}) in Excel; rename it")
         if item.grain == "scalar":
             if item.period not in spec.periods:
                 add((*base, "period"), f"unknown period {item.period!r}; expected one of {', '.join(spec.periods)}")
@@ -636,12 +733,18 @@ def _cross_check(shown: str, data: Any, spec: InputsFileSpec, sources_dir: Path)
                 check_value((*loc, "alternatives", i), key, item.unit, alt.value)
                 check_source((*loc, "alternatives", i), alt.source)
             check_scenarios(loc, key, item.unit, fig.scenarios)
+    for document, places in unknown_documents.items():
+        more = f" (and {len(places) - 1} other figure{'s' if len(places) > 2 else ''})" if len(places) > 1 else ""
+        add(places[0], f"unknown document {document!r}{more}; list it under documents: (expected one of "
+                       f"{', '.join(spec.documents) or 'none yet'})")
     if spec.ledger:
         for label, pid in spec.ledger.periods.items():
             if pid not in spec.periods:
                 add(("ledger", "periods", label), f"unknown period {pid!r}; expected one of {', '.join(spec.periods)}")
         for ccy, rate in spec.ledger.fx.items():
             item = spec.inputs.get(rate)
+            if item is None and rate in declared:
+                continue  # an invalid input: its own error says why
             if item is None or item.grain != "scalar" or item.unit != f"{ccy}_per_{spec.currency}":
                 add(("ledger", "fx", ccy), f"expected a scalar input in {ccy}_per_{spec.currency}, got {rate!r}")
     for name, period in spec.headlines.items():
@@ -649,7 +752,7 @@ def _cross_check(shown: str, data: Any, spec: InputsFileSpec, sources_dir: Path)
             expected = ", ".join(["scalar", *spec.periods])
             add(("headlines", name), f"unknown period {period!r}; expected one of {expected}")
     _check_time_axis(spec, add)
-    _check_declarations(spec, add)
+    _check_declarations(spec, add, declared)
     return problems
 
 
@@ -662,7 +765,8 @@ def _check_time_axis(spec: InputsFileSpec, add) -> None:
             overlay_seen = pid
             continue
         if overlay_seen:
-            add(("periods", pid), f"listed after overlay period {overlay_seen}; list overlay periods last")
+            add(("periods", overlay_seen), f"overlay period listed before {pid}; list overlay periods last")
+            return
         for other, earlier in regular:
             if period.start <= earlier.end and earlier.start <= period.end:
                 add(("periods", pid), f"overlaps {other} ({earlier.start} to {earlier.end}), so totals over periods "
@@ -675,9 +779,10 @@ def _check_time_axis(spec: InputsFileSpec, add) -> None:
         regular.append((pid, period))
 
 
-def _check_declarations(spec: InputsFileSpec, add) -> None:
+def _check_declarations(spec: InputsFileSpec, add, declared: set[str]) -> None:
     """Products, segments, published figures, conversions and the ledger's margins name inputs of the right
-    unit. A name that is not an input is left to the model, which knows the catalogue's metrics."""
+    unit. A name that is not an input is left to the model, which knows the catalogue's metrics; one that is
+    declared but invalid (``declared``) has its own error already."""
     ccy = spec.currency
     inputs = spec.inputs
 
@@ -719,8 +824,8 @@ def _check_declarations(spec: InputsFileSpec, add) -> None:
         expect((*base, "press_revenue_per_customer"), segment.press_revenue_per_customer, f"{ccy}/customer/year",
                f"{ccy}/customer/year")
     for metric, entry in spec.published.items():
-        name = entry if isinstance(entry, str) else entry.input
-        if name not in inputs:
+        name = entry.input
+        if name not in declared:
             add(("published", metric), f"{name!r} is not an input of this file; expected the input holding the "
                                        "printed figure")
     for code in spec.convert_to:
@@ -742,10 +847,10 @@ def _check_declarations(spec: InputsFileSpec, add) -> None:
         sample = ledger.sample
         for field_name in ("revenue", "share", "customers", "repurchase"):
             name = getattr(sample, field_name)
-            if isinstance(name, str) and name not in inputs:
+            if isinstance(name, str) and name not in declared:
                 add(("ledger", "sample", field_name), f"{name!r} is not an input of this file")
         for value, share in sample.deployment.items():
-            if isinstance(share, str) and share not in inputs:
+            if isinstance(share, str) and share not in declared:
                 add(("ledger", "sample", "deployment", value), f"{share!r} is not an input of this file")
 
 
@@ -796,8 +901,7 @@ def _flatten(path: Path, spec: InputsFileSpec, digest: str, lines: dict[tuple[st
         forward=spec.forward,
         products=dict(spec.products),
         segments=dict(spec.segments),
-        published={metric: PublishedSpec(input=entry) if isinstance(entry, str) else entry
-                   for metric, entry in spec.published.items()},
+        published=dict(spec.published),
         convert_to=list(spec.convert_to),
         lines=lines,
     )

@@ -5,7 +5,9 @@ Columns (header names exact, any order)::
 
     customer_id, customer_name, segment, deployment, period, amount, currency[, credit_note]
 
-``deployment`` is ``on-prem`` or ``cloud``; ``period`` is a label the inputs file maps to one of its
+``segment`` and ``deployment`` are labels (a deployment is compared in lower case); where the inputs file
+maps one of them to its segments' margins (``ledger: margins:``), every label must be mapped; ``period``
+is a label the inputs file maps to one of its
 periods; ``amount`` is in ``currency``, one currency per ledger; a negative amount is allowed only on a
 row whose ``credit_note`` is ``yes``. Lines at the top of a CSV that start with ``#`` are the file's
 banner (the sample ledgers say there that they are synthetic); a first .xlsx row whose first cell
@@ -32,8 +34,6 @@ from .errors import Problem, UniteconError
 
 REQUIRED = ("customer_id", "customer_name", "segment", "deployment", "period", "amount", "currency")
 OPTIONAL = ("credit_note",)
-DEPLOYMENTS = ("on-prem", "cloud")
-CURRENCIES = ("USD", "CNY", "HKD")
 EXCEL_ROWS = 1_048_576
 MAX_PROBLEMS = 20  # a broken 100,000-row file should not print 100,000 lines
 
@@ -70,12 +70,13 @@ class Ledger:
 
 
 def load_ledger(path: str | Path, period_map: dict[str, str], periods: list[str], currencies: set[str],
-                header_rows: int = 0) -> Ledger:
+                header_rows: int = 0, labels: dict[str, set[str]] | None = None) -> Ledger:
     """Read, validate and aggregate the ledger at ``path``.
 
     ``period_map`` maps the ledger's period labels to model period ids (listed in time order in
     ``periods``); ``currencies`` are those the model can convert; ``header_rows`` is how many sheet rows
-    sit above the first customer, so a ledger too large for Excel is refused here.
+    sit above the first customer, so a ledger too large for Excel is refused here; ``labels``: for a
+    ledger column (segment, deployment), the only labels it may hold.
     """
     path = Path(path)
     try:
@@ -91,7 +92,7 @@ def load_ledger(path: str | Path, period_map: dict[str, str], periods: list[str]
                                                  "per customer and period"))
     frame = frame.reset_index(drop=True)
     frame["_line"] = np.arange(len(frame)) + first_line
-    frame, problems = _validate_rows(path, frame, period_map, currencies)
+    frame, problems = _validate_rows(path, frame, period_map, currencies, labels or {})
     if not problems:
         problems = _check_customers(path, frame)
     if problems:
@@ -197,8 +198,8 @@ def _check_columns(path: Path, frame: pd.DataFrame) -> list[Problem]:
     return problems
 
 
-def _validate_rows(path: Path, frame: pd.DataFrame, period_map: dict[str, str],
-                   currencies: set[str]) -> tuple[pd.DataFrame, list[Problem]]:
+def _validate_rows(path: Path, frame: pd.DataFrame, period_map: dict[str, str], currencies: set[str],
+                   labels: dict[str, set[str]]) -> tuple[pd.DataFrame, list[Problem]]:
     """Typed amounts and model periods; a problem per bad cell, naming its line and column."""
     problems: list[tuple[int, Problem]] = []
 
@@ -210,11 +211,14 @@ def _validate_rows(path: Path, frame: pd.DataFrame, period_map: dict[str, str],
     stripped = {column: _stripped(frame[column]) for column in TEXT_COLUMNS if column in frame}
     for column in ("customer_id", "segment"):
         frame[column] = stripped[column]
-    for column in ("customer_id", "customer_name", "segment"):  # a name is kept exactly as written
+    for column in ("customer_id", "customer_name", "segment", "deployment"):  # a name is kept exactly as written
         bad(stripped[column] == "", column, lambda v: "is empty; expected text")
     frame["deployment"] = _per_distinct(stripped["deployment"], lambda s: s.str.lower())
-    bad(~frame["deployment"].isin(DEPLOYMENTS), "deployment",
-        lambda v: f"{v!r} is not a deployment; expected {' or '.join(DEPLOYMENTS)}")
+    for column, allowed in labels.items():
+        expected = ", ".join(sorted(allowed))
+        bad((frame[column] != "") & ~frame[column].isin(allowed), column,
+            lambda v, column=column, expected=expected: f"{v!r} is a {column} the inputs file's ledger.margins does "
+                                                        f"not map to a segment; expected one of {expected}")
     frame["currency"] = _per_distinct(stripped["currency"], lambda s: s.str.upper())
     known = sorted(currencies)
     bad(~frame["currency"].isin(currencies), "currency",
@@ -286,4 +290,8 @@ def load_model_ledger(inputs, header_rows: int = 0) -> Ledger | None:
     if spec is None:
         return None
     currencies = {inputs.currency, *spec.fx}
-    return load_ledger(inputs.ledger_path, spec.periods, list(inputs.periods), currencies, header_rows)
+    labels = {}
+    if spec.margins:
+        column, mapped = spec.margins.column, spec.margins.segments
+        labels[column] = {v.lower() for v in mapped} if column == "deployment" else set(mapped)
+    return load_ledger(inputs.ledger_path, spec.periods, list(inputs.periods), currencies, header_rows, labels)

@@ -11,6 +11,7 @@ from .metrics.catalogue import Catalogue, show
 from .metrics.families import BUILTINS, DECLARED_AS, ROLES
 
 _FIELD = re.compile(r"^\{([a-z_]+)\.([a-z_]+)\}$")
+SINGLE = {"segmentation", "scenarios", "ledger", "forward"}  # families with at most one member
 
 
 def _reads(decl: Metric | Check, catalogue: Catalogue) -> tuple[list[str], list[str]]:
@@ -94,7 +95,8 @@ def _text(data: dict[str, list[dict]]) -> str:
     lines.append("")
     lines.append("FAMILIES")
     for f in data["families"]:
-        lines.append(f"  {f['family']} (one per entry of {f['declared_by']}): roles {', '.join(f['roles'])}")
+        each = ("one for the whole section" if f["family"] in SINGLE else "one per entry of") + f" {f['declared_by']}"
+        lines.append(f"  {f['family']} ({each}): roles {', '.join(f['roles'])}")
     return "\n".join(lines)
 
 

@@ -394,10 +394,19 @@ def build_model(inputs: Inputs, ledger: Ledger | None = None) -> Model:
     catalogue = load_catalogue()
     applied = apply_catalogue(catalogue, inputs, ledger)
     series = {PERIOD_MONTHS: _period_months_series(inputs), **inputs.series}
-    clash = sorted(({m.name for m in applied.metrics} | {f"check_{c.name}" for c in applied.checks}) & set(series))
-    if clash:
-        raise ModelError(Problem(str(inputs.path), "inputs", f"{', '.join(clash)}: input key is also the name of a "
-                                                             "catalogue metric; rename the input"))
+    clashes = [m for m in applied.metrics if m.name in series]
+    if clashes:
+        problems = []
+        for m in clashes:
+            if m.origin and "." in m.origin:
+                section, _, key = m.origin.partition(".")
+                problems.append(Problem(str(inputs.path), m.origin, f"makes the metric {m.name}, which is also an "
+                                        "input key of the file; rename the input or the declaration",
+                                        inputs.line(section, key)))
+            else:
+                problems.append(Problem(str(inputs.path), f"inputs.{m.name}", "is also the name of a catalogue "
+                                        "metric; rename the input", inputs.line("inputs", m.name)))
+        raise ModelError(problems)
     axis = TimeAxis(inputs.periods)
     scope = _Scope(series, axis)
     if inputs.scenarios:
@@ -417,8 +426,13 @@ def build_model(inputs: Inputs, ledger: Ledger | None = None) -> Model:
     names = [m.name for m in applied.metrics]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise ModelError(Problem(str(inputs.path), ", ".join(duplicates), "two declarations make the same metric "
-                                                                          "here; rename a product or segment"))
+        problems = []
+        for name in duplicates:
+            origins = sorted({m.origin or "the catalogue" for m in applied.metrics if m.name == name})
+            section, _, key = origins[0].partition(".")
+            problems.append(Problem(str(inputs.path), " and ".join(origins), f"both make the metric {name}; rename "
+                                    "one of them", inputs.line(section, key)))
+        raise ModelError(problems)
     by_name = {m.name: m for m in applied.metrics}
     not_built: dict[str, NotBuilt] = {s.name: s for s in applied.skipped}
     summaries: list[Metric] = []
@@ -453,8 +467,13 @@ def build_model(inputs: Inputs, ledger: Ledger | None = None) -> Model:
             not_built[f"check_{check.name}"] = _not_built_reason(f"check_{check.name}", why, not_built)
             continue
         if check.tolerance and not scope.knows(check.tolerance):
-            raise ModelError(Problem(str(inputs.path), f"inputs.{check.tolerance}",
-                                     f"required by check {check.name!r}: add it (unit ratio, grain scalar)"))
+            close = difflib.get_close_matches(check.tolerance, list(inputs.series), n=1)
+            published = next((m for m, spec in inputs.published.items() if spec.tolerance == check.tolerance), None)
+            where, line = ((f"published.{published}.tolerance", inputs.line("published", published)) if published
+                           else (f"inputs.{check.tolerance}", None))
+            hint = f"; did you mean {close[0]}?" if close else "; add it (unit ratio, grain scalar)"
+            raise ModelError(Problem(str(inputs.path), where, f"{check.tolerance} is not an input of the file, and "
+                                     f"check {check.name!r} needs it{hint}", line))
         parts = _check_rows(replace(check, actual=exprs[0], expected=exprs[1]), periods)
         for part in parts:
             scope.add(part.name, part.grain, periods)
@@ -467,6 +486,7 @@ def build_model(inputs: Inputs, ledger: Ledger | None = None) -> Model:
         if check.reconciles:
             reconciling.append(f"check_{check.name}")
         scope.add(f"check_{check.name}", "scalar", [])
+    _published_built(inputs, check_summaries, not_built)
     if check_summaries:
         block = Block(tuple(check_summaries))
         scope_text = ("1 only when every check passes." if reconciling else
@@ -491,6 +511,20 @@ def build_model(inputs: Inputs, ledger: Ledger | None = None) -> Model:
     return model
 
 
+def _published_built(inputs: Inputs, checks: list[str], not_built: dict[str, NotBuilt]) -> None:
+    """A figure under ``published:`` is a check the file asks for: one that cannot be made is an error."""
+    problems = []
+    for metric, spec in inputs.published.items():
+        if f"check_{spec.input}" in checks:
+            continue
+        reason = not_built.get(metric) or not_built.get(f"check_{spec.input}")
+        why = reason.reason if reason else "the metric has no figure in the printed figure's period"
+        problems.append(Problem(str(inputs.path), f"published.{metric}", f"cannot be checked: {why}",
+                                inputs.line("published", metric)))
+    if problems:
+        raise ModelError(problems)
+
+
 def _headlines(inputs: Inputs, rows: list[Row], metrics: dict[str, Metric],
                not_built: dict[str, NotBuilt]) -> dict[str, str | None]:
     """Headline metric -> its period (None: scalar); every problem with them is reported at once."""
@@ -505,7 +539,7 @@ def _headlines(inputs: Inputs, rows: list[Row], metrics: dict[str, Metric],
             if name in not_built:
                 why = not_built[name].reason
                 missing = not_built[name].missing
-                close = difflib.get_close_matches(missing, list(inputs.series), n=1) if missing else []
+                close = difflib.get_close_matches(missing, list(inputs.series), n=1, cutoff=0.85) if missing else []
                 if close:
                     why += f"; the file has {close[0]}: misspelt?"
             else:
@@ -549,8 +583,10 @@ def unused_inputs(model: Model, catalogue) -> list[Problem]:
     for key in inputs.series:
         if key in read:
             continue
-        close = difflib.get_close_matches(key, recognised, n=1, cutoff=0.75)
-        if close:
+        close = difflib.get_close_matches(key, [r for r in recognised if r != key], n=1, cutoff=0.75)
+        if key in recognised:
+            hint = "the catalogue reads it, but nothing this file builds needs it (a tolerance with no check to use it)"
+        elif close:
             hint = f"did you mean {close[0]}?" + (" (the file gives that too)" if close[0] in inputs.series else "")
         else:
             hint = ("declare it in products:, segments: or published:, or see `unitecon catalogue` for the names "
@@ -757,8 +793,9 @@ def _evaluate(model: Model) -> None:
         margins = model.inputs.ledger.margins
         if margins:
             column = customers[margins.column]
+            lower = margins.column == "deployment"  # the ledger reader keeps deployments in lower case
             for segment in dict.fromkeys(margins.segments.values()):
-                labels = [label for label, s in margins.segments.items() if s == segment]
+                labels = [label.lower() if lower else label for label, s in margins.segments.items() if s == segment]
                 values[(customer_indicator(segment), SCALAR)] = column.isin(labels).to_numpy(dtype=float)
         values[("customer_segment", SCALAR)] = customers["segment"].to_numpy(dtype=object)
         values[("customer_deployment", SCALAR)] = customers["deployment"].to_numpy(dtype=object)

@@ -3,7 +3,7 @@
 Each company's model is built from its own inputs file, so the figures (and their sources) are taken
 from there, never retyped. The rows the comparison needs, and every row and input they rest on, are
 copied into one model with each name suffixed by the company's model name
-(``compute_to_revenue_minimax``); amounts in another currency are converted to USD at the company's own
+(``compute_to_revenue_<model>``); amounts in another currency are converted to USD at the company's own
 cited exchange rates. The Summary shows each compared metric company by company across one time axis
 (the union of theirs), and each company's exchange rate in its headline period, named
 ``compute_to_revenue_<model>``.
@@ -20,6 +20,7 @@ from .expr import PERIOD_MONTHS, At, InputLink, Ref, rename
 from .inputs import DocumentSpec, Inputs, Period, Series, figure_name, load_inputs
 from .metrics.families import conversion, fx_rates
 from .model import Model, Row, _evaluate, _period_months_series, build_model
+from .sheets import looks_like_a_cell
 from .timeaxis import TimeAxis
 
 MODEL = "peers"
@@ -60,21 +61,22 @@ def _union_axis(models: list[Model]) -> dict[str, Period]:
     period overlays others is each company's own matter: its rows were made on its own axis and keep their
     periods, so the union marks none."""
     periods: dict[str, Period] = {}
+    owner: dict[str, Path] = {}
     for model in models:
         for pid, p in model.inputs.periods.items():
             seen = periods.get(pid)
             if seen and (seen.start, seen.end) != (p.start, p.end):
                 raise ModelError(Problem(str(model.inputs.path), f"periods.{pid}",
                                          f"{pid} runs {p.start} to {p.end} here but {seen.start} to {seen.end} in "
-                                         "another company's file; one period id must mean the same dates"))
+                                         f"{owner[pid]}; one period id must mean the same dates in every company",
+                                         model.inputs.line("periods", pid)))
+            owner.setdefault(pid, model.inputs.path)
             periods[pid] = replace(p, overlay=False, edited=None)
     return {p.id: p for p in sorted(periods.values(), key=lambda p: (p.end, -p.months))}
 
 
 def sheet_name(model: str) -> str:
     """The sheet holding a company's workings: its model name, unless Excel would read that as a cell."""
-    from .layout import looks_like_a_cell
-
     return model if not looks_like_a_cell(model) and len(model) <= 31 else f"m_{model}"[:31]
 
 

@@ -78,7 +78,8 @@ def plan_pull(workbook: str | Path, inputs_path: str | Path) -> tuple[Snapshot, 
         unit = model.series[figure.series].unit
         low, high = input_bounds(figure.series, unit)
         if (low is not None and value < low) or (high is not None and value > high):
-            expected = f"between {low:g} and {high:g}" if high is not None else f">= {low:g}"
+            expected = (f"between {low:g} and {high:g}" if low is not None and high is not None
+                        else f">= {low:g}" if low is not None else f"<= {high:g}")
             problems.append(Problem(shown, where, f"{value:g} is out of range; expected {expected} for {unit}"))
             continue
         if figure.path[0] == "periods" and not float(value).is_integer():

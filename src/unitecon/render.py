@@ -34,8 +34,9 @@ from .expr import (
     Span,
 )
 from .inputs import SCENARIO, scenario_cell_name
-from .layout import CUSTOMERS, HEADER_ROW, INPUTS, LABEL, SENSITIVITY, Cell, Layout
+from .layout import Cell, Layout
 from .model import SCALAR
+from .sheets import CUSTOMERS, HEADER_ROW, INPUTS, LABEL, SENSITIVITY
 
 _ASSOCIATIVE = {"+", "*"}
 
@@ -191,7 +192,7 @@ def customer_formula(e: Expr, layout: Layout, period: str | None) -> str:
 
 
 def in_names(e: Expr) -> str:
-    """The formula written in names, for the Audit sheet and trace: ``hailuo_revenue_usd/hailuo_paying_users``."""
+    """The formula written in names, for the Audit sheet and trace: ``chat_revenue_eur/chat_paying_users``."""
     if isinstance(e, Coalesce):
         return f"{e.primary.name} where reported, else {in_names(e.fallback)}"
 

@@ -100,11 +100,11 @@ def sample_ledger(cal: Calibration, seed: int = 0) -> pd.DataFrame:
     segment = rng.choice(SEGMENTS, size=n, p=[0.34, 0.18, 0.2, 0.1, 0.12, 0.06])
     first_payers = np.sort(rng.choice(n, size=max(5, round(n * cal.first_period_share)), replace=False))
     rows = []
-    # Period 1: heavy-tailed, the largest customers on-premise until their share is reached.
+    # Period 1: heavy-tailed, the largest customers in the targeted deployment until its share is reached.
     first = _amounts(rng, len(first_payers), cal.totals[0], cal.top5)
-    on_prem = np.zeros(n, dtype=bool)  # customers of the targeted deployment
+    targeted = np.zeros(n, dtype=bool)  # customers of the targeted deployment
     reached = np.cumsum(first) / cal.totals[0] <= cal.deployment_share
-    on_prem[first_payers[reached]] = True
+    targeted[first_payers[reached]] = True
     rows.append(pd.DataFrame({"i": first_payers, "period": cal.periods[0], "amount": first}))
     # Period 2: repeat buyers and the customers new in period 2.
     repeat = rng.random(len(first_payers)) < cal.repurchase
@@ -116,10 +116,10 @@ def sample_ledger(cal: Calibration, seed: int = 0) -> pd.DataFrame:
     size[first_payers] = first
     ordered = second_payers[np.lexsort((rng.random(len(second_payers)), -size[second_payers]))]
     rows.append(pd.DataFrame({"i": ordered, "period": cal.periods[1], "amount": second}))
-    late = ~on_prem[second_payers] & (rng.random(len(second_payers)) < cal.deployment_share / 8)
-    on_prem[second_payers[late & ~np.isin(second_payers, first_payers)]] = True
+    late = ~targeted[second_payers] & (rng.random(len(second_payers)) < cal.deployment_share / 8)
+    targeted[second_payers[late & ~np.isin(second_payers, first_payers)]] = True
     totals = pd.concat(rows, ignore_index=True)
-    deployment = np.where(on_prem, cal.deployment, cal.other_deployment)
+    deployment = np.where(targeted, cal.deployment, cal.other_deployment)
     return _invoices(rng, totals, ids, segment, deployment, cal.currency)
 
 

@@ -28,6 +28,10 @@ def inputs_schema(catalogue: Catalogue) -> dict:
     schema["title"] = "unitecon inputs file"
     schema["description"] = ("Cited figures for one company's unit-economics workbook. Every value has a source: a "
                              "document and an exact quote from it, or an assumption with its rationale.")
+    published = schema["properties"]["published"]
+    published["additionalProperties"] = {"anyOf": [{"type": "string", "description": "the input holding the "
+                                                    "printed figure (rule match, tolerance conflict_tolerance)"},
+                                                   published["additionalProperties"]]}
     spec = {"$ref": "#/$defs/InputSpec"}
     named, patterned = {}, {}
     for item in catalogue.inputs:
@@ -84,7 +88,7 @@ _SECTIONS = """
 # Business segments: one of revenue:, share: or rest: true each; margins and customers optional.
 # segments:
 #   api:
-#     label: "API (B2B)"
+#     label: "API (business customers)"
 #     share: api_revenue_share
 #     gross_margin: api_gross_margin
 #     customers: api_customers

@@ -29,8 +29,8 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, g
 from python_calamine import CalamineWorkbook
 
 from .errors import UniteconError
-from .layout import FINGERPRINT
 from .r1c1 import column_patterns
+from .sheets import FINGERPRINT
 
 MAX_INFLATED_BYTES = 1 << 30  # 1 GiB: a 100,000-customer workbook inflates to well under this
 MAX_RATIO = 200  # inflated / compressed, per member: a zip bomb compresses far better than a real sheet

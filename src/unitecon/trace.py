@@ -12,7 +12,7 @@ from typing import Any
 
 from .errors import UniteconError
 from .graph import Graph, build_graph, split_ref
-from .layout import CUSTOMER_NAME_ROW, CUSTOMER_UNIT_ROW, CUSTOMERS, HEADER_ROW, INPUTS, NAME, UNIT
+from .sheets import CUSTOMER_NAME_ROW, CUSTOMER_UNIT_ROW, CUSTOMERS, HEADER_ROW, INPUTS, NAME, UNIT
 from .snapshot import Key, read_snapshot
 
 _CELL = re.compile(r"^\$?[A-Za-z]{1,3}\$?[0-9]+$")
@@ -57,7 +57,8 @@ def _row_info(graph: Graph, key: Key) -> tuple[str | None, str | None, str | Non
             return values.get((sheet, f"{header.get(text, '-')}{row}"))
 
         return col(1), under("Unit"), under("Source document"), under("Quote")
-    if sheet in ROW_SHEETS:
+    if sheet in ROW_SHEETS or (values.get((sheet, f"A{HEADER_ROW + 1}")) == "Label"
+                               and values.get((sheet, f"B{HEADER_ROW + 1}")) == "Name"):  # a peers company sheet
         return col(NAME), col(UNIT), None, None
     if sheet == CUSTOMERS and row > CUSTOMER_UNIT_ROW + 1:  # a column's name and unit sit above the customers
         letters = re.sub(r"[0-9]+$", "", cell)

@@ -109,6 +109,8 @@ def input_bounds(key: str, unit: str) -> tuple[float | None, float | None]:
     """
     if unit == "ratio" and ("share" in key.split("_") or key.endswith(("_rate", "tolerance"))):
         return 0.0, 1.0
+    if unit == "ratio" and key.endswith("margin"):  # a margin may be negative, never above 100 %
+        return None, 1.0
     base = unit.split("/")[0]
     if unit in ("count", "months", "multiple") or base == "tokens" or is_currency(base) or fx_pair(unit):
         return 0.0, None

@@ -22,8 +22,8 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, g
 
 from .errors import UniteconError
 from .graph import references
-from .layout import CUSTOMERS, FIRST_CUSTOMER_ROW
 from .r1c1 import column_patterns
+from .sheets import CUSTOMERS, FIRST_CUSTOMER_ROW
 from .snapshot import Snapshot, grid_cells, read_snapshot, value_at, values_at
 
 Key = tuple[str, str]  # (SHEET upper-case, "A1")
@@ -577,6 +577,8 @@ def compare_with_model(rec: Recomputed, layout, rel_tol: float = 1e-9) -> list[M
         if text is None or (name, period) not in model.values:
             continue
         expected, got = model.values[(name, period)], rec.value(cell.sheet, cell.a1())
+        if isinstance(expected, float) and math.isnan(expected) and got == "#DIV/0!":
+            continue  # the model's undefined ratio (x / 0) is the sheet's #DIV/0!
         if not _same(got, expected, rel_tol):
             out.append(Mismatch(cell.sheet, cell.a1(), text, got, expected, "the inputs file gives"))
     sheet = CUSTOMERS.upper()

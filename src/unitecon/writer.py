@@ -23,7 +23,14 @@ from . import __version__
 from .atomic import replacing
 from .expr import ref
 from .inputs import SCENARIO, Figure
-from .layout import (
+from .layout import GridPlace, Layout, Line
+from .lineage import lineage
+from .metrics.arppu import SUMMARY as ARPPU_SUMMARY
+from .model import SCALAR, Row, written_out
+from .peers import HEADLINES as PEERS_HEADLINES
+from .r1c1 import to_r1c1
+from .render import customer_formula, formula, grid_axis_formula, in_names, scenario_formula, scenario_pick_formula
+from .sheets import (
     AUDIT,
     AUDIT_COLUMNS,
     CALCULATIONS,
@@ -49,16 +56,7 @@ from .layout import (
     SENSITIVITY,
     SUMMARY,
     UNIT,
-    GridPlace,
-    Layout,
-    Line,
 )
-from .lineage import lineage
-from .metrics.arppu import SUMMARY as ARPPU_SUMMARY
-from .model import SCALAR, Row, written_out
-from .peers import HEADLINES as PEERS_HEADLINES
-from .r1c1 import to_r1c1
-from .render import customer_formula, formula, grid_axis_formula, in_names, scenario_formula, scenario_pick_formula
 from .snapshot import column_digest
 from .units import Unit, input_bounds
 
@@ -313,20 +311,21 @@ def _write_selector(ws, layout: Layout, styles: _Styles) -> None:
 
 def _validate(ws, row: int, col: int, key: str, unit: str) -> None:
     low, high = input_bounds(key, unit)
-    if low is None:
+    if low is None and high is None:
         return
     whole = unit in ("count", "months")
+    bound = (f"between {low:g} and {high:g}" if low is not None and high is not None
+             else f">= {low:g}" if low is not None else f"<= {high:g}")
     spec = {
         "validate": "integer" if whole else "decimal",
-        "criteria": "between" if high is not None else ">=",
+        "criteria": "between" if low is not None and high is not None else ">=" if low is not None else "<=",
         "error_title": "unitecon input",
-        "error_message": f"Expected {'a whole number ' if whole else 'a number '}"
-                         + (f"between {low:g} and {high:g}" if high is not None else f">= {low:g}"),
+        "error_message": f"Expected {'a whole number ' if whole else 'a number '}{bound}",
     }
-    if high is not None:
+    if low is not None and high is not None:
         spec |= {"minimum": low, "maximum": high}
     else:
-        spec |= {"value": low}
+        spec |= {"value": low if low is not None else high}
     ws.data_validation(row, col, row, col, spec)
 
 
@@ -510,20 +509,24 @@ def _write_cover(ws, layout: Layout, styles: _Styles, written: list) -> None:
                        + (f" Scenarios ({', '.join(inputs.scenarios)}): choose one in the selector cell at the top "
                           "of the Inputs sheet; every calculation follows the active one, and the Summary compares "
                           "them all side by side." if inputs.scenarios else "")),
-        ("Sheets", "Summary (outputs, the scenario comparison and charts) · "
+        ("Sheets", "Summary (" + ("the companies side by side and a chart" if inputs.members else
+                                  "outputs, the scenario comparison and charts" if inputs.scenarios else
+                                  "outputs and charts") + ") · "
                    + ("Sensitivity (outputs over two inputs, a heat map) · " if layout.grids else "")
                    + "Inputs (cited assumptions) · "
                    + (f"{', '.join(layout.sheet_periods)} (each company's workings on its own time axis)"
                       if layout.sheet_periods else "Calculations (workings, time flowing left to right)")
-                   + " · Checks "
-                   "(reconciliations rolled up to the master check) · Audit (each formula in names and what it "
-                   "rests on) · Fingerprint (what the build wrote, so later edits are detected)."),
+                   + (" · Checks (reconciliations rolled up to the master check)" if model.reconciling else
+                      " · Checks (no reconciliation applies)")
+                   + " · Audit (each formula in names and what it rests on) · Fingerprint (what the build wrote, so "
+                   "later edits are detected)."),
         ("Conventions", f"Reporting currency {inputs.currency}. Costs and losses are positive numbers. "
                         "One formula per row, copied across the periods; the first cell of a row shows the "
                         "rule. Unit constants (12 months a year) are the only numbers inside formulas."),
         ("Defined names", "Every input and every headline metric has a workbook-scoped snake_case name; "
                           "row formulas use plain relative references so they copy across periods. Input "
-                          "rows with several periods are named <key>_<period>, e.g. revenue_usd_fy2024."),
+                          "rows with several periods are named <key>_<period>"
+                          + (f", e.g. {example}." if (example := _period_figure_name(model)) else ".")),
     ]
     ledger = model.ledger
     if ledger is not None:
@@ -556,7 +559,11 @@ def _write_cover(ws, layout: Layout, styles: _Styles, written: list) -> None:
         ws.write_string(r, 1, text, styles.wrap)
     r += 2
     ws.write_string(r, 0, "Master check", styles.heading)
-    if ("master_check", SCALAR) in layout.cells:
+    if ("master_check", SCALAR) not in layout.cells:
+        r += 1
+        ws.write_string(r, 1, "None: no check applies to these inputs, so no figure here is cross-checked.",
+                        styles.wrap)
+    else:
         for name in ("master_check", "failing_checks"):
             r += 1
             row = model.row(name)
@@ -581,6 +588,14 @@ def _write_cover(ws, layout: Layout, styles: _Styles, written: list) -> None:
         ws.write_string(r, 1, text, styles.wrap)
         ws.set_row(r, _wrapped_height(text, 100))
     ws.activate()
+
+
+def _period_figure_name(model) -> str | None:
+    """A defined name of one period's cited figure, to show the naming rule with (``revenue_usd_fy2024``)."""
+    for figure in model.inputs.figures():
+        if len(model.series[figure.series].figures) > 1:
+            return figure.name
+    return None
 
 
 def _what_this_is(layout: Layout) -> str:

@@ -42,6 +42,7 @@ class Metric:
     summary: str | None = None  # the Summary section it is shown in (its latest value), if any
     summary_label: str | None = None  # its label there (default: its label)
     pattern: str = ""  # set on a bound metric: the name pattern of its declaration
+    origin: str = ""  # set on a bound metric: the inputs file's declaration it was made for (products.chat)
 
 
 @dataclass(frozen=True)

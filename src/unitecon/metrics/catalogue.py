@@ -18,11 +18,11 @@ from functools import cache
 from itertools import product
 from typing import TYPE_CHECKING
 
-from ..errors import Problem, UniteconError
+from ..errors import ModelError, Problem, UniteconError
 from ..expr import Block, Convert, Expr, Named, Slot, transform
 from ..inputs import Inputs
 from . import Check, Input, Metric, arppu, checks, compute, customers, finance, forward, growth, segments
-from .families import BUILTINS, ROLES, Member, RoleMissing, conversion, fx_rates, members
+from .families import BUILTINS, DECLARED_AS, ROLES, Member, RoleMissing, conversion, fx_rates, members
 
 if TYPE_CHECKING:
     from ..ledger import Ledger
@@ -206,7 +206,8 @@ def _bindings(decl: Metric | Check, families: dict[str, list[Member]], ccy: str,
 def _bind_metric(m: Metric, b: _Binding) -> Metric:
     for text in m.requires:
         b.text(text)
-    return replace(m, name=b.text(m.name), label=b.text(m.label), unit=b.text(m.unit),
+    origin = next((b.context[f].where for f in m.over), "")
+    return replace(m, origin=origin, name=b.text(m.name), label=b.text(m.label), unit=b.text(m.unit),
                    description=b.text(m.description).strip(), expr=b.expr(m.expr), over=(), requires=(),
                    summary_label=b.text(m.summary_label) if m.summary_label else None, pattern=m.name)
 
@@ -218,6 +219,34 @@ def _bind_check(c: Check, b: _Binding) -> Check:
                    actual=b.expr(c.actual), expected=b.expr(c.expected), description=b.text(c.description),
                    rule=b.text(c.rule), tolerance=b.text(c.tolerance) if c.tolerance else None, over=(),
                    requires=(), pattern=c.name)
+
+
+#: Roles that name an input or metric of the file (as opposed to text or expressions).
+NAMED_ROLES = {"product": ("revenue", "paying_users", "reported_arppu", "press_arppu"),
+               "segment": ("revenue", "share_input", "gross_margin", "customers", "press_revenue_per_customer"),
+               "forward": ("payers", "arppu"), "ledger": ("reconciles_with",)}
+
+
+def _check_named(inputs: Inputs, families: dict[str, list[Member]], names: set[str]) -> None:
+    """Every name a product, segment, forward view or ledger declares is an input of the file or a metric the
+    catalogue makes for it: a reference that resolves to nothing is an error, never a row gone missing."""
+    problems = []
+    for family, roles in NAMED_ROLES.items():
+        for member in families[family]:
+            declared = [(role, member.roles.get(role)) for role in roles]
+            spec = inputs.products.get(member.key) if family == "product" else None
+            if spec is not None and not isinstance(spec.revenue, str):
+                declared += [("revenue", n) for n in (spec.revenue.total, *spec.revenue.less)]
+            for role, name in declared:
+                if isinstance(name, str) and name not in names:
+                    close = difflib.get_close_matches(name, sorted(names), n=1)
+                    hint = f"; did you mean {close[0]}?" if close else ""
+                    section, _, key = member.where.partition(".")
+                    problems.append(Problem(str(inputs.path), f"{member.where}.{DECLARED_AS.get(role) or role}",
+                                            f"{name!r} is neither an input of this file nor a metric{hint}",
+                                            inputs.line(section, key) if key else inputs.line(section)))
+    if problems:
+        raise ModelError(problems)
 
 
 def apply(catalogue: Catalogue, inputs: Inputs, ledger: Ledger | None = None) -> Applied:
@@ -249,6 +278,7 @@ def apply(catalogue: Catalogue, inputs: Inputs, ledger: Ledger | None = None) ->
                     out.skipped.append(NotBuilt(name, str(missing)))
 
     bind(catalogue.metrics, _bind_metric, out.metrics)
+    _check_named(inputs, families, {m.name for m in out.metrics} | set(inputs.series))
     grains = {m.name: (m.grain, m.unit, m.label) for m in out.metrics}
     families["published"] = published_members(inputs, grains)
     bind(catalogue.checks, _bind_check, out.checks, prefix="check_")

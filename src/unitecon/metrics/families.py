@@ -1,8 +1,8 @@
 """Families: what a declaration made ``over`` a family is made once for, and the roles each member plays.
 
 A family's members come from the inputs file (its products, its segments, the alternatives it gives
-for a figure …). A member formats as its key (``{product}`` → ``hailuo``) and exposes roles
-(``{product.revenue}`` → ``hailuo_revenue_usd``); a role a member lacks makes the declarations that
+for a figure …). A member formats as its key (``{product}`` → ``chat``) and exposes roles
+(``{product.revenue}`` → ``chat_revenue_eur``); a role a member lacks makes the declarations that
 read it not apply to that member, which the build reports. ``ROLES`` documents every role; the
 catalogue refuses a declaration that reads any other.
 """
@@ -101,7 +101,7 @@ class Member:
 
     family: str
     key: str
-    where: str  # where the inputs file declares it, e.g. products.hailuo
+    where: str  # where the inputs file declares it, e.g. products.chat
     roles: dict[str, object] = field(default_factory=dict)
 
     def __format__(self, spec: str) -> str:
@@ -241,6 +241,10 @@ def _published(inputs: Inputs, metric: str, spec, metric_grains: dict[str, tuple
                                  inputs.line("published", metric)))
     grain, unit, label = known
     series = inputs.series[spec.input]
+    if series.unit != unit:
+        raise ModelError(Problem(str(inputs.path), where, f"{spec.input} is in {series.unit} but {metric} is in "
+                                 f"{unit}; a printed figure is compared with a metric of the same unit",
+                                 inputs.line("published", metric)))
     if series.grain == "scalar":
         period = next(iter(series.figures))
         if grain == "period":
