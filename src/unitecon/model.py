@@ -157,7 +157,8 @@ class Model:
         return self.values[(name, period)]
 
 
-def _period_months_series(inputs: Inputs) -> Series:
+def period_months_series(inputs: Inputs) -> Series:
+    """The built-in series of period lengths in months, one figure per period of ``inputs``."""
     figures = {
         pid: Figure(
             f"months_{p.name_suffix}",
@@ -393,7 +394,7 @@ def build_model(inputs: Inputs, ledger: Ledger | None = None) -> Model:
         inputs = inputs.with_scenario(None)
     catalogue = load_catalogue()
     applied = apply_catalogue(catalogue, inputs, ledger)
-    series = {PERIOD_MONTHS: _period_months_series(inputs), **inputs.series}
+    series = {PERIOD_MONTHS: period_months_series(inputs), **inputs.series}
     clashes = [m for m in applied.metrics if m.name in series]
     if clashes:
         problems = []
@@ -503,7 +504,7 @@ def build_model(inputs: Inputs, ledger: Ledger | None = None) -> Model:
     built = {r.name for r in rows} | set(series) | {f.name for f in inputs.figures()}
     model = Model(inputs, series, rows, {}, headlines, ledger, axis=axis,
                   not_built=[n for n in not_built.values() if n.name not in built], reconciling=reconciling)
-    _evaluate(model)
+    evaluate(model)
     if ledger is not None and ("customer_total_revenue", SCALAR) in model.values:
         _sort_customers(model)
     _what_ifs(model)
@@ -721,7 +722,7 @@ def _sort_customers(model: Model) -> None:
                         .sort_values(["_total", "customer_id"], ascending=[False, True], kind="stable")
                         .drop(columns="_total").reset_index(drop=True))
     model.values.clear()
-    _evaluate(model)
+    evaluate(model)
 
 
 def _category_rows(m: Metric, expr: Expr, ledger: Ledger) -> list[Row]:
@@ -774,7 +775,8 @@ def _output_rows(inputs: Inputs, rows: list[Row], headlines: dict[str, str | Non
 # Python evaluation of the tree, for the cached values written beside each formula.
 
 
-def _evaluate(model: Model) -> None:
+def evaluate(model: Model) -> None:
+    """Compute every row of ``model`` into its values: the cached values written beside the formulas."""
     values = model.values
     for s in model.series.values():
         for f in [*s.figures.values(), *s.alternatives]:

@@ -19,7 +19,7 @@ from .errors import ModelError, Problem
 from .expr import PERIOD_MONTHS, At, InputLink, Ref, rename
 from .inputs import DocumentSpec, Inputs, Period, Series, figure_name, load_inputs
 from .metrics.families import conversion, fx_rates
-from .model import Model, Row, _evaluate, _period_months_series, build_model
+from .model import Model, Row, build_model, evaluate, period_months_series
 from .sheets import looks_like_a_cell
 from .timeaxis import TimeAxis
 
@@ -208,7 +208,7 @@ def build_peers(paths: list[Path], out_dir: Path | None = None) -> Model:
         documents=documents, periods=periods, headlines=dict(headlines), series=series,
         digest=hashlib.sha256("".join(m.inputs.digest for m in models).encode()).hexdigest(),
         members=[(m.inputs.model, m.inputs.path, m.inputs.digest) for m in models])
-    months = _period_months_series(peers_inputs)
+    months = period_months_series(peers_inputs)
     outputs = headline_rows + [r for group in compared.values() for r in group]
     peers = Model(peers_inputs, {PERIOD_MONTHS: months, **series}, [*rows, *outputs], {}, headlines,
                   axis=TimeAxis(periods),
@@ -216,5 +216,5 @@ def build_peers(paths: list[Path], out_dir: Path | None = None) -> Model:
     peers.notes = [f"{m.inputs.model} reports in {m.inputs.currency} and gives no exchange rate to USD: "
                    f"{', '.join(p.skipped)} left out of the USD comparison"
                    for m, p in zip(models, companies, strict=True) if p.skipped]
-    _evaluate(peers)
+    evaluate(peers)
     return peers
