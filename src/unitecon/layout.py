@@ -132,8 +132,6 @@ class Layout:
     names: dict[str, Cell] = field(default_factory=dict)
     period_col: dict[str, int] = field(default_factory=dict)  # the main time axis (Calculations, Checks, Summary)
     sheet_periods: dict[str, list[str]] = field(default_factory=dict)  # a workings sheet with its own time axis
-    sheet_companies: dict[str, str] = field(default_factory=dict)  # whose workings such a sheet holds
-    sheet_currencies: dict[str, str] = field(default_factory=dict)  # and in which reporting currency
     row_at: dict[str, tuple[str, int]] = field(default_factory=dict)
     customer_columns: dict[tuple[str, str | None], CustomerColumn] = field(default_factory=dict)
     customers: int = 0  # rows on the Customers sheet
@@ -282,8 +280,6 @@ def build_layout(model: Model) -> Layout:
     if model.ledger is not None:
         _place_customers(layout)
     calc = [row for row in rows if row.role in ("link", "metric") and not row.per_customer]
-    layout.sheet_companies = {s: whose for s, (whose, _) in model.sheet_titles.items()}
-    layout.sheet_currencies = {s: currency for s, (_, currency) in model.sheet_titles.items()}
     own = {}
     for row in calc:
         if row.sheet:

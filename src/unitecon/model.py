@@ -199,21 +199,21 @@ class _Scope:
         else:
             self.scalar_names.add(name)
 
-    def missing(self, e: Expr, own: str = "") -> str | None:
+    def missing(self, e: Expr, own: str = "") -> tuple[str, ...]:
         """The first name ``e`` reads that this model does not have (``own``: a running total's own row); for a
-        reported-else-estimate lacking both, the first each side lacks."""
+        reported-else-estimate lacking both, the first each side lacks. Empty when nothing is missing."""
         if isinstance(e, Coalesce):
             primary, fallback = self.missing(e.primary, own), self.missing(e.fallback, own)
-            return f"{primary} (or {fallback})" if primary and fallback else None
+            return (*primary, *fallback) if primary and fallback else ()
         names = e.names if isinstance(e, Block) else [e.name] if isinstance(e, Named) else []
         for name in names:
             if name != own and not self.knows(name):
-                return name
+                return (name,)
         for child in e.children():
             found = self.missing(child, own)
             if found:
                 return found
-        return None
+        return ()
 
     def simplify(self, e: Expr) -> Expr:
         """``e`` with every reported-else-estimate reduced to the side this model can compute, where only one can."""
@@ -260,8 +260,9 @@ class _Scope:
 
         return transform(e, visit), None
 
-    def periods_for(self, name: str, grain: str, exprs: list[Expr]) -> tuple[list[str] | None, str | None]:
-        """The periods a row over ``exprs`` exists in, or None and the reason it cannot exist at all."""
+    def periods_for(self, name: str, grain: str, exprs: list[Expr]) -> tuple[list[str] | None, Why]:
+        """The periods a row over ``exprs`` exists in, or None and why it cannot exist at all: the names it
+        lacks, or a sentence."""
         for e in exprs:
             missing = self.missing(e, own=name)
             if missing:
@@ -316,6 +317,8 @@ class _Scope:
 
 ALL = object()  # "every period": the value does not depend on the period
 YEAR_SELECTORS = {FIRST_YEAR, LAST_YEAR}
+#: Why a row cannot exist: the names it reads that the model lacks (alternatives), or a sentence.
+Why = tuple[str, ...] | str | None
 
 
 def _order(metrics: list[Metric]) -> list[Metric]:
@@ -372,19 +375,19 @@ def _ledger_facts(inputs: Inputs) -> dict[str, str]:
     return facts
 
 
-def _not_built_reason(name: str, missing: str, reasons: dict[str, NotBuilt]) -> NotBuilt:
+def _not_built_reason(name: str, why: Why, reasons: dict[str, NotBuilt]) -> NotBuilt:
     """Why ``name`` was not built: the first input it lacks, followed through the metrics it reads
     (``reasons``: why each metric not built so far was not)."""
-    if missing in reasons:
-        inner = reasons[missing]
+    if isinstance(why, str):
+        return NotBuilt(name, why)
+    first, *others = why
+    if first in reasons and not others:
+        inner = reasons[first]
         if inner.reason.startswith("needs "):
-            return NotBuilt(name, f"needs {missing}, which {inner.reason}", inner.missing)
-        return NotBuilt(name, f"needs {missing}, not built: {inner.reason}", inner.missing, inner.family)
-    if " (or " in missing:
-        return NotBuilt(name, f"needs input {missing.replace(' (or ', ' (or input ')}", missing.split(" ")[0])
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", missing):  # a sentence, not a name
-        return NotBuilt(name, missing)
-    return NotBuilt(name, f"needs input {missing}", missing)
+            return NotBuilt(name, f"needs {first}, which {inner.reason}", inner.missing)
+        return NotBuilt(name, f"needs {first}, not built: {inner.reason}", inner.missing, inner.family)
+    alternatives = "".join(f" (or input {other})" for other in others)
+    return NotBuilt(name, f"needs input {first}{alternatives}", first)
 
 
 def build_model(inputs: Inputs, ledger: Ledger | None = None) -> Model:
@@ -438,9 +441,6 @@ def build_model(inputs: Inputs, ledger: Ledger | None = None) -> Model:
     not_built: dict[str, NotBuilt] = {s.name: s for s in applied.skipped}
     summaries: list[Metric] = []
     for m in _order(applied.metrics):
-        if m.grain in ("customer", "customer_period", "category") and ledger is None:
-            not_built[m.name] = NotBuilt(m.name, "no ledger: in the inputs file")
-            continue
         expr = scope.simplify(m.expr)
         expr, why = scope.concrete(expr)
         like = "period" if m.grain in ("period", "customer_period") else "scalar"

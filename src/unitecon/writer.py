@@ -336,9 +336,8 @@ def _write_rows(ws, sheet: str, layout: Layout, styles: _Styles, written: list) 
     axis = layout.periods_of(sheet)
     own = sheet in layout.sheet_periods  # a company's workings in a peers workbook
     title = {CALCULATIONS: "calculations", CHECKS: "checks", SUMMARY: "summary"}.get(sheet, "workings")
-    company = layout.sheet_companies.get(sheet, model.inputs.company)
+    company, currency = model.sheet_titles.get(sheet, (model.inputs.company, model.inputs.currency))
     ws.write_string(0, 0, f"{company}: {title}", styles.title)
-    currency = layout.sheet_currencies.get(sheet, model.inputs.currency)
     ws.write_string(1, 0, f"Reporting currency {currency}. Costs and losses are positive numbers. "
                           "One formula per row, copied across the periods; black = formula, green = link.",
                     styles.subtitle)
