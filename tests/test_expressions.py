@@ -70,14 +70,10 @@ def test_column_functions_give_what_a_cell_by_cell_loop_gives():
     rng = random.Random(7)
     revenue = [rng.uniform(-5, 500) for _ in range(2000)]
     weights = [float(rng.randint(0, 1)) for _ in range(2000)]
-    segments = [rng.choice(["internet", "Finance", "finance", 3.0, None]) for _ in range(2000)]
     python = {name: f.python for name, f in FUNCTIONS.items()}
     assert python["SUM"](revenue) == sum(revenue)
     assert python["SUMPRODUCT"](revenue, weights) == sum((r * w for r, w in zip(revenue, weights, strict=True)), 0.0)
     assert python["SUMPRODUCT"]([2.0, True, "x"], [3.0, 4.0, 5.0]) == 6.0  # TRUE and text count as 0
     assert python["MEDIAN"](revenue) == (sorted(revenue)[999] + sorted(revenue)[1000]) / 2
     assert python["MIN"]([*revenue, None]) == min(revenue)
-    assert python["SUMIF"](segments, "FINANCE", revenue) == sum(
-        r for s, r in zip(segments, revenue, strict=True) if isinstance(s, str) and s.lower() == "finance")
-    assert python["COUNTIF"](segments, 3.0) == sum(1 for s in segments if s == 3.0)
-    assert python["COUNTIF"]([None, float("nan"), 1.0, None], None) == 2.0  # a blank equals a blank, NaN does not
+    assert not {"SUMIF", "COUNTIF", "SUMIFS", "COUNTIFS", "MATCH", "SEARCH"} & set(python)  # criteria are patterns

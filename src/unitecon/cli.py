@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -48,7 +50,40 @@ def _inputs_files(models: tuple[str, ...], inputs_dir: Path) -> list[Path]:
     return out
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def writable_folder(folder: Path) -> None:
+    """Create ``folder`` if needed and prove a file can be written in it, before any long work is done."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise UniteconError(f"{folder}: cannot write files in this folder ({exc.strerror or exc}); expected a "
+                            "folder you can write to") from None
+
+
+class _Commands(click.Group):
+    """The command group, with a last line of defence: an error nobody foresaw is one line, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("error: interrupted; nothing was half-written (files are replaced whole)", err=True)
+            sys.exit(130)
+        except MemoryError:
+            click.echo("error: out of memory; see the README's Limits for the sizes unitecon reads", err=True)
+            sys.exit(70)
+        except Exception as exc:
+            if os.environ.get("UNITECON_DEBUG"):
+                raise
+            click.echo(f"error: internal error ({type(exc).__name__}: {str(exc)[:200]}); this is a bug in unitecon "
+                       "- please report it with the command; UNITECON_DEBUG=1 shows the traceback", err=True)
+            sys.exit(70)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="unitecon")
 def main() -> None:
     """Cited assumptions in, live-formula unit-economics workbooks out."""
@@ -93,6 +128,7 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
             peers = not models and len(paths) > 1
         if peers:
             layouts.append(plan_peers(paths, out_dir))
+        writable_folder(out_dir)
     except UniteconError as err:
         _fail(err)
     targets = [out_dir / f"{layout.model.inputs.model}.xlsx" for layout in layouts]
@@ -106,11 +142,11 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
         if force:
             found = [p for p in found if "lock file" in p.message]
         problems += found
-        if found and not force and not any("lock file" in p.message for p in found):
-            advice = (f"run `unitecon pull {target}` to keep these edits, or `unitecon build --force` to discard "
-                      "them" if not inputs.members else "edit the companies' inputs files instead (a peers "
-                      "workbook's figures come from them), or `unitecon build --force` to discard these edits")
-            problems.append(Problem(str(target), "", f"not overwritten: {advice}"))
+        if found and not force:
+            from .guard import refusal
+
+            advice = refusal(target, found, inputs.path, peers=bool(inputs.members))
+            problems += [advice] if advice else []
     if problems:
         _fail(UniteconError(problems))
     for layout, target in zip(layouts, targets, strict=True):
@@ -281,13 +317,23 @@ def sample_ledger(model: str, inputs_dir: Path, customers: int | None, seed: int
     try:
         inputs = load_inputs(_inputs_files((model,), inputs_dir)[0])
         out = out or inputs.ledger_path or inputs_dir / "ledgers" / f"{inputs.model}_customers.csv"
+        writable_folder(out.parent)
         frame = write_sample_ledger(inputs, out, customers, seed)
     except UniteconError as err:
         _fail(err)
+    except OSError as exc:
+        _fail(UniteconError(f"{out}: cannot write ({exc.strerror or exc})"))
     totals = frame.assign(amount=frame["amount"].astype(float)).groupby("period", sort=False)["amount"].sum()
     shown = ", ".join(f"{period} {total:,.2f}" for period, total in totals.items())
     click.echo(f"wrote {out} (SYNTHETIC: {frame['customer_id'].nunique():,} customers, {len(frame):,} rows; "
                f"{frame['currency'].iat[0]} {shown})")
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """Refuse NaN, which passes every range check."""
+    if value != value:
+        raise click.BadParameter(f"{value} is not a number.", ctx, param)
+    return value
 
 
 @main.command()
@@ -295,26 +341,33 @@ def sample_ledger(model: str, inputs_dir: Path, customers: int | None, seed: int
 @click.option("--inputs", "inputs_file", type=click.Path(path_type=Path), default=None,
               help="For a unitecon workbook: the inputs file to compare with (default inputs/<model>.yaml); for a "
                    "peers workbook, the folder of its companies' files (default inputs).")
-@click.option("--rel-tol", default=1e-9, show_default=True, help="Relative tolerance for a match.")
+@click.option("--rel-tol", type=click.FloatRange(min=0, max=1), default=1e-9, show_default=True, callback=_finite,
+              help="Relative tolerance for a match (0 to 1).")
 @click.option("--libreoffice", is_flag=True,
               help="Also recalculate WORKBOOK in LibreOffice headless and compare its results cell by cell.")
-def verify(workbook: Path, inputs_file: Path | None, rel_tol: float, libreoffice: bool) -> None:
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Cells listed of each kind (mismatches, no cached value) after the summary; 0 lists all.")
+def verify(workbook: Path, inputs_file: Path | None, rel_tol: float, libreoffice: bool, limit: int) -> None:
     """Recompute every formula of WORKBOOK from its own text; compare with its cached values.
 
     The cached values are what Excel, LibreOffice or unitecon last computed. For a unitecon workbook
     whose inputs file is found, each row cell is also compared with unitecon's own computation from
-    that file. With --libreoffice, LibreOffice's own recalculation is a third comparison. Exit 0 when
-    everything matches, 1 otherwise (each mismatch with cell, formula, both values).
+    that file. With --libreoffice, LibreOffice's own recalculation is a third comparison. A summary comes
+    first, then at most --limit cells of each kind. A formula cell the file caches no value for (a file
+    saved by a program that does not calculate) is counted apart, not as a mismatch. Exit 0 when
+    everything compared matches, 1 otherwise (each mismatch with cell, formula, both values).
     """
+    from .inputs import load_inputs
     from .model import SCENARIO
-    from .verify import compare, compare_with_model, recompute
+    from .snapshot import read_snapshot
+    from .verify import compare_cached, compare_with_model, recompute, report
 
+    notes, others = [], []
     try:
         _readable(workbook)
-        rec = recompute(workbook)
-        mismatches = [f"cached: {m}" for m in compare(rec, rel_tol)]
-        model = rec.properties.get("unitecon_model")
-        members = [m for m in rec.properties.get("unitecon_peers", "").split(",") if m]
+        snap = read_snapshot(workbook)
+        model = snap.model
+        members = [m for m in snap.properties.get("unitecon_peers", "").split(",") if m]
         peers_files = [(inputs_file or Path("inputs")) / f"{m}.yaml" for m in members]
         if members:  # a peers workbook: compared with the model rebuilt from its companies' files
             missing = [str(p) for p in peers_files if not p.is_file()]
@@ -322,35 +375,39 @@ def verify(workbook: Path, inputs_file: Path | None, rel_tol: float, libreoffice
                 raise UniteconError(f"{workbook}: a peers workbook of {', '.join(members)}; no inputs file "
                                     f"{', '.join(missing)} (pass --inputs FOLDER holding them)")
             checked_model, inputs_file = not missing, inputs_file or Path("inputs")
-            if checked_model:
-                mismatches += [f"model: {m}" for m in compare_with_model(rec, plan_peers(peers_files), rel_tol)]
-            else:
-                click.echo(f"note: {workbook} compares {', '.join(members)}; not compared with their inputs files "
-                           f"({', '.join(missing)} not found; pass --inputs FOLDER holding them)")
+            if not checked_model:
+                notes.append(f"note: {workbook} compares {', '.join(members)}; not compared with their inputs "
+                             f"files ({', '.join(missing)} not found; pass --inputs FOLDER holding them)")
         else:
             if inputs_file is not None and not inputs_file.is_file():
                 raise UniteconError(f"{inputs_file}: no such inputs file")
             inputs_file = inputs_file or (Path("inputs") / f"{model}.yaml" if model else None)
             checked_model = bool(inputs_file and inputs_file.is_file())
-        if checked_model and not members:
+            theirs = load_inputs(inputs_file).model if checked_model and model else None
+            if theirs is not None and theirs != model:  # every cell would differ: one line, as pull says
+                raise UniteconError(f"{workbook}: built from model {model[:40]!r}, not {theirs!r} ({inputs_file} "
+                                    f"holds model {theirs!r}); pass the matching --inputs file, e.g. "
+                                    f"{inputs_file.parent / (model[:40] + '.yaml')}")
+        rec = recompute(snap)
+        cached = compare_cached(rec, rel_tol)
+        if checked_model and members:
+            others.append(("model", str(inputs_file), compare_with_model(rec, plan_peers(peers_files), rel_tol)))
+        elif checked_model:
             scenario = rec.by_name(SCENARIO) if SCENARIO.upper() in rec.names else None  # as the selector holds
             try:
                 layout = plan(inputs_file, scenario=scenario)
             except ScenarioError:
                 raise UniteconError(f"{workbook}: the scenario selector holds {scenario!r}, which is not a "
                                     f"scenario of {inputs_file}; choose one from its list") from None
-            mismatches += [f"model: {m}" for m in compare_with_model(rec, layout, rel_tol)]
+            others.append(("model", str(inputs_file), compare_with_model(rec, layout, rel_tol)))
         if libreoffice:
-            mismatches += [f"libreoffice: {m}" for m in _libreoffice_mismatches(workbook, rec, rel_tol)]
+            others.append(("libreoffice", "LibreOffice's recalculation",
+                           _libreoffice_mismatches(workbook, rec, rel_tol)))
     except UniteconError as err:
         _fail(err)
-    for m in mismatches:
-        click.echo(f"mismatch {m}")
-    against = f"cached values and {inputs_file}" if checked_model else "cached values"
-    against += " and LibreOffice's recalculation" if libreoffice else ""
-    click.echo(f"{workbook}: {rec.formula_count} formula cells recomputed against {against}, "
-               f"{len(mismatches)} mismatches")
-    sys.exit(1 if mismatches else 0)
+    for line in report(workbook, cached, others, limit, notes):
+        click.echo(line)
+    sys.exit(1 if cached.mismatches or any(found for _, _, found in others) else 0)
 
 
 def _libreoffice_mismatches(workbook: Path, rec, rel_tol: float) -> list:
@@ -380,9 +437,12 @@ def render(workbook: Path, out_dir: Path, dpi: int) -> None:
 
     try:
         _readable(workbook)
+        writable_folder(out_dir)
         written = render_sheets(workbook, out_dir, dpi, _progress(workbook))
     except UniteconError as err:
         _fail(err)
+    except OSError as exc:
+        _fail(UniteconError(f"{out_dir}: cannot write ({exc.strerror or exc})"))
     if sys.stderr.isatty():
         click.echo("\r\x1b[K", err=True, nl=False)
     for path in written:
@@ -400,11 +460,14 @@ def _readable(path: Path) -> None:
 @click.option("--depth", type=click.IntRange(min=0), default=None, help="Stop this many levels down.")
 @click.option("--dependents", is_flag=True, help="Trace what depends on TARGET instead of what it rests on.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def trace(workbook: Path, target: str, depth: int | None, dependents: bool, fmt: str) -> None:
+@click.option("--limit", type=click.IntRange(min=0), default=40, show_default=True,
+              help="Nodes shown at most (nearest levels first; the rest counted); 0 shows all.")
+def trace(workbook: Path, target: str, depth: int | None, dependents: bool, fmt: str, limit: int) -> None:
     """Show the tree of cells TARGET rests on, down to cited inputs (or, with --dependents, up).
 
     TARGET is a defined name (compute_to_revenue) or a cell (Summary!D7). Each node: name, cell,
-    formula, current value, unit and, for an input, its source document and quote.
+    formula, current value, unit and, for an input, its source document and quote. A run of cells
+    down a column or along a row (a customer column, a running total) is one node.
     """
     import json
 
@@ -412,7 +475,7 @@ def trace(workbook: Path, target: str, depth: int | None, dependents: bool, fmt:
 
     try:
         _readable(workbook)
-        tree = tracing.trace(str(workbook), target, depth, dependents)
+        tree = tracing.trace(str(workbook), target, depth, dependents, limit)
     except UniteconError as err:
         _fail(err)
     if fmt == "json":
@@ -424,7 +487,9 @@ def trace(workbook: Path, target: str, depth: int | None, dependents: bool, fmt:
 @main.command()
 @click.argument("workbook", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def audit(workbook: Path, fmt: str) -> None:
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Findings listed of each kind (0: all); --format json lists all.")
+def audit(workbook: Path, fmt: str, limit: int) -> None:
     """List spreadsheet errors in WORKBOOK; exit 0 when clean, 1 on findings.
 
     Hard-coded numbers in formulas (unit constants 0, 1, 12, 100, 1e6 allowed), formulas breaking
@@ -443,27 +508,38 @@ def audit(workbook: Path, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(auditing.as_json(findings), ensure_ascii=False, indent=2))
     else:
+        kinds: dict[str, list] = {}
         for finding in findings:
-            click.echo(str(finding))
-        click.echo(f"{workbook}: {len(findings)} finding(s)")
+            kinds.setdefault(finding.kind, []).append(finding)
+        for kind, found in kinds.items():
+            for finding in found[:limit or None]:
+                click.echo(str(finding))
+            if limit and len(found) > limit:
+                click.echo(f"… and {len(found) - limit:,} more {kind} finding(s) (use --limit 0 for all)")
+        by_kind = ", ".join(f"{kind} {len(found):,}" for kind, found in kinds.items())
+        click.echo(f"{workbook}: {len(findings)} finding(s)" + (f" ({by_kind})" if findings else ""))
     sys.exit(1 if findings else 0)
 
 
 @main.command()
 @click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
-def diff(old: Path, new: Path) -> None:
+@click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Entries listed of each kind (inputs, formulas, outputs, names); 0 lists all.")
+def diff(old: Path, new: Path, limit: int) -> None:
     """Compare two workbooks by defined name, with a bridge for each changed output.
 
     Lists inputs changed (old → new), formulas changed, outputs changed, and attributes each output's
-    change to the inputs that moved, one at a time with the others held (plus a residual).
+    change to the inputs that moved, one at a time with the others held. The scenario selector is such
+    an input; its step is split by the inputs it switches. A residual is shown where the single moves
+    do not add up (interactions, changed formulas).
     """
     from . import diff as diffing
 
     try:
         _readable(old)
         _readable(new)
-        click.echo(diffing.render_text(diffing.diff(old, new)))
+        click.echo(diffing.render_text(diffing.diff(old, new), limit))
     except UniteconError as err:
         _fail(err)
 
@@ -479,26 +555,28 @@ def pull(workbook: Path, inputs_file: Path | None, yes: bool) -> None:
     Shows each change (name, old → new) and asks before writing. Comments, key order and sources in the
     inputs file are kept; each changed value is marked `edited` (when = the workbook's modified time,
     previous = the source's figure), which the Inputs sheet then shows. Nothing is written if any input
-    cell is unusable (text, a formula, out of range).
+    cell is unusable (text, a formula, NaN or a number beyond Excel's range, out of range). Formulas
+    changed by hand are not pulled: a note names them.
     """
-    from .pull import apply_pull, plan_pull
+    from .pull import apply_pull, hand_changes, plan_pull, rebuild_command
     from .snapshot import read_snapshot
 
     try:
         if not workbook.is_file():
-            raise UniteconError(f"{workbook}: no such workbook")
+            raise UniteconError(Problem(str(workbook), "", "no such workbook"))
         snap = read_snapshot(workbook)
         if "unitecon_peers" in snap.properties:
-            raise UniteconError(f"{workbook}: a peers workbook takes its figures from the companies' inputs files "
-                                f"({snap.properties['unitecon_peers']}); edit those and run `unitecon build`")
-        if inputs_file is None:
-            model = snap.model
-            if not model:
-                raise UniteconError(f"{workbook}: no unitecon model recorded in it; pass --inputs FILE")
-            inputs_file = Path("inputs") / f"{model}.yaml"
-        snap, _, changes = plan_pull(workbook, inputs_file)
+            raise UniteconError(Problem(str(workbook), "", "a peers workbook takes its figures from the companies' "
+                                                           f"inputs files ({snap.properties['unitecon_peers']}); "
+                                                           "edit those and run `unitecon build`"))
+        snap, inputs, changes = plan_pull(workbook, inputs_file, snap)
+        inputs_file = inputs.path
+        kept_out = hand_changes(snap, inputs)
     except UniteconError as err:
         _fail(err)
+    rebuild = rebuild_command(workbook, inputs, force=bool(kept_out))
+    if kept_out:
+        click.echo(f"note: {workbook}: {kept_out}", err=True)
     if not changes:
         click.echo(f"{workbook}: no input differs from {inputs_file}; nothing to pull")
         return
@@ -507,13 +585,13 @@ def pull(workbook: Path, inputs_file: Path | None, yes: bool) -> None:
         click.echo(f"  {change}")
     if not yes:
         if not sys.stdin.isatty():
-            _fail(UniteconError(f"{inputs_file}: not written: pass --yes to write without a prompt"))
+            _fail(UniteconError(Problem(str(inputs_file), "", "not written: pass --yes to write without a prompt")))
         click.confirm(f"Write these to {inputs_file}?", abort=True)
     try:
         apply_pull(inputs_file, snap, changes)
     except UniteconError as err:
         _fail(err)
-    click.echo(f"wrote {inputs_file}; now run `unitecon build` to rebuild the workbook from it")
+    click.echo(f"wrote {inputs_file}; now run `{rebuild}` to rebuild the workbook from it")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """The allow-list of spreadsheet functions, in one place.
 
 Only functions that Excel, LibreOffice Calc and the ``formulas`` package evaluate alike may appear in
-a metric. Each entry gives the Excel name and the Python meaning the engine uses to compute the
+a metric. None reads a cell's text as a pattern: SUMIF, COUNTIF, MATCH and their kind would treat a
+ledger label such as ``*`` or ``>0`` as a wildcard or a comparison, so text is matched with ``=``
+inside SUMPRODUCT. Each entry gives the Excel name and the Python meaning the engine uses to compute the
 cached values it writes. Anything else is refused when a metric is declared.
 """
 
@@ -12,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -58,31 +59,6 @@ def _cells(arg: object) -> list:
     return list(arg) if isinstance(arg, list) else [arg]
 
 
-def _same_text(a: object, b: object) -> bool:
-    """SUMIF/COUNTIF equality on a plain criterion: text compares case-insensitively."""
-    if isinstance(a, str) and isinstance(b, str):
-        return a.casefold() == b.casefold()
-    return a == b
-
-
-def _matching(rng: object, crit: object) -> np.ndarray:
-    """Positions of ``rng`` that equal ``crit`` as SUMIF/COUNTIF compare, deciding once per distinct value
-    (a segment column of 100,000 customers holds a handful of labels)."""
-    cells = _cells(rng)
-    codes, distinct = pd.factorize(pd.Series(cells, dtype=object))  # blanks and NaN: code -1, decided one by one
-    hits = np.array([_same_text(v, crit) for v in distinct] + [False], dtype=bool)[codes]
-    for i in np.flatnonzero(codes < 0).tolist():
-        hits[i] = _same_text(cells[i], crit)
-    return np.flatnonzero(hits)
-
-
-def _sumif(rng: object, crit: object, total: object) -> float:
-    totals = _cells(total)
-    if len(totals) != len(_cells(rng)):
-        raise ValueError("SUMIF ranges differ in size")
-    return sum(float(t) for t in (totals[i] for i in _matching(rng, crit)) if isinstance(t, int | float))
-
-
 def _sumproduct(*arrays: object) -> float:
     columns = [_cells(a) for a in arrays]
     numbers = [_floats(c) for c in columns]
@@ -120,9 +96,6 @@ FUNCTIONS: dict[str, Function] = {
         Function("ISNUMBER", 1, 1, lambda x: isinstance(x, float) and not math.isnan(x), "is the cell a number"),
         Function("IF", 3, 3, lambda c, a, b: a if c else b, "one condition, two outcomes (no nesting)"),
         Function("SUMPRODUCT", 1, None, _sumproduct, "sum of the products of ranges of equal size"),
-        Function("SUMIF", 3, 3, _sumif, "sum where a range equals the criterion cell"),
-        Function("COUNTIF", 2, 2, lambda rng, crit: float(len(_matching(rng, crit))),
-                 "how many cells equal the criterion cell"),
         Function("MEDIAN", 1, None, _median, "middle value; blanks skipped"),
     )
 }

@@ -8,9 +8,11 @@ was expected.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import hashlib
+import math
 import re
 import typing
 from dataclasses import dataclass, field, replace
@@ -20,8 +22,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, NodeEvent
 
 from .errors import InputsError, Problem, ScenarioError
+from .limits import EXCEL_RANGE, EXCEL_TEXT, MAX_INPUTS_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES, clip, excel_number
 from .sheets import SHEET_ORDER, looks_like_a_cell
 from .units import check_input_unit, fx_pair, input_bounds, is_currency
 
@@ -495,6 +499,9 @@ def load_inputs(path: str | Path, sources_dir: str | Path | None = None) -> Inpu
     path = Path(path)
     shown = str(path)
     try:
+        if path.stat().st_size > MAX_INPUTS_BYTES:
+            raise InputsError(Problem(shown, "", f"{path.stat().st_size:,} bytes; an inputs file may be at most "
+                                                 f"{MAX_INPUTS_BYTES:,} bytes"))
         raw_bytes = path.read_bytes()
     except OSError as exc:
         raise InputsError(Problem(shown, "", f"cannot read file ({exc.strerror})")) from None
@@ -504,6 +511,7 @@ def load_inputs(path: str | Path, sources_dir: str | Path | None = None) -> Inpu
         raise InputsError(Problem(shown, "", f"not UTF-8 text (byte {exc.start}); save it as UTF-8")) from None
     yaml = YAML(typ="rt")
     try:
+        underflows = check_yaml_shape(text, shown)
         data = yaml.load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -530,13 +538,16 @@ def load_inputs(path: str | Path, sources_dir: str | Path | None = None) -> Inpu
             valid[key] = InputSpec.model_validate(raw)
         except ValidationError as exc:
             problems += [_problem(shown, data, {**err, "loc": ("inputs", key, *err["loc"])}) for err in exc.errors()]
-    problems = _merged(problems)
-    if shape is None:
-        raise InputsError(problems)
+    problems = _merged(problems) + underflows
+    reported = {p.line for p in problems}
+    problems += [p for p in _excel_limits(shown, data) if p.line not in reported]
+    sources = Path(sources_dir) if sources_dir else path.parent / "sources"
+    if shape is None:  # still check every quote that can be checked: all problems in one run
+        raise InputsError(problems + _quote_problems(shown, data, _valid_documents(plain), valid, sources))
     spec = InputsFileSpec.model_construct(**{**dict(shape), "inputs": valid})
     declared = set(raw_inputs) if isinstance(raw_inputs, dict) else set()
-    problems += _cross_check(shown, data, spec, Path(sources_dir) if sources_dir else path.parent / "sources",
-                             declared)
+    problems += _quote_problems(shown, data, spec.documents, valid, sources)
+    problems += _cross_check(shown, data, spec, declared)
     if problems:
         raise InputsError(problems)
     lines = {("inputs", key): _line_of(data, ("inputs", key)) for key in spec.inputs}
@@ -546,6 +557,53 @@ def load_inputs(path: str | Path, sources_dir: str | Path | None = None) -> Inpu
                                                                       "convert_to", "scenarios")}
     lines |= {("periods", pid): _line_of(data, ("periods", pid)) for pid in spec.periods}
     return _flatten(path, spec, hashlib.sha256(raw_bytes).hexdigest(), lines)
+
+
+def check_yaml_shape(text: str, shown: str) -> list[Problem]:
+    """Refuse YAML nested deeper than :data:`MAX_YAML_DEPTH` or whose aliases expand past
+    :data:`MAX_YAML_NODES` nodes (a "billion laughs" file), from the parser's events, before anything is
+    built from it. Returns the numbers too small for a cell that YAML would read as 0 (``1e-400``)."""
+    underflows = []
+    anchors: dict[str, int] = {}
+    open_nodes: list[tuple[str | None, int]] = []  # (anchor, nodes so far) per collection being read
+    total = 0
+
+    def add(count: int, mark) -> None:
+        nonlocal total
+        if open_nodes:
+            anchor, so_far = open_nodes[-1]
+            open_nodes[-1] = (anchor, so_far + count)
+        total += count
+        if total > MAX_YAML_NODES:
+            raise InputsError(Problem(shown, "", f"aliases expand to more than {MAX_YAML_NODES:,} values; expected "
+                                                 "a plain inputs file (an alias bomb?)", mark.line + 1))
+
+    for event in YAML(typ="rt").parse(text):
+        if isinstance(event, CollectionStartEvent):
+            open_nodes.append((event.anchor, 1))
+            if len(open_nodes) > MAX_YAML_DEPTH:
+                raise InputsError(Problem(shown, "", f"nested more than {MAX_YAML_DEPTH} levels deep; expected "
+                                                     "the sections of an inputs file", event.start_mark.line + 1))
+        elif isinstance(event, CollectionEndEvent):
+            anchor, count = open_nodes.pop()
+            if anchor is not None:
+                anchors[anchor] = count
+            total -= count  # counted once as the collection's own, now passed to its parent
+            add(count, event.start_mark)
+        elif isinstance(event, AliasEvent):
+            add(anchors.get(event.anchor, 1), event.start_mark)
+        elif isinstance(event, NodeEvent):  # a scalar
+            if event.anchor is not None:
+                anchors[event.anchor] = 1
+            add(1, event.start_mark)
+            if not event.style and _UNDERFLOW.fullmatch(event.value or "") and float(event.value) == 0:
+                underflows.append(Problem(shown, "", f"{clip(event.value)} is a number a cell cannot hold (YAML "
+                                                     f"would read it as 0); expected {EXCEL_RANGE}",
+                                          event.start_mark.line + 1))
+    return underflows
+
+
+_UNDERFLOW = re.compile(r"[-+]?(?:\d*\.)?\d*[1-9]\d*(?:\.\d*)?[eE][-+]?\d+")  # a mantissa other than 0
 
 
 def _plain(node: Any) -> Any:
@@ -624,7 +682,7 @@ def _problem(shown: str, data: Any, err: dict[str, Any]) -> Problem:
     else:
         message = err["msg"].removeprefix("Value error, ")
         if "input" in err and not isinstance(err["input"], dict | list):
-            message += f" (got {err['input']!r})"
+            message += f" (got {clip(repr(err['input']))})"
     return Problem(shown, where, message, _line_of(data, loc))
 
 
@@ -651,9 +709,70 @@ def _merged(problems: list[Problem]) -> list[Problem]:
     return out
 
 
-def _cross_check(shown: str, data: Any, spec: InputsFileSpec, sources_dir: Path, declared: set[str]
-                 ) -> list[Problem]:
-    """Checks that need the whole file: names, periods, bounds, documents and quotes."""
+def _valid_documents(plain: Any) -> dict[str, DocumentSpec]:
+    """The ``documents:`` entries that are valid on their own (for a file whose other parts are not)."""
+    documents = plain.get("documents") if isinstance(plain, dict) else None
+    out = {}
+    for name, raw in (documents.items() if isinstance(documents, dict) else ()):
+        with contextlib.suppress(ValidationError):  # an invalid entry is reported by the file's own validation
+            out[name] = DocumentSpec.model_validate(raw)
+    return out
+
+
+def _sources(key: str, item: InputSpec) -> list[tuple[tuple[Any, ...], SourceSpec]]:
+    """Every cited source of one input, with its key path."""
+    base: tuple[Any, ...] = ("inputs", key)
+    out = [(base, item.source)] if item.source is not None else []
+    out += [((*base, "alternatives", i), alt.source) for i, alt in enumerate(item.alternatives)]
+    for pid, fig in (item.values or {}).items():
+        out.append(((*base, "values", pid), fig.source))
+        out += [((*base, "values", pid, "alternatives", i), alt.source) for i, alt in enumerate(fig.alternatives)]
+    return out
+
+
+def _quote_problems(shown: str, data: Any, documents: dict[str, Any], inputs: dict[str, InputSpec],
+                    sources_dir: Path) -> list[Problem]:
+    """Documents that cannot be read, and quotes not found verbatim in the document they cite."""
+    problems = []
+    texts: dict[str, str] = {}
+    for doc in documents:
+        try:
+            texts[doc] = (sources_dir / doc).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            problems.append(Problem(shown, f"documents.{doc}", f"document file not found or unreadable in "
+                                                               f"{sources_dir}", _line_of(data, ("documents", doc))))
+    for key, item in inputs.items():
+        for loc, source in _sources(key, item):
+            if not source.assumption and source.document in texts and source.quote not in texts[source.document]:
+                where = (*loc, "source", "quote")
+                problems.append(Problem(shown, ".".join(map(str, where)),
+                                        f"quote not found verbatim in {source.document}", _line_of(data, where)))
+    return problems
+
+
+def _excel_limits(shown: str, data: Any) -> list[Problem]:
+    """Numbers too large for a cell and text longer than a cell holds, anywhere in the file."""
+    problems = []
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), data)]
+    while stack:
+        loc, node = stack.pop()
+        where = ".".join(map(str, loc))
+        if isinstance(node, dict):
+            stack += [((*loc, k), v) for k, v in node.items()]
+        elif isinstance(node, list):
+            stack += [((*loc, i), v) for i, v in enumerate(node)]
+        elif isinstance(node, int | float) and not (isinstance(node, float) and not math.isfinite(node)) \
+                and not excel_number(node):  # NaN and infinities: the validation says "a finite number"
+            problems.append(Problem(shown, where, f"{clip(str(node))} is a number a cell cannot hold; expected "
+                                                  f"{EXCEL_RANGE}", _line_of(data, loc)))
+        elif isinstance(node, str) and len(node) > EXCEL_TEXT:
+            problems.append(Problem(shown, where, f"{clip(node)!r} is longer than a cell holds; expected at most "
+                                                  f"{EXCEL_TEXT:,} characters", _line_of(data, loc)))
+    return sorted(problems, key=lambda p: p.line or 0)
+
+
+def _cross_check(shown: str, data: Any, spec: InputsFileSpec, declared: set[str]) -> list[Problem]:
+    """Checks that need the whole file: names, periods, bounds and documents."""
     problems: list[Problem] = []
 
     def add(loc: tuple[Any, ...], message: str) -> None:
@@ -662,13 +781,6 @@ def _cross_check(shown: str, data: Any, spec: InputsFileSpec, sources_dir: Path,
     for pid in spec.periods:
         if not PERIOD_ID.match(pid):
             add(("periods", pid), "period id must be letters, digits and _ (e.g. FY2024, 9M2025, H1_2025)")
-    texts: dict[str, str] = {}
-    for doc in spec.documents:
-        try:
-            texts[doc] = (sources_dir / doc).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            add(("documents", doc), f"document file not found or unreadable in {sources_dir}")
-
     unknown_documents: dict[str, list[tuple[Any, ...]]] = {}
 
     def check_source(loc: tuple[Any, ...], source: SourceSpec) -> None:
@@ -676,8 +788,6 @@ def _cross_check(shown: str, data: Any, spec: InputsFileSpec, sources_dir: Path,
             return
         if source.document not in spec.documents:
             unknown_documents.setdefault(source.document, []).append((*loc, "source", "document"))
-        elif source.document in texts and source.quote not in texts[source.document]:
-            add((*loc, "source", "quote"), f"quote not found verbatim in {source.document}")
 
     def check_value(loc: tuple[Any, ...], key: str, unit: str, value: float) -> None:
         low, high = input_bounds(key, unit)
@@ -832,7 +942,7 @@ def _check_declarations(spec: InputsFileSpec, add, declared: set[str]) -> None:
         rates = [k for k, item in inputs.items() if fx_pair(item.unit) in ((code, ccy), (ccy, code))]
         if code == ccy:
             add(("convert_to",), f"{code} is the reporting currency; list other currencies")
-        elif not rates:
+        elif not rates and declared <= set(inputs):  # else an invalid input may be the rate: its error says why
             add(("convert_to",), f"no exchange-rate input for {code}: add a scalar input in {code}_per_{ccy} "
                                  f"(or {ccy}_per_{code}) with its source")
     ledger = spec.ledger

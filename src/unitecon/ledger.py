@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import Problem, UniteconError
+from .limits import EXCEL_RANGE, EXCEL_ROWS, EXCEL_TEXT, MAX_LEDGER_BYTES, clip, excel_number
 
 REQUIRED = ("customer_id", "customer_name", "segment", "deployment", "period", "amount", "currency")
 OPTIONAL = ("credit_note",)
-EXCEL_ROWS = 1_048_576
 MAX_PROBLEMS = 20  # a broken 100,000-row file should not print 100,000 lines
 
 
@@ -80,6 +80,10 @@ def load_ledger(path: str | Path, period_map: dict[str, str], periods: list[str]
     """
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_LEDGER_BYTES:
+            raise LedgerError(Problem(str(path), "", f"{size:,} bytes; a ledger is read whole and may be at most "
+                                                     f"{MAX_LEDGER_BYTES:,} bytes"))
         raw = path.read_bytes()
     except OSError as exc:
         raise LedgerError(Problem(str(path), "", f"cannot read ledger ({exc.strerror})")) from None
@@ -136,9 +140,6 @@ def _read_table(path: Path, raw: bytes) -> tuple[str, pd.DataFrame, int]:
     except (pd.errors.ParserError, ValueError) as exc:
         raise LedgerError(Problem(str(path), "", f"not a readable CSV table ({str(exc).strip()})")) from None
     return banner, frame, banner_lines + 2
-
-
-MAX_LEDGER_BYTES = 1 << 30
 
 
 def _gunzip(path: Path, raw: bytes) -> bytes:
@@ -213,7 +214,10 @@ def _validate_rows(path: Path, frame: pd.DataFrame, period_map: dict[str, str], 
         frame[column] = stripped[column]
     for column in ("customer_id", "customer_name", "segment", "deployment"):  # a name is kept exactly as written
         bad(stripped[column] == "", column, lambda v: "is empty; expected text")
+        bad(_per_distinct(frame[column], lambda s: s.str.len()) > EXCEL_TEXT, column,
+            lambda v: f"{clip(v)!r} is longer than a cell holds; expected at most {EXCEL_TEXT:,} characters")
     frame["deployment"] = _per_distinct(stripped["deployment"], lambda s: s.str.lower())
+    problems += [(0, p) for p in _case_clashes(path, frame, "segment")]
     for column, allowed in labels.items():
         expected = ", ".join(sorted(allowed))
         bad((frame[column] != "") & ~frame[column].isin(allowed), column,
@@ -234,14 +238,25 @@ def _validate_rows(path: Path, frame: pd.DataFrame, period_map: dict[str, str], 
         labels)
     frame.loc[frame["period"].isna(), "period"] = ""
     raw_amounts = stripped["amount"]
-    amount = pd.to_numeric(raw_amounts.str.replace(",", "", regex=False), errors="coerce")
-    bad(amount.isna() | ~np.isfinite(amount.fillna(0)), "amount", lambda v: f"{v!r} is not a number")
+    plain = _per_distinct(raw_amounts, lambda s: s.str.fullmatch(PLAIN_NUMBER))
+    amount = pd.to_numeric(raw_amounts.where(plain), errors="coerce")
+    bad(~plain & raw_amounts.str.contains(",", regex=False), "amount",
+        lambda v: f"{v!r} has a comma; expected a plain number with a decimal point and no thousands separators "
+                  "(such as 21555226.52): a locale format is refused, not guessed")
+    bad(~plain & ~raw_amounts.str.contains(",", regex=False), "amount",
+        lambda v: f"{clip(v)!r} is not a number; expected digits with an optional sign, decimal point and exponent")
+    underflow = plain & (amount == 0) & raw_amounts.str.replace(r"[eE].*", "", regex=True).str.contains("[1-9]")
+    bad(underflow | (plain & amount.notna() & ~amount.map(excel_number, na_action="ignore").astype(bool)), "amount",
+        lambda v: f"{v} is a number a cell cannot hold; expected {EXCEL_RANGE}")
     credit = (_per_distinct(stripped["credit_note"], lambda s: s.str.lower()).isin(("yes", "true", "1", "y"))
               if "credit_note" in frame else pd.Series(False, index=frame.index))
     bad((amount < 0) & ~credit, "amount",
         lambda v: f"{v} is negative; only rows marked credit_note = yes may be (a credit note)", raw_amounts)
     frame["amount"] = amount
     return frame, [p for _, p in sorted(problems, key=lambda item: item[0])]
+
+
+PLAIN_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 
 
 TEXT_COLUMNS = ("customer_id", "customer_name", "segment", "deployment", "currency", "period", "amount",
@@ -258,6 +273,21 @@ def _per_distinct(series: pd.Series, transform) -> pd.Series:
 def _stripped(series: pd.Series) -> pd.Series:
     """Text without surrounding white space."""
     return _per_distinct(series, lambda s: s.str.strip())
+
+
+def _case_clashes(path: Path, frame: pd.DataFrame, column: str) -> list[Problem]:
+    """Labels that differ only in upper/lower case: a formula compares text as Excel does, ignoring case, so
+    the sheet would add them together while the ledger keeps them apart."""
+    first = frame.drop_duplicates(column)
+    folded = first[column].str.casefold()
+    clashes = first[folded.duplicated(keep=False) & (first[column] != "")]
+    problems = []
+    for _, group in clashes.groupby(folded[clashes.index], sort=False):
+        (l1, v1), (l2, v2) = list(zip(group["_line"], group[column], strict=True))[:2]
+        problems.append(Problem(str(path), f"rows {l1} and {l2}, column {column}",
+                                f"{clip(v1)!r} and {clip(v2)!r} differ only in case; expected one spelling (Excel "
+                                "compares text ignoring case)"))
+    return problems
 
 
 def _check_customers(path: Path, frame: pd.DataFrame) -> list[Problem]:

@@ -51,6 +51,7 @@ from .expr import (
 from .functions import FUNCTIONS
 from .inputs import SCENARIO, Figure, Inputs, Series, Source, scenario_header
 from .ledger import Ledger
+from .limits import EXCEL_MAX
 from .metrics import Check, Metric
 from .metrics.catalogue import NotBuilt
 from .metrics.catalogue import apply as apply_catalogue
@@ -838,7 +839,7 @@ def _evaluate_rows(model: Model, rows: list[Row], values: dict) -> None:
             case Label():
                 return row.category
             case Block(names=ns):
-                return [values[(n, SCALAR)] for n in ns]
+                return np.array([values[(n, SCALAR)] for n in ns], dtype=object)
             case Neg(operand=o):
                 return -ev(o, p, row)
             case Coalesce(primary=Ref(name=n), fallback=f):
@@ -862,8 +863,26 @@ def _evaluate_rows(model: Model, rows: list[Row], values: dict) -> None:
         for p in row.cells:
             if row.role == "link":
                 continue
-            result = ev(row.expr, p, row)
-            values[(row.name, p)] = np.asarray(result, dtype=float) if row.per_customer else float(result)
+            try:
+                result = ev(row.expr, p, row)
+            except OverflowError:
+                raise _not_a_cell_value(model, row, p, "the result is larger than a cell holds") from None
+            except ValueError as exc:
+                if "math domain error" not in str(exc):
+                    raise
+                raise _not_a_cell_value(model, row, p, "a power with no real result") from None
+            array = np.asarray(result, dtype=float)
+            if np.any(np.abs(array[~np.isnan(array)]) > EXCEL_MAX):
+                raise _not_a_cell_value(model, row, p, "the result is larger than a cell holds")
+            values[(row.name, p)] = array if row.per_customer else float(result)
+
+
+def _not_a_cell_value(model: Model, row: Row, period: str | None, why: str) -> ModelError:
+    """A row the engines would show as #NUM!: refused, so no cached value disagrees with them."""
+    where = row.name if period in (None, SCALAR) else f"{row.name} ({period})"
+    return ModelError(Problem(str(model.inputs.path), where, f"cannot be computed ({why}; Excel would show #NUM!); "
+                                                            f"expected inputs of a size a spreadsheet can hold, "
+                                                            f"within ±{EXCEL_MAX:.14E}"))
 
 
 def _binop(op: str, a, b):

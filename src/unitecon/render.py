@@ -157,7 +157,8 @@ def scenario_pick_formula(layout: Layout, row: int) -> str:
     scenarios = layout.model.inputs.scenarios
     first, last = (layout.input_col(s) for s in (scenarios[0], scenarios[-1]))
     headers = f"{Cell(INPUTS, HEADER_ROW, first).a1(True)}:{Cell(INPUTS, HEADER_ROW, last).a1(True)}"
-    return f"=SUMIF({headers},{SCENARIO},{Cell(INPUTS, row, first).a1()}:{Cell(INPUTS, row, last).a1()})"
+    values = f"{Cell(INPUTS, row, first).a1()}:{Cell(INPUTS, row, last).a1()}"
+    return f"=SUMPRODUCT(({headers}={SCENARIO})*{values})"  # "=", not SUMIF: the selector's text is no pattern
 
 
 def customer_formula(e: Expr, layout: Layout, period: str | None) -> str:

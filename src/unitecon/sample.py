@@ -157,9 +157,15 @@ def _invoices(rng, totals: pd.DataFrame, ids, segment, deployment, currency: str
     })
 
 
-def banner(cal: Calibration, model: str, seed: int) -> str:
-    return (f"# SYNTHETIC sample ledger for {model}: not real customer data (unitecon sample-ledger, seed {seed}).\n"
+def banner(cal: Calibration, model: str, seed: int, calibrated_customers: int | None = None) -> str:
+    """The ledger's first lines: synthetic, what it is calibrated to, and how many customers it holds when that
+    is not the number the calibration describes."""
+    text = (f"# SYNTHETIC sample ledger for {model}: not real customer data (unitecon sample-ledger, seed {seed}).\n"
             f"# Calibrated to public aggregates: {cal.notes}.\n")
+    if calibrated_customers is not None and calibrated_customers != cal.customers:
+        text += (f"# This sample holds {cal.customers:,} customers, not the {calibrated_customers:,} the calibration "
+                 "describes; the revenue totals are the same.\n")
+    return text
 
 
 def write_sample_ledger(inputs: Inputs, out: Path, customers: int | None = None, seed: int = 0) -> pd.DataFrame:
@@ -169,7 +175,7 @@ def write_sample_ledger(inputs: Inputs, out: Path, customers: int | None = None,
         raise UniteconError(f"--customers must be at least 10 (got {cal.customers})")
     frame = sample_ledger(cal, seed)
     text = io.StringIO()
-    text.write(banner(cal, inputs.model, seed))
+    text.write(banner(cal, inputs.model, seed, calibration(inputs).customers))
     frame.to_csv(text, index=False, lineterminator="\n")
     data = text.getvalue().encode("utf-8")
     if Path(out).name.lower().endswith(".gz"):

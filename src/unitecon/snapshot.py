@@ -16,6 +16,7 @@ import html
 import io
 import re
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,16 +29,13 @@ from openpyxl.reader.excel import ExcelReader
 from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, get_column_letter
 from python_calamine import CalamineWorkbook
 
-from .errors import UniteconError
+from .errors import Problem, UniteconError
+from .limits import EXCEL_COLUMNS, EXCEL_ROWS, MAX_GRID_CELLS, MAX_INFLATED_BYTES, MAX_RATIO, MAX_XML_DEPTH
 from .r1c1 import column_patterns
 from .sheets import FINGERPRINT
 
-MAX_INFLATED_BYTES = 1 << 30  # 1 GiB: a 100,000-customer workbook inflates to well under this
-MAX_RATIO = 200  # inflated / compressed, per member: a zip bomb compresses far better than a real sheet
-
 Key = tuple[str, str]  # (sheet as written, "A1")
 MAX_HEADER_COLUMNS = 64  # header rows are read this far to the right
-MAX_GRID_CELLS = 1 << 26  # a sheet is held as one grid up to its last cell: 1,048,576 rows x 64 columns
 
 
 def value_at(grid: np.ndarray, row: int, col: int) -> Any:
@@ -182,8 +180,21 @@ def column_digest(values: list[Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def check_zip(path: Path) -> None:
-    """Refuse a file that is not a zip, or whose members would inflate out of bounds."""
+def check_zip(path: Path, *, parts: bool = True) -> None:
+    """Refuse a file that is not an .xlsx zip, or whose members would inflate out of bounds, or (with
+    ``parts``, see :func:`check_parts`) whose XML nests too deep or whose sheets span too many cells."""
+    _check_archive(path)
+    if parts:
+        check_parts(path)
+
+
+def _refusal(path: Path, message: str) -> UniteconError:
+    return UniteconError(Problem(str(path), "", message))
+
+
+def _check_archive(path: Path) -> None:
+    """The zip's directory (sizes, compression ratios, what kind of document it holds) and the start of
+    every XML part (no DTD, no deep nesting there), before any parser sees the file."""
     try:
         with zipfile.ZipFile(path) as zf:
             total = 0
@@ -191,21 +202,355 @@ def check_zip(path: Path) -> None:
                 total += info.file_size
                 ratio = info.file_size / info.compress_size if info.compress_size else 0
                 if ratio > MAX_RATIO and info.file_size > 1 << 20:
-                    raise UniteconError(f"{path}: refused: {info.filename} inflates {ratio:.0f}x "
-                                        f"(limit {MAX_RATIO}x), which looks like a zip bomb")
+                    raise _refusal(path, f"refused: {info.filename} inflates {ratio:.0f}x (limit {MAX_RATIO}x), "
+                                         "which looks like a zip bomb")
             if total > MAX_INFLATED_BYTES:
-                raise UniteconError(f"{path}: refused: inflates to {total / 2**20:.0f} MiB "
-                                    f"(limit {MAX_INFLATED_BYTES / 2**20:.0f} MiB)")
+                raise _refusal(path, f"refused: inflates to {total / 2**20:.0f} MiB "
+                                     f"(limit {MAX_INFLATED_BYTES / 2**20:.0f} MiB)")
+            _check_package(path, zf)
             for info in zf.infolist():
-                if info.filename.endswith((".xml", ".rels", ".vml")):
-                    _check_prolog(path, info.filename, zf.open(info).read(_PROLOG_LIMIT))
+                if info.filename.endswith(_XML_SUFFIXES):
+                    head = _inflate(path, zf, info, _PROLOG_LIMIT)
+                    _check_prolog(path, info.filename, head)
+                    if (xml := _as_xml(head)) is not None:
+                        _check_depth(path, info.filename, _tags(xml))
     except zipfile.BadZipFile:
-        raise UniteconError(f"{path}: not an .xlsx workbook (not a zip file, or truncated)") from None
+        raise _refusal(path, _not_a_zip(path)) from None
     except OSError as exc:
-        raise UniteconError(f"{path}: cannot read ({exc.strerror})") from None
+        raise _refusal(path, f"cannot read ({exc.strerror or exc})") from None
+
+
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the signature of a compound file: .xls, or Excel's encrypted .xlsx
+_SAVE_AS = "save it as .xlsx in Excel or LibreOffice and try again"
+
+
+def _not_a_zip(path: Path) -> str:
+    """What a file that is no zip is, as far as its first bytes tell, and what to do about it."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if not head:
+        return "not an .xlsx workbook: the file is empty (0 bytes)"
+    if head.startswith(_OLE2):
+        if _holds(path, "EncryptedPackage".encode("utf-16-le")):
+            return ("a password-protected workbook (encrypted, so not an .xlsx zip); remove the password in Excel "
+                    "(File > Info > Protect Workbook) and try again")
+        return f"a legacy .xls workbook or another OLE2 file, not an .xlsx workbook; {_SAVE_AS}"
+    if head.startswith(b"PK"):
+        return "not an .xlsx workbook that can be read: a truncated or damaged zip; save it again, or restore a copy"
+    if head.startswith(b"%PDF"):
+        return f"a PDF document, not an .xlsx workbook; {_SAVE_AS}"
+    text = head.removeprefix(b"\xef\xbb\xbf")
+    if b"\0" not in text:
+        first = text.decode("utf-8", errors="replace").lstrip().split("\n", 1)[0].strip()
+        if first.startswith("<"):
+            kind = "an XML or HTML text file"
+        elif any(sep in first for sep in ",;\t"):
+            kind = "a text file of separated values (CSV?)"
+        else:
+            kind = "a text file"
+        return f"{kind}, not an .xlsx workbook (first line {_clip(first, 30)!r}); {_SAVE_AS}"
+    return f"not an .xlsx workbook (not a zip file, or truncated); {_SAVE_AS}"
+
+
+def _holds(path: Path, needle: bytes, chunk: int = 1 << 20) -> bool:
+    """True if the file's bytes contain ``needle`` (read a chunk at a time)."""
+    with open(path, "rb") as f:
+        tail = b""
+        while block := f.read(chunk):
+            if needle in tail + block[: len(needle)] or needle in block:
+                return True
+            tail = block[-len(needle):]
+    return False
+
+
+def _check_package(path: Path, zf: zipfile.ZipFile) -> None:
+    """Refuse a zip that is some other kind of document (OpenDocument, .xlsb, a plain zip) in one line."""
+    names = set(zf.namelist())
+    if "mimetype" in names:
+        mimetype = _inflate(path, zf, zf.getinfo("mimetype"), 200).decode("ascii", errors="replace").strip()
+        if mimetype.startswith("application/vnd.oasis.opendocument"):
+            kind = ("an OpenDocument spreadsheet (.ods)" if mimetype.endswith(".spreadsheet")
+                    else f"an OpenDocument file ({_clip(mimetype, 60)})")
+            raise _refusal(path, f"{kind}, not an .xlsx workbook; {_SAVE_AS}")
+    if "xl/workbook.bin" in names:
+        raise _refusal(path, f"an Excel binary workbook (.xlsb), not an .xlsx workbook; {_SAVE_AS}")
+    if "[Content_Types].xml" not in names:
+        raise _refusal(path, f"a zip file but not an .xlsx workbook (no [Content_Types].xml); {_SAVE_AS}")
+
+
+def _inflate(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int = -1) -> bytes:
+    """A member's bytes (the first ``limit`` of them), or one line naming the member that cannot be inflated."""
+    try:
+        with zf.open(info) as member:
+            return member.read(limit)
+    except _DAMAGE as exc:
+        raise _refusal(path, _damaged(info.filename, exc)) from None
+
+
+# What zipfile raises for a member it cannot inflate: corrupt deflate data, a stream cut short, a CRC that
+# does not match, a compression method it lacks, a member encrypted with a zip password.
+_DAMAGE = (zlib.error, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError)
+
+
+def _damaged(member: str, exc: BaseException) -> str:
+    if isinstance(exc, NotImplementedError):
+        return f"damaged workbook: member {member} uses a compression method that cannot be read; save it again"
+    if isinstance(exc, RuntimeError):
+        return f"member {member} is encrypted with a zip password; save the workbook again without one"
+    text = str(exc)
+    detail = "bad CRC-32" if "CRC-32" in text else _clip(text.rsplit(": ", 1)[-1], 60)  # the name is said once
+    return f"damaged workbook: member {member} cannot be inflated ({detail}); save it again, or restore a copy"
+
+
+def _find_damage(path: Path) -> str | None:
+    """The first member of the zip that does not inflate to its recorded CRC, said in one line; None if all do."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                try:
+                    with zf.open(info) as member:
+                        while member.read(1 << 20):
+                            pass
+                except _DAMAGE as exc:
+                    return _damaged(info.filename, exc)
+    except (zipfile.BadZipFile, OSError):
+        return None
+    return None
+
+
+def check_parts(path: Path, sheets: dict[str, str] | None = None) -> dict[str, bytes]:
+    """Inflate every member of the zip and refuse, in one line, any that is damaged, any XML part nested
+    deeper than :data:`MAX_XML_DEPTH`, and any sheet whose cells reach past Excel's last cell or span more
+    than :data:`MAX_GRID_CELLS` from A1. Returns the bytes of the members ``sheets`` (sheet name ->
+    member) names, which also name the sheet in a message.
+
+    Every member holding ``sheetData`` is measured, whatever its name (calamine opens the sheets the
+    workbook's relationships name), before calamine allocates its grid: it holds a sheet as one block
+    from A1 to the farthest cell with a value, so one value in XFD1048576 would ask it for 512 GiB.
+    """
+    named = {member: f"sheet {sheet!r}" for sheet, member in (sheets or {}).items()}
+    kept = {}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            data = _inflate(path, zf, info)
+            if info.filename in named:
+                kept[info.filename] = data
+            xml = _as_xml(data)
+            if xml is None:
+                continue
+            sheet = b"sheetData" in xml
+            if not sheet and info.file_size <= _PROLOG_LIMIT and info.filename.endswith(_XML_SUFFIXES):
+                continue  # measured whole by _check_archive
+            tags = _tags(xml)
+            _check_depth(path, info.filename, tags)
+            if sheet:
+                _check_extent(path, named.get(info.filename, f"part {info.filename}"), tags)
+    return kept
+
+
+def _as_xml(data: bytes) -> bytes | None:
+    """The bytes of an XML part as UTF-8 (a UTF-16 part decoded); None for a member that is not XML."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace").encode("utf-8")
+    start = data[:64].removeprefix(b"\xef\xbb\xbf").lstrip()
+    return data if start.startswith(b"<") else None
+
+
+
+_MARKUP = {b"<!--": b"-->", b"<![CDATA[": b"]]>", b"<?": b"?>"}  # text that may hold "<", and where it ends
+_MARKUP_START = re.compile(rb"<!--|<!\[CDATA\[|<\?")
+_PAD = 16  # bytes after the end, so that a tag's next few bytes can be looked at without a bounds check
+
+
+@dataclass
+class _Tags:
+    """An XML part from its root on, less comments, CDATA and processing instructions (which may hold
+    "<"), as bytes and a numpy view of them (padded with spaces), with where each tag starts and the
+    byte after its "<": what the nesting and extent checks count, in a few vectorised passes."""
+
+    xml: bytes
+    a: np.ndarray
+    starts: np.ndarray
+    after: np.ndarray
+
+
+def _tags(xml: bytes) -> _Tags:
+    root = _ROOT_START.search(xml, 0, _PROLOG_LIMIT)
+    body = memoryview(xml)[root.start() if root else 0:]
+    a = np.frombuffer(b"".join((body, b" " * _PAD)), dtype=np.uint8)
+    starts = np.flatnonzero(a == ord("<"))
+    after = a[starts + 1]
+    if np.any((after == ord("!")) | (after == ord("?"))):
+        a = np.frombuffer(_without_markup(bytes(body)) + b" " * _PAD, dtype=np.uint8)
+        starts = np.flatnonzero(a == ord("<"))
+        after = a[starts + 1]
+    return _Tags(xml, a, starts, after)
+
+
+def _without_markup(xml: bytes) -> bytes:
+    """``xml`` less its comments, CDATA sections and processing instructions (one left open runs to the end),
+    in one pass."""
+    kept, at = [], 0
+    while found := _MARKUP_START.search(xml, at):
+        kept.append(xml[at:found.start()])
+        end = xml.find(_MARKUP[found.group()], found.end())
+        at = len(xml) if end < 0 else end + len(_MARKUP[found.group()])
+    kept.append(xml[at:])
+    return b"".join(kept)
+
+
+def _check_depth(path: Path, member: str, tags: _Tags) -> None:
+    depth = _too_deep(tags)
+    if depth:
+        raise _refusal(path, f"refused: {member} nests XML elements at least {depth:,} deep (limit "
+                             f"{MAX_XML_DEPTH}; an Excel part nests about 12 deep)")
+
+
+def _too_deep(tags: _Tags) -> int | None:
+    """How deep the elements of an XML part (or the start of one) nest, when deeper than
+    :data:`MAX_XML_DEPTH`; None within it. Each ``<x`` opens, each ``</`` and each tag ending ``/>``
+    closes.
+
+    A part that puts ``>`` inside attribute values may be miscounted; it gets no further than libxml2's
+    own limit, which openpyxl and the formula reader parse with, and calamine streams whatever the
+    nesting.
+    """
+    a, starts, after = tags.a, tags.starts, tags.after
+    closing = after == ord("/")
+    opening = ~closing & (after != ord("!")) & (after != ord("?"))
+    if not len(starts) or np.cumsum(opening.view(np.int8) - closing.view(np.int8), dtype=np.int64).max() \
+            <= MAX_XML_DEPTH:
+        return None  # even counting each self-closing tag as left open
+    ends = np.flatnonzero(a == ord(">"))
+    if len(ends) == len(starts) and np.all(ends > starts) and np.all(ends[:-1] < starts[1:]):
+        tag_end = ends  # one ">" to each tag: none in text or attribute values
+    else:
+        found = np.searchsorted(ends, starts)
+        tag_end = np.where(found < len(ends), ends[np.minimum(found, len(ends) - 1)], starts + 1)
+    empty = opening & (a[tag_end - 1] == ord("/"))
+    level = np.cumsum(opening.view(np.int8) - closing.view(np.int8) - empty.view(np.int8), dtype=np.int64)
+    depth = int((level + empty).max())
+    return depth if depth > MAX_XML_DEPTH else None
+
+
+def _near_rows(rows: int) -> int:
+    """A round number of rows no larger than ``rows``: 600,000 for 621,377."""
+    digits = len(str(rows)) - 1
+    return rows // 10**digits * 10**digits
+
+
+# A part all of whose cells are written <c r="X123"...>, with one letter and a row below _NEAR_ROWS,
+# cannot span too many cells: that is checked on the tags without parsing the part. Calamine reads a
+# cell by its local name in any namespace, so a prefixed cell, or one whose reference is not its first
+# attribute, sends the part to the reading of every reference, or to the parser.
+_NEAR_ROWS = _near_rows(min(EXCEL_ROWS, MAX_GRID_CELLS // 27 - 1))  # 27 columns: A..Z and the empty column 0
+_NEAR_DIGITS = len(str(_NEAR_ROWS - 1))
+_NAME_END = np.zeros(256, dtype=bool)  # the bytes that end an element's name: whitespace, "/" and ">"
+_NAME_END[list(b" \t\r\n/>")] = True
+_ODD_CELL = re.compile(rb'<c(?:[\t\n\r/>]| (?!r="))')
+_CELL_REF = re.compile(rb'<c r="([A-Za-z]{1,3})([0-9]{1,7})"')
+_REFERENCE = re.compile(r"([A-Za-z]{1,7})([0-9]{1,10})")  # longer is past XFD1048576 by far: refused as such
+_ROW_NUMBER = re.compile(r"[0-9]{1,10}")
+
+
+def _check_extent(path: Path, where: str, tags: _Tags) -> None:
+    """Refuse a sheet part whose cells reach past Excel's last cell or span too many cells from A1;
+    ``where`` names it ("sheet 'Data'") at the start of the message."""
+    try:
+        rows, cols = _extent(tags)
+    except ValueError as exc:
+        raise _refusal(path, f"{where}: refused: {exc}") from None
+    if rows > EXCEL_ROWS or cols > EXCEL_COLUMNS:
+        raise _refusal(path, f"{where}: refused: a cell in row {rows:,}, column {cols:,} lies past an Excel "
+                             "sheet's last cell, XFD1048576")
+    if (rows + 1) * (cols + 1) > MAX_GRID_CELLS:
+        raise _refusal(path, f"{where}: {_too_wide(rows, cols)}")
+
+
+def _too_wide(rows: int, cols: int) -> str:
+    return (f"refused: its cells span {rows:,} rows by {cols:,} columns from A1 (limit {MAX_GRID_CELLS:,} "
+            "cells); move far-away cells next to the data")
+
+
+def _extent(tags: _Tags) -> tuple[int, int]:
+    """The last row and column any cell of a sheet part stands in (an upper bound of them where every
+    reference is near A1), as calamine would place the cells."""
+    a, xml = tags.a, tags.xml
+    colons = np.flatnonzero(a == ord(":"))
+    if np.any((a[colons + 1] == ord("c")) & _NAME_END[a[colons + 2]]):
+        return _parsed_extent(xml)  # a prefixed cell
+    cells = tags.starts[tags.after == ord("c")]
+    cells = cells[_NAME_END[a[cells + 2]]]
+    if _near(a, cells):
+        return _NEAR_ROWS - 1, 26
+    refs = _CELL_REF.findall(xml) if _ODD_CELL.search(xml) is None else None
+    if refs is None or len(refs) != len(cells):
+        return _parsed_extent(xml)
+    if not refs:
+        return 0, 0
+    rows = max(int(row) for _, row in refs)
+    return rows, max(column_index_from_string(letters.decode().upper()) for letters in {c for c, _ in refs})
+
+
+def _near(a: np.ndarray, cells: np.ndarray) -> bool:
+    """True when every cell tag starting at ``cells`` reads ``<c r="X123"``: one letter A-Z, then a row
+    number below :data:`_NEAR_ROWS`, then the closing quote."""
+    tag = np.lib.stride_tricks.sliding_window_view(a, 8 + _NEAR_DIGITS)[cells]  # '<c r="X', digits, quote
+    ok = (tag[:, 2] == ord(" ")) & (tag[:, 3] == ord("r")) & (tag[:, 4] == ord("=")) & (tag[:, 5] == ord('"'))
+    ok &= tag[:, 6] - np.uint8(ord("A")) < 26  # uint8: a byte below "A" wraps round to a large number
+    digits = tag[:, 7:]
+    length = np.argmin(digits - np.uint8(ord("0")) < 10, axis=1)  # where the digits end; 0 also if not in reach
+    ok &= (length > 0) & (digits[np.arange(len(cells)), length] == ord('"'))
+    longest = digits[length == _NEAR_DIGITS, :_NEAR_DIGITS].astype(np.int64) - ord("0")
+    return bool(ok.all()) and bool(np.all(longest @ 10 ** np.arange(_NEAR_DIGITS - 1, -1, -1) < _NEAR_ROWS))
+
+
+def _parsed_extent(xml: bytes) -> tuple[int, int]:
+    """The extent as the XML parser reads it, placing cells without a reference as calamine does: after
+    the previous cell of the row, in the row after the previous row. Where the parser cannot tell what
+    calamine sees (an empty element written ``<row/>`` or ``<row></row>``), the farther place is taken."""
+    rows = cols = 0
+    row_at = col_at = 0  # the row and column calamine would give the next cell without a reference, less one
+    before = 0
+    events = etree.iterparse(io.BytesIO(xml), events=("start", "end"), tag=("{*}row", "{*}c"),
+                             resolve_entities=False, no_network=True, load_dtd=False)
+    for event, element in events:
+        if etree.QName(element).localname == "row":
+            if event == "start":
+                before, r = row_at, element.get("r")
+                if r is not None:
+                    if not _ROW_NUMBER.fullmatch(r):
+                        raise ValueError(f"a row numbered {_clip(r, 20)!r}; expected a row of an Excel sheet, "
+                                         f"1 to {EXCEL_ROWS:,}")
+                    row_at = int(r) - 1
+            else:
+                row_at, col_at = (row_at + 1, 0) if len(element) else (max(before, row_at + 1), col_at)
+                element.clear()
+                while element.getprevious() is not None:
+                    del element.getparent()[0]
+        elif event == "end":
+            r = element.get("r")
+            if r is None:
+                row, col = row_at + 1, col_at + 1
+            elif found := _REFERENCE.fullmatch(r):
+                row, col = int(found.group(2)), _column_number(found.group(1))
+            else:
+                raise ValueError(f"a cell referenced {_clip(r, 20)!r}; expected a cell of an Excel sheet, A1 to "
+                                 "XFD1048576")
+            col_at = col
+            rows, cols = max(rows, row), max(cols, col)
+    return rows, cols
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
 
 
 _PROLOG_LIMIT = 1 << 16
+_XML_SUFFIXES = (".xml", ".rels", ".vml")
 _ROOT_START = re.compile(rb"<(?![?!])")
 
 
@@ -218,10 +563,10 @@ def _check_prolog(path: Path, member: str, head: bytes) -> None:
         head = head.decode("utf-16", errors="replace").encode("utf-8")
     root = _ROOT_START.search(head)
     if root is None and len(head) >= _PROLOG_LIMIT:
-        raise UniteconError(f"{path}: refused: {member} has no root element in its first 64 KiB")
+        raise _refusal(path, f"refused: {member} has no root element in its first 64 KiB")
     if b"<!DOCTYPE" in head[: root.start() if root else len(head)].upper():
-        raise UniteconError(f"{path}: refused: {member} declares a DTD, where entity expansion and external "
-                            "entities hide (an .xlsx has none)")
+        raise _refusal(path, f"refused: {member} declares a DTD, where entity expansion and external entities "
+                             "hide (an .xlsx has none)")
 
 
 @contextlib.contextmanager
@@ -231,11 +576,17 @@ def _readable(path: Path):
         yield
     except UniteconError:
         raise
-    except Exception as exc:  # openpyxl, lxml, calamine and defusedxml raise many kinds
+    except Exception as exc:  # openpyxl, lxml, calamine, defusedxml and zipfile raise many kinds
         kind = type(exc).__name__
         if kind in ("EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden", "NotSupportedError"):
             raise UniteconError(f"{path}: refused: the workbook's XML declares entities or a DTD ({kind})") from None
-        raise UniteconError(f"{path}: cannot read as .xlsx ({kind}: {exc})") from None
+        damage = _find_damage(path)  # a parser's complaint about garbage often means a member that does not inflate
+        if damage:
+            raise _refusal(path, damage) from None
+        if isinstance(exc, etree.XMLSyntaxError) and "depth" in str(exc).lower():
+            raise _refusal(path, f"refused: an XML part nests elements deeper than {MAX_XML_DEPTH} "
+                                 f"(the parser's limit; an Excel part nests about 12 deep)") from None
+        raise UniteconError(f"{path}: cannot read as .xlsx ({kind}: {_clip(str(exc), 200)})") from None
 
 
 def read_snapshot(path: str | Path) -> Snapshot:
@@ -246,14 +597,14 @@ def read_snapshot(path: str | Path) -> Snapshot:
     the values cached beside formulas) and lxml for formula text, which calamine does not expose.
     """
     path = Path(path)
-    check_zip(path)
+    check_zip(path, parts=False)  # the parts are checked once the workbook part names the sheets
     snap = Snapshot(path, dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC))
     with _readable(path):
         parts = _read_workbook_part(path, snap)
+        xml = check_parts(path, parts)  # before calamine sizes a grid for any sheet
         with ThreadPoolExecutor(max_workers=1) as pool:  # calamine parses while formulas are scanned here
             values = pool.submit(_value_rows, path, list(parts))
-            with zipfile.ZipFile(path) as zf:
-                found = {sheet: _read_formulas(zf.read(part)) for sheet, part in parts.items()}
+            found = {sheet: _read_formulas(xml.pop(part)) for sheet, part in parts.items()}
             rows = values.result()
         for sheet in parts:
             snap.cells[sheet] = _sheet_cells(rows[sheet], *found[sheet], where=f"{path}: sheet {sheet!r}")
@@ -440,14 +791,18 @@ def _value_rows(path: Path, sheets: list[str]) -> dict[str, list[list[Any]]]:
         book.close()
 
 
+def _clip(text: str, limit: int) -> str:
+    """``text`` short enough to quote in one line."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
 def _sheet_cells(rows: list[list[Any]], formulas: Columns, errors: list[tuple[int, int, str]],
                  where: str = "") -> SheetCells:
     """One sheet's values as a grid covering its formula cells too, with the formulas found beside them."""
     height = max([len(rows), *(int(r[-1]) for r, _ in formulas.values()), *(r for r, _, _ in errors)])
     width = max([0, *(len(r) for r in rows), *formulas, *(c for _, c, _ in errors)])
     if (height + 1) * (width + 1) > MAX_GRID_CELLS:
-        raise UniteconError(f"{where}: refused: its cells span {height:,} rows by {width:,} columns "
-                            f"(limit {MAX_GRID_CELLS:,} cells in all); move far-away formulas next to the data")
+        raise UniteconError(f"{where}: {_too_wide(height, width)}")
     grid = np.full((height + 1, width + 1), None, dtype=object)
     if rows and all(len(r) == len(rows[0]) for r in rows):
         grid[1:len(rows) + 1, 1:len(rows[0]) + 1] = np.array(rows, dtype=object).reshape(len(rows), -1)

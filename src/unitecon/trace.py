@@ -6,16 +6,20 @@ sheet's Name/Unit columns and, for an input, its source document and quote from 
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, get_column_letter
+
 from .errors import UniteconError
 from .graph import Graph, build_graph, split_ref
+from .limits import EXCEL_COLUMNS, EXCEL_ROWS
 from .sheets import CUSTOMER_NAME_ROW, CUSTOMER_UNIT_ROW, CUSTOMERS, HEADER_ROW, INPUTS, NAME, UNIT
 from .snapshot import Key, read_snapshot
 
-_CELL = re.compile(r"^\$?[A-Za-z]{1,3}\$?[0-9]+$")
 ROW_SHEETS = ("Calculations", "Checks", "Summary")
 
 
@@ -30,12 +34,19 @@ class Node:
     source: str | None = None
     quote: str | None = None
     children: list[Node] = field(default_factory=list)
-    seen: bool = False  # already shown higher up the tree
+    seen: bool = False  # already shown elsewhere in the tree
+    empty: bool = False  # a cell holding nothing (a formula reads it, or it is the target of --dependents)
+    more: int = 0  # cells below this node left out to keep the output short (--limit)
 
     def as_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k not in ("children", "seen") and v is not None}
+        out = {k: v for k, v in self.__dict__.items()
+               if k not in ("children", "seen", "empty", "more") and v is not None}
         if self.seen:
             out["repeated"] = True
+        if self.empty:
+            out["empty"] = True
+        if self.more:
+            out["more"] = self.more
         if self.children:
             out["children"] = [c.as_dict() for c in self.children]
         return out
@@ -76,80 +87,214 @@ def _node(graph: Graph, key: Key) -> Node:
     formula = snap.formulas.get(key)
     value = snap.cached.get(key) if formula is not None else snap.values.get(key)
     return Node(key[0], key[1], name, formula, value, unit if isinstance(unit, str) else None,
-                source if isinstance(source, str) else None, quote if isinstance(quote, str) else None)
+                source if isinstance(source, str) else None, quote if isinstance(quote, str) else None,
+                empty=formula is None and key not in snap.values)
+
+
+_A1 = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
+
+
+def _nearest(word: str, choices: list[str], what: str) -> str:
+    """"; nearest {what}: a, b" for the closest of ``choices`` to ``word`` (case-insensitive), or ""."""
+    by_upper = {c.upper(): c for c in choices}
+    close = difflib.get_close_matches(word.upper(), list(by_upper), n=3, cutoff=0.6)
+    return f"; nearest {what}: {', '.join(by_upper[c] for c in close)}" if close else ""
+
+
+def _listed(items: list[str], shown: int = 10) -> str:
+    """``items`` joined, the first ``shown`` of them, then how many more."""
+    more = f" … and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
 
 
 def resolve_target(graph: Graph, target: str) -> Key:
-    """The cell a TARGET names: a defined name, or ``Sheet!A1``."""
+    """The cell a TARGET names: a defined name, or ``Sheet!A1``; one line naming the nearest names if neither."""
     snap = graph.snap
+    shown = f"{target[:60]!r}" + ("…" if len(target) > 60 else "")
     by_upper = {n.upper(): dest for n, dest in snap.names.items()}
     if target.upper() in by_upper:
         sheet, ref = by_upper[target.upper()]
         if ":" in ref:
             raise UniteconError(f"{snap.path}: {target} names a range ({sheet}!{ref}); trace a single cell")
         return sheet, ref
+    if "!" not in target:
+        a1 = target.replace("$", "").upper()
+        holding = next((s for s in snap.sheets if (s, a1) in snap.formulas or (s, a1) in snap.values),
+                       snap.sheets[0] if snap.sheets else "Summary")
+        hint = f"; give its sheet, e.g. {holding}!{a1}" if _A1.match(target) else \
+            _nearest(target, list(snap.names), "names")
+        raise UniteconError(f"{snap.path}: {shown} is neither a defined name nor a cell like Summary!C7{hint}")
     sheet, ref = split_ref(target, "")
-    sheets = {s.upper(): s for s in {k[0] for k in (*snap.values, *snap.formulas)}}
-    if not sheet or not _CELL.match(ref):
-        raise UniteconError(f"{snap.path}: {target!r} is neither a defined name nor a cell like Summary!C7")
+    sheets = {s.upper(): s for s in snap.sheets}
     if sheet.upper() not in sheets:
-        raise UniteconError(f"{snap.path}: no sheet {sheet!r} (sheets: {', '.join(sorted(sheets.values()))})")
-    return sheets[sheet.upper()], ref.replace("$", "").upper()
+        raise UniteconError(f"{snap.path}: no sheet {sheet[:40]!r}{_nearest(sheet, snap.sheets, 'sheet')} "
+                            f"(sheets: {_listed(snap.sheets)})")
+    sheet = sheets[sheet.upper()]
+    if ":" in ref and all(_A1.match(part) for part in ref.split(":")):
+        raise UniteconError(f"{snap.path}: {shown} is a range; trace one cell, e.g. {sheet}!{ref.split(':')[0]}")
+    cell = _A1.match(ref)
+    if cell is None or not (1 <= int(cell[2]) <= EXCEL_ROWS) or \
+            not (1 <= column_index_from_string(cell[1].upper()) <= EXCEL_COLUMNS):
+        raise UniteconError(f"{snap.path}: {shown} is not a cell reference (a column A to XFD, then a row 1 to "
+                            f"1048576), nor a defined name; expected e.g. {sheet}!C7")
+    return sheet, f"{cell[1].upper()}{int(cell[2])}"
 
 
-def trace(path: str, target: str, depth: int | None = None, dependents: bool = False) -> Node:
-    """The precedent (or dependent) tree of ``target`` in the workbook at ``path``."""
+def _empty_target(graph: Graph, key: Key) -> UniteconError:
+    """One line: the target cell holds nothing, inside or outside its sheet's used range."""
+    sheet, cell = key
+    cells = graph.snap.cells.get(sheet)
+    height, width = (cells.grid.shape[0] - 1, cells.grid.shape[1] - 1) if cells is not None else (0, 0)
+    if height < 1 or width < 1:
+        where = f"sheet {sheet!r} is empty"
+    else:
+        row, col = coordinate_to_tuple(cell)
+        inside = "inside" if row <= height and col <= width else "outside"
+        where = f"{inside} the sheet's used range {sheet}!A1:{get_column_letter(width)}{height}"
+    readers = len(graph.dependents.get(key, ()))
+    tail = f"; {readers:,} formula cell(s) read it: add --dependents to see them" if readers else \
+        ", and no formula reads it"
+    return UniteconError(f"{graph.snap.path}: {sheet}!{cell} is empty ({where}): no formula or value to trace{tail}")
+
+
+def trace(path: str, target: str, depth: int | None = None, dependents: bool = False,
+          limit: int | None = None) -> Node:
+    """The precedent (or dependent) tree of ``target`` in the workbook at ``path``.
+
+    The tree is grown breadth first with an explicit queue, so a chain of 100,000 cells (a running total)
+    cannot exhaust the stack. A run of cells down a column or along a row is one node; beyond ``limit``
+    nodes (None or 0: no limit) a node counts the cells left out in ``more`` instead of showing them.
+    """
     graph = build_graph(read_snapshot(path))
     root_key = resolve_target(graph, target)
     edges = graph.dependents if dependents else graph.precedents
-    shown: set[Key] = set()
-
-    def grow(key: Key, level: int) -> Node:
-        node = _node(graph, key)
-        if key in shown:
-            node.seen = bool(edges.get(key))
-            return node
-        shown.add(key)
-        if depth is None or level < depth:
-            keys = [k for k in edges.get(key, [])
-                    if k in graph.snap.formulas or k in graph.snap.values or not dependents]
-            for run in _runs(keys):
-                if len(run) <= RUN_SHOWN:
-                    node.children += [grow(k, level + 1) for k in run]
-                else:
-                    node.children.append(_run_node(graph, run, grow(run[0], level + 1)))
-        return node
-
-    return grow(root_key, 0)
-
-
-RUN_SHOWN = 3  # a longer run of cells down one column (a named customer column) is shown as one node
-
-
-def _runs(keys: list[Key]) -> list[list[Key]]:
-    """``keys`` split into runs of consecutive cells down one column, order kept."""
-    out: list[list[Key]] = []
-    for key in keys:
-        if out:
-            sheet, cell = out[-1][-1]
-            letters, row = re.match(r"([A-Z]+)([0-9]+)", cell).groups()
-            mine = re.match(r"([A-Z]+)([0-9]+)", key[1]).groups()
-            if key[0] == sheet and mine[0] == letters and int(mine[1]) == int(row) + 1:
-                out[-1].append(key)
+    snap = graph.snap
+    if root_key not in snap.formulas and root_key not in snap.values and not (dependents and edges.get(root_key)):
+        raise _empty_target(graph, root_key)
+    root = _node(graph, root_key)
+    shown: set[Key] = {root_key}
+    queue: deque[tuple[Node, list[Key], int]] = deque([(root, [root_key], 0)])
+    used = 1
+    while queue:
+        node, keys, level = queue.popleft()
+        if depth is not None and level >= depth:
+            continue
+        groups = _groups(_children(graph, edges, keys, dependents), graph, keys, edges)
+        for i, group in enumerate(groups):
+            if limit and used >= limit:
+                node.more = sum(len(g) for g in groups[i:])
+                break
+            used += 1
+            if all(k in shown for k in group):
+                child = _node(graph, group[0]) if len(group) == 1 else _run_node(graph, group, None)
+                child.seen = any(edges.get(k) for k in group)
+                node.children.append(child)
                 continue
-        out.append([key])
+            shown.update(group)
+            if len(group) == 1:
+                child = _node(graph, group[0])
+                queue.append((child, group, level + 1))
+            elif dependents:  # what depends on any cell of the run
+                child = _run_node(graph, group, None)
+                queue.append((child, group, level + 1))
+            else:  # the cells of a run share one formula: its first cell shows what they all rest on
+                first = _node(graph, group[0])
+                child = _run_node(graph, group, first)
+                queue.append((first, group[:1], level + 1))
+                used += 1
+            node.children.append(child)
+    return root
+
+
+def _children(graph: Graph, edges: dict[Key, list[Key]], keys: list[Key], dependents: bool) -> list[Key]:
+    """The cells ``keys`` point at along ``edges``, in order, without ``keys`` themselves."""
+    snap = graph.snap
+    own = set(keys)
+    found = dict.fromkeys(k for key in keys for k in edges.get(key, ()) if k not in own)
+    return [k for k in found if k in snap.formulas or k in snap.values or not dependents]
+
+
+RUN_SHOWN = 3  # a longer run of cells down a column or along a row (a named customer column) is one node
+
+
+def _split(key: Key) -> tuple[str, int, int]:
+    row, col = coordinate_to_tuple(key[1])
+    return key[0], row, col
+
+
+def _groups(keys: list[Key], graph: Graph, parents: list[Key], edges: dict[Key, list[Key]]) -> list[list[Key]]:
+    """``keys`` as runs down a column or along a row (longer than RUN_SHOWN) and single cells, ordered by
+    where their first cell comes in ``keys``. A running total beside its one parent is one run."""
+    if len(parents) == 1:
+        keys = _with_chain(keys, graph, parents[0], edges)
+    position = {k: i for i, k in enumerate(keys)}
+    runs: list[list[Key]] = []
+    singles: list[Key] = []
+    for line in _lines(keys, by_column=True):
+        if len(line) > RUN_SHOWN:
+            runs.append(line)
+        else:
+            singles += line
+    for line in _lines(singles, by_column=False):
+        runs += [line] if len(line) > RUN_SHOWN else [[k] for k in line]
+    return sorted(runs, key=lambda group: min(position[k] for k in group))
+
+
+def _lines(keys: list[Key], by_column: bool) -> list[list[Key]]:
+    """``keys`` cut into runs of neighbouring cells down one column (or along one row), each in order."""
+    along = sorted(((*_split(k), k) for k in keys),
+                   key=lambda item: (item[0], item[2], item[1]) if by_column else item[:3])
+    out: list[list[Key]] = []
+    last: tuple[str, int, int] | None = None
+    for sheet, row, col, key in along:
+        follows = (sheet, row - 1, col) if by_column else (sheet, row, col - 1)
+        if follows == last:
+            out[-1].append(key)
+        else:
+            out.append([key])
+        last = (sheet, row, col)
     return out
 
 
-def _run_node(graph: Graph, run: list[Key], first: Node) -> Node:
-    """One node for a column of cells; its child is the first cell, traced as usual."""
+def _with_chain(keys: list[Key], graph: Graph, parent: Key, edges: dict[Key, list[Key]]) -> list[Key]:
+    """``keys`` with the rest of a running total added: from a cell next to ``parent`` down its column with
+    the same copied formula, on along the column while each next cell is the last one's neighbour in ``edges``
+    with that formula."""
+    pattern = graph.snap.patterns.get(parent)
+    if pattern is None:
+        return keys
+    sheet, row, col = _split(parent)
+    letter = get_column_letter(col)
+    out = list(keys)
+    present = set(keys)
+    for step in (-1, 1):
+        at = row + step
+        if (sheet, f"{letter}{at}") not in present or graph.snap.patterns.get((sheet, f"{letter}{at}")) != pattern:
+            continue
+        while True:
+            here, there = (sheet, f"{letter}{at}"), (sheet, f"{letter}{at + step}")
+            if at + step < 1 or graph.snap.patterns.get(there) != pattern or there not in edges.get(here, ()):
+                break
+            if there not in present:
+                out.append(there)
+                present.add(there)
+            at += step
+    return out
+
+
+def _run_node(graph: Graph, run: list[Key], first: Node | None) -> Node:
+    """One node for a run of cells; for precedents its child is the first cell, traced as usual."""
     sheet = run[0][0]
     cells = f"{run[0][1]}:{run[-1][1]}"
-    name = next((n for n, (s, ref) in graph.snap.names.items() if s == sheet and ref == cells), first.name)
+    sample = first or _node(graph, run[0])
+    name = next((n for n, (s, ref) in graph.snap.names.items() if s == sheet and ref == cells), None)
+    if name is None:  # rows of different metrics on one sheet (or one customer column): name both ends
+        last = _node(graph, run[-1]).name
+        name = f"{sample.name} … {last}" if sample.name and last and last != sample.name else sample.name
     formulas = {graph.snap.formulas.get(k) is not None for k in run}
-    what = f"{len(run):,} cells, the formula {first.formula} copied down" if formulas == {True} else (
-        f"{len(run):,} cells of data")
-    return Node(sheet, cells, name, what, f"{len(run):,} cells", None, children=[first])
+    what = (f"{len(run):,} cells, the formula {sample.formula} copied" if formulas == {True} else
+            f"{len(run):,} cells of data" if formulas == {False} else f"{len(run):,} cells, some formulas")
+    return Node(sheet, cells, name, what, f"{len(run):,} cells", None, children=[first] if first else [])
 
 
 def _fmt(value: Any) -> str:
@@ -158,22 +303,32 @@ def _fmt(value: Any) -> str:
     return "(blank)" if value is None else str(value)
 
 
-def render_text(node: Node) -> str:
-    """The tree as indented text, one node a line."""
-    lines: list[str] = []
+def _cells(n: int) -> str:
+    return "cell" if n == 1 else "cells"
 
-    def walk(n: Node, prefix: str, last: bool, top: bool) -> None:
+
+def render_text(node: Node) -> str:
+    """The tree as indented text, one node a line (walked with an explicit stack: any depth)."""
+    lines: list[str] = []
+    stack: list[tuple[Node | int, str, bool, bool]] = [(node, "", True, True)]
+    while stack:
+        n, prefix, last, top = stack.pop()
         head = "" if top else prefix + ("└─ " if last else "├─ ")
-        parts = [n.name or "", f"{n.sheet}!{n.cell}", n.formula or "input"]
-        text = "  ".join(p for p in parts if p) + f"  = {_fmt(n.value)}" + (f" {n.unit}" if n.unit else "")
+        if isinstance(n, int):  # the cells a node's children leave out
+            lines.append(f"{head}… and {n:,} more {_cells(n)} (use --limit 0 for all)")
+            continue
+        parts = [n.name or "", f"{n.sheet}!{n.cell}", n.formula or ("empty" if n.empty else "input")]
+        text = "  ".join(p for p in parts if p)
+        if not n.empty:
+            text += f"  = {_fmt(n.value)}" + (f" {n.unit}" if n.unit else "")
         if n.source:
             text += f"  [{n.source}: «{n.quote}»]"
         if n.seen:
-            text += "  (see above)"
+            text += "  (repeated: followed where it first appears)"
+        if n.more and not n.children:
+            text += f"  (… {n.more:,} more {_cells(n.more)} below; use --limit 0 for all)"
         lines.append(head + text)
         child_prefix = "" if top else prefix + ("   " if last else "│  ")
-        for i, child in enumerate(n.children):
-            walk(child, child_prefix, i == len(n.children) - 1, False)
-
-    walk(node, "", True, True)
+        below: list[Node | int] = [*n.children, n.more] if n.more and n.children else list(n.children)
+        stack += [(child, child_prefix, i == len(below) - 1, False) for i, child in reversed(list(enumerate(below)))]
     return "\n".join(lines)

@@ -11,10 +11,11 @@ import functools
 import graphlib
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import schedula as sh
@@ -27,6 +28,7 @@ from .sheets import CUSTOMERS, FIRST_CUSTOMER_ROW
 from .snapshot import Snapshot, grid_cells, read_snapshot, value_at, values_at
 
 Key = tuple[str, str]  # (SHEET upper-case, "A1")
+T = TypeVar("T")
 
 
 @cache
@@ -121,6 +123,28 @@ class Mismatch:
     def __str__(self) -> str:
         where = f"{self.sheet}!{self.cell}: {self.formula}"
         return f"{where} recomputes to {self.recomputed!r}, {self.other} {self.cached!r}"
+
+    def brief(self) -> str:
+        """One line of at most ~200 characters: a long formula or value is cut short."""
+        where = f"{self.sheet}!{self.cell}: {shorten(self.formula, 64)}"
+        ours = f"{where} recomputes to {shorten(repr(self.recomputed), 30)}"
+        return f"{ours}; {NO_CACHED}" if self.other == NO_CACHED else \
+            f"{ours}, {self.other} {shorten(repr(self.cached), 30)}"
+
+
+NO_CACHED = "the file caches no value"
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, ending in … when cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def capped(lines: list[T], limit: int, what: str, indent: str = "") -> list[T | str]:
+    """At most ``limit`` of ``lines`` (0: all), then one line saying how many more there are."""
+    if not limit or len(lines) <= limit:
+        return lines
+    return [*lines[:limit], f"{indent}… and {len(lines) - limit:,} more {what} (use --limit 0 for all)"]
 
 
 def _plain(value: Any) -> Any:
@@ -538,6 +562,44 @@ def compare(rec: Recomputed, rel_tol: float = 1e-9) -> list[Mismatch]:
     return out
 
 
+@dataclass
+class CachedComparison:
+    """The recomputed formula cells against the values the file caches beside them."""
+
+    cells: int
+    stored: int  # formula cells the file caches a value for
+    mismatches: list[Mismatch]
+    uncached: list[Mismatch]  # a formula cell the file holds no value for: nothing to compare, not a mismatch
+
+    @property
+    def compared(self) -> int:
+        return self.cells - len(self.uncached)
+
+    @property
+    def matching(self) -> int:
+        return self.compared - len(self.mismatches)
+
+
+def compare_cached(rec: Recomputed, rel_tol: float = 1e-9) -> CachedComparison:
+    """Like :func:`compare`, but a cell without a cached value (a file saved by a program that does not
+    calculate, such as openpyxl) is counted apart instead of as a mismatch."""
+    mismatches, uncached, cells, stored = [], [], 0, 0
+    for sheet, col, rows, texts in rec.formula_columns():
+        ours, cached = rec.grids[sheet][rows, col], rec.snap.cells[rec.sheets[sheet]].grid[rows, col]
+        cells += len(rows)
+        letter = get_column_letter(col)
+        missing = cached == None  # noqa: E711  (element-wise)
+        blank = np.array([v is None or v == "" for v in ours[missing]], dtype=bool)  # "" is stored as no value
+        uncached.extend(Mismatch(rec.sheets[sheet], f"{letter}{rows[i]}", texts[i], ours[i], None, NO_CACHED)
+                        for i in np.flatnonzero(missing)[~blank].tolist())
+        present = np.flatnonzero(~missing)
+        stored += len(present)
+        mismatches.extend(Mismatch(rec.sheets[sheet], f"{letter}{rows[present[i]]}", texts[present[i]],
+                                   ours[present[i]], cached[present[i]])
+                          for i in _mismatched(ours[present], cached[present], rel_tol))
+    return CachedComparison(cells, stored, mismatches, uncached)
+
+
 def compare_with_engine(rec: Recomputed, other: Snapshot, engine: str, rel_tol: float = 1e-9) -> list[Mismatch]:
     """Formula cells whose recomputed value differs from another engine's result for the same cell.
 
@@ -605,3 +667,33 @@ def compare_with_model(rec: Recomputed, layout, rel_tol: float = 1e-9) -> list[M
                 out.append(Mismatch(CUSTOMERS, f"{letter}{row}", text_at[row], got[i], expected[i],
                                     "the inputs file gives"))
     return out
+
+
+def report(workbook: str | Path, cached: CachedComparison, others: list[tuple[str, str, list[Mismatch]]],
+           limit: int, notes: Sequence[str] = ()) -> list[str]:
+    """What ``unitecon verify`` prints: a summary first, then at most ``limit`` cells of each kind (0: all).
+
+    ``others`` holds (kind, what it is, mismatches) for each comparison beyond the cached values, e.g.
+    ("model", "inputs/zhipu.yaml", [...]); ``notes`` follow the summary.
+    """
+    none_cached = cached.cells and not cached.stored
+    against = ([] if none_cached else ["cached values"]) + [what for _, what, _ in others]
+    count = len(cached.mismatches) + sum(len(found) for _, _, found in others)
+    head = f"against {' and '.join(against)}" if against else "with nothing to compare them against"
+    lines = [f"{workbook}: {cached.cells} formula cells recomputed {head}, {count} mismatches"]
+    if none_cached:
+        lines.append(f"  cached values: could not be compared: the file has no cached values for its {cached.cells:,} "
+                     "formula cells (saved by a program that does not calculate, such as openpyxl)")
+        lines.append("  to compare them too, open and save it in Excel or LibreOffice, then run verify again")
+    else:
+        lines.append(f"  cached values: {cached.cells:,} formula cells, {cached.compared:,} with a cached value: "
+                     f"{cached.matching:,} match, {len(cached.mismatches):,} mismatch"
+                     + (f"; {len(cached.uncached):,} with no cached value (not compared)" if cached.uncached else ""))
+    lines += [f"  {what}: {len(found):,} mismatch{'es' if len(found) != 1 else ''}" for _, what, found in others]
+    lines += list(notes)
+    lines += capped([f"mismatch cached: {m.brief()}" for m in cached.mismatches], limit, "cached mismatches")
+    if not none_cached:  # when none is cached, listing the cells says nothing the summary does not
+        lines += capped([f"no cached value: {m.brief()}" for m in cached.uncached], limit, "cells with no cached value")
+    for kind, _, found in others:
+        lines += capped([f"mismatch {kind}: {m.brief()}" for m in found], limit, f"{kind} mismatches")
+    return lines

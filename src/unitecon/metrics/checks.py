@@ -55,7 +55,7 @@ CHECKS: list[Check] = [
           slot("conflict.primary"), ref("{conflict}"), "{conflict.description}", tolerance=PRINT,
           over=("conflict",)),
     Check("scenario_selected", "Scenario selector names a declared scenario", "count", "scalar",
-          slot("scenarios.countif"), ONE,
+          slot("scenarios.matches"), ONE,
           "The selector must hold one of the scenario column headers; otherwise every scenario input would "
           "read 0.", rule="at_least", over=("scenarios",), reconciles=False),
 ]

@@ -108,16 +108,20 @@ METRICS: list[Metric] = [
     _metric("ledger_in_order", "Customers in descending order of revenue", "flag", "scalar",
             call("MIN", column("customer_in_order")),
             "1 when every customer's revenue is at least the next one's (rank and Pareto curve hold)."),
-    # --- breakdowns: one row per segment / deployment found in the ledger ---
+    # --- breakdowns: one row per segment / deployment found in the ledger. Matched with "=", never SUMIF or
+    # COUNTIF: those read a label such as "*", ">0" or "<>x" as a wildcard or a comparison ---
     _metric("ledger_segment_revenue", "Revenue", "{CCY}", "category",
-            call("SUMIF", column("customer_segment"), Label(), column("customer_total_revenue")),
+            call("SUMPRODUCT", compare("=", column("customer_segment"), Label()) * column("customer_total_revenue")),
             "Ledger revenue of the customers in this segment.", by="customer_segment"),
     _metric("ledger_segment_customers", "Customers", "count", "category",
-            call("COUNTIF", column("customer_segment"), Label()), "Customers in this segment.", by="customer_segment"),
+            call("SUMPRODUCT", compare("=", column("customer_segment"), Label()) * ONE), "Customers in this segment.",
+            by="customer_segment"),
     _metric("ledger_deployment_revenue", "Revenue", "{CCY}", "category",
-            call("SUMIF", column("customer_deployment"), Label(), column("customer_total_revenue")),
+            call("SUMPRODUCT",
+                 compare("=", column("customer_deployment"), Label()) * column("customer_total_revenue")),
             "Ledger revenue of the customers with this deployment.", by="customer_deployment"),
     _metric("ledger_deployment_customers", "Customers", "count", "category",
-            call("COUNTIF", column("customer_deployment"), Label()), "Customers with this deployment.",
+            call("SUMPRODUCT", compare("=", column("customer_deployment"), Label()) * ONE),
+            "Customers with this deployment.",
             by="customer_deployment"),
 ]

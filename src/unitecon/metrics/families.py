@@ -14,7 +14,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..expr import LATEST, At, Block, Expr, at, call, ref
+from ..expr import LATEST, ONE, At, Block, Expr, at, call, compare, ref
 from ..inputs import SCENARIO, Inputs, ResidualSpec, scenario_header
 from ..units import fx_pair, is_currency
 
@@ -54,7 +54,7 @@ ROLES: dict[str, tuple[str, dict[str, str]]] = {
     "conflict": ("alternatives: of any figure", {
         "label": "what conflicts", "unit": "the figure's unit", "description": "which sources say what",
         "primary": "expression: the figure the model uses"}),
-    "scenarios": ("scenarios:", {"countif": "expression: COUNTIF of the scenario headers for the selector"}),
+    "scenarios": ("scenarios:", {"matches": "expression: how many scenario headers equal the selector's text"}),
     "ledger": ("ledger:", {
         "revenue": "expression: a customer's amount in the reporting currency",
         "total": "expression: a customer's revenue over the ledger periods",
@@ -193,7 +193,7 @@ def members(inputs: Inputs, ledger: Ledger | None) -> dict[str, list[Member]]:
     if inputs.scenarios:
         headers = Block(tuple(scenario_header(s) for s in inputs.scenarios))
         out["scenarios"].append(Member("scenarios", "scenarios", "scenarios",
-                                       {"countif": call("COUNTIF", headers, ref(SCENARIO))}))
+                                       {"matches": call("SUMPRODUCT", compare("=", headers, ref(SCENARIO)) * ONE)}))
 
     if ledger is not None and inputs.ledger is not None:
         out["ledger"].append(_ledger(inputs, ledger))
