@@ -195,8 +195,8 @@ PLAIN = {  # a workbook unitecon did not write: read like any other; what cannot
     "verify": (0, "hostile/plain.xlsx: 1 formula cells"),
     "audit": (0, "hostile/plain.xlsx: 0 finding(s)"),
     "trace": (1, "error: hostile/plain.xlsx: 'revenue_cny' is neither a defined name"),
-    "diff old": (0, "inputs changed: 0"),
-    "diff new": (0, "inputs changed: 0"),
+    "diff old": (1, "error: hostile/plain.xlsx: holds no cached values"),
+    "diff new": (1, "error: hostile/plain.xlsx: holds no cached values"),
     "pull": (1, "error: hostile/plain.xlsx"),
 }
 
@@ -235,6 +235,8 @@ BAD_INVOCATIONS = {  # arguments -> (exit codes, what the first line names)
     "pull into another model": (["pull", "workbooks/zhipu.xlsx", "--inputs", "inputs/minimax.yaml", "--yes"],
                                 (1,), "workbooks/zhipu.xlsx"),
     "unknown model": (["build", "nosuch", "--inputs", "inputs"], (1,), "nosuch"),
+    "diff without cached values": (["diff", "workbooks/zhipu.xlsx", "hostile/no_cached_values.xlsx"], (1,),
+                                   "hostile/no_cached_values.xlsx: holds no cached values"),
     "unknown command": (["bulid"], (2,), "Usage"),
 }
 

@@ -153,6 +153,8 @@ def test_ledger_labels_differing_only_in_case_are_refused(small_inputs, tmp_path
     ("inf", ("'inf' is not a number",)),
     ("NaN", ("'NaN' is not a number",)),
     ("12 345", ("'12 345' is not a number",)),
+    ("２１５５５２２６.５２", ("'２１５５５２２６.５２' is not a number",)),  # full-width digits: \d would take them
+    ("١٢٣", ("'١٢٣' is not a number",)),
 ])
 def test_ledger_amounts_that_are_not_plain_numbers_are_refused_not_guessed(small_inputs, tmp_path, amount,
                                                                            fragments):

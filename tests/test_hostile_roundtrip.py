@@ -4,6 +4,8 @@ follows the advice it prints."""
 
 from __future__ import annotations
 
+import re
+import shlex
 import shutil
 import stat
 import zipfile
@@ -39,6 +41,12 @@ def project(tmp_path, monkeypatch, small_inputs, built_zhipu) -> Path:
     shutil.copy2(built_zhipu, tmp_path / BOOK)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def follow(output: str):
+    """Run the build command a refusal advises, exactly as printed (between backticks, ending in --force)."""
+    command = re.search(r"`(unitecon build [^`]*--force)`", output).group(1)
+    return run(*shlex.split(command)[1:])
 
 
 def run(*args: str):
@@ -178,14 +186,14 @@ def test_an_overtyped_formula_is_not_sent_to_pull_and_build_force_clears_it(proj
     result = run("build", "zhipu")
     first = refused(result)
     assert first == f"error: {BOOK}: {where}: the build's formula was overtyped with 42"
-    assert "`unitecon pull` cannot keep the hand-changed formulas: `unitecon build --force` discards them" \
+    assert "`unitecon pull` cannot keep the hand-changed formulas: `unitecon build zhipu --force` discards them" \
         in result.output
     assert "run `unitecon pull" not in result.output
     assert files(project) == before
     pulled = run("pull", BOOK, "--yes")  # pull has nothing to take, and says why the build will still refuse
     assert pulled.exit_code == 0 and "nothing to pull" in pulled.output
     assert f"{where}" in pulled.output and "`unitecon build zhipu --force` discards them" in pulled.output
-    assert run("build", "zhipu", "--force").exit_code == 0
+    assert follow(result.output).exit_code == 0
     assert run("build", "zhipu").exit_code == 0
     assert named_value(BOOK, "repurchase_rate") == 0.79
 
@@ -206,7 +214,7 @@ def test_an_input_edit_and_an_overtyped_formula_advice_pull_then_force_keeps_the
     edit_workbook(BOOK, {"repurchase_rate": 0.8}, cells={where: 42})
     result = run("build", "zhipu")
     refused(result)
-    assert (f"run `unitecon pull {BOOK}` to keep the input edits in {YAML}, then `unitecon build --force`: it "
+    assert (f"run `unitecon pull {BOOK}` to keep the input edits in {YAML}, then `unitecon build zhipu --force`: it "
             "discards the hand-changed formulas, which pull cannot keep") in result.output
     pulled = run("pull", BOOK, "--yes")
     assert pulled.exit_code == 0, pulled.output
@@ -214,7 +222,7 @@ def test_an_input_edit_and_an_overtyped_formula_advice_pull_then_force_keeps_the
     again = run("build", "zhipu")  # the input edit is pulled; the formula is what is left
     refused(again)
     assert "run `unitecon pull" not in again.output and "(repurchase_rate)" not in again.output
-    assert run("build", "zhipu", "--force").exit_code == 0
+    assert follow(again.output).exit_code == 0
     assert named_value(BOOK, "repurchase_rate") == 0.8
     assert run("build", "zhipu").exit_code == 0
 
@@ -250,8 +258,9 @@ def _plain_workbook(path) -> None:
 
 
 @pytest.mark.parametrize("what", ["plain", "garbage", "other model"])
-@pytest.mark.parametrize("follow", ["move it away", "--force"])
-def test_a_workbook_unitecon_did_not_build_at_the_target_is_refused_with_advice_that_works(project, what, follow):
+@pytest.mark.parametrize("follow_advice", ["move it away", "--force"])
+def test_a_workbook_unitecon_did_not_build_at_the_target_is_refused_with_advice_that_works(project, what,
+                                                                                          follow_advice):
     target = Path("workbooks/minimax.xlsx")
     if what == "plain":
         _plain_workbook(target)
@@ -263,13 +272,13 @@ def test_a_workbook_unitecon_did_not_build_at_the_target_is_refused_with_advice_
     result = run("build", "minimax")
     first = refused(result)
     assert len(errors(result)) == 1, result.output
-    assert first.startswith(f"error: {target}: not overwritten: ") and "not a unitecon workbook of model 'minimax'" \
+    assert first.startswith(f"error: {target}: not overwritten: ") and "unitecon workbook of model 'minimax'" \
         in first, first
-    assert "move it away (or rename it), or `unitecon build --force` to replace it" in first
+    assert "move it away (or rename it), or `unitecon build minimax --force` to replace it" in first
     assert "unitecon pull" not in first or "cannot read it back" in first
     assert files(project) == before
-    if follow == "--force":
-        result = run("build", "minimax", "--force")
+    if follow_advice == "--force":
+        result = follow(first)
     else:
         target.rename("workbooks/mine.xlsx")
         result = run("build", "minimax")

@@ -17,6 +17,7 @@ from typing import Any
 
 from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
 
+from .errors import UniteconError
 from .graph import references, split_ref
 from .r1c1 import to_r1c1
 from .snapshot import Key, SheetCells, Snapshot, read_snapshot
@@ -85,6 +86,11 @@ def _cell_formula(snap: Snapshot, name: str) -> str | None:
 def diff(old_path: str | Path, new_path: str | Path) -> Diff:
     """What changed between two workbooks, name by name, with a bridge for every changed output."""
     old, new = read_snapshot(old_path), read_snapshot(new_path)
+    for snap in (old, new):
+        if snap.formulas and not snap.cached:  # every output would read as "changed to nothing"
+            raise UniteconError(f"{snap.path}: holds no cached values for its {len(snap.formulas):,} formula cells "
+                                "(saved by a program that does not calculate, such as openpyxl); open and save it in "
+                                "Excel or LibreOffice, then diff again")
     shared = sorted(n for n in old.names
                     if n in new.names and ":" not in old.names[n][1] and ":" not in new.names[n][1])
     inputs, formulas, outputs = [], [], []

@@ -69,13 +69,13 @@ def inspect_target(target: Path, current_inputs: dict[str, float],
                                        f"deleted)", kind=LOCKED)], None
     if not target.exists():
         return [], None
-    move = "move it away (or rename it), or `unitecon build --force` to replace it"
+    move = f"move it away (or rename it), or `{rebuild_command(target, model, force=True)}` to replace it"
     try:
         snap = read_snapshot(target)
     except UniteconError as err:
         detail = "; ".join(p.message.removeprefix(f"{shown}: ") for p in err.problems)
-        return [Finding(shown, "", f"not overwritten: {detail}, so not a unitecon workbook of model {model!r}: "
-                                   f"{move}", kind=FOREIGN)], None
+        return [Finding(shown, "", f"not overwritten: cannot read it as a unitecon workbook of model {model!r} "
+                                   f"({detail}): {move}", kind=FOREIGN)], None
     if not snap.has_fingerprint:
         return [Finding(shown, "", f"not overwritten: not a unitecon workbook of model {model!r} (no Fingerprint "
                                    f"sheet: unitecon did not build it), so `unitecon pull` cannot read it back: "
@@ -140,6 +140,18 @@ def workbook_edits(snap: Snapshot, current_inputs: dict[str, float]) -> list[Fin
     return problems
 
 
+def rebuild_command(target: Path, inputs: Path | str, force: bool = False) -> str:
+    """The build command that writes ``target`` again, and only it: from the model's name when its inputs file
+    is the default ``inputs/<model>.yaml`` (``inputs`` may be that name), else from the file's path."""
+    target, default = Path(target), Path("inputs") / f"{Path(target).stem}.yaml"
+    inputs = Path(inputs)
+    what = target.stem if inputs in (default, Path(target.stem)) else str(inputs)
+    folder = "" if target.parent == Path("workbooks") else f" --out {target.parent}"
+    if inputs == Path("peers") == Path(target.stem):  # a peers workbook comes from every file in --inputs
+        return f"unitecon build{folder}{' --force' if force else ''}"
+    return f"unitecon build {what}{folder}{' --force' if force else ''}"
+
+
 def refusal(target: Path, found: list[Problem], inputs_path: Path, peers: bool = False) -> Problem | None:
     """The one line of advice that goes with refusing to overwrite ``target``, fitted to what was found:
     `unitecon pull` keeps input edits, but not hand-changed formulas or data, and refuses input cells that
@@ -147,10 +159,11 @@ def refusal(target: Path, found: list[Problem], inputs_path: Path, peers: bool =
     kinds = {getattr(p, "kind", INPUT) for p in found}
     if not found or kinds & {LOCKED, FOREIGN}:
         return None
-    force = "`unitecon build --force`"
+    force = f"`{rebuild_command(target, inputs_path, force=True)}`"
     if peers:
+        folder = "" if target.parent == Path("workbooks") else f" --out {target.parent}"
         advice = ("edit the companies' inputs files instead (a peers workbook's figures come from them), or "
-                  f"{force} to discard these edits")
+                  f"`unitecon build{folder} --force` to discard these edits (it rebuilds every workbook there)")
         return Problem(str(target), "", f"not overwritten: {advice}")
     default = Path("inputs") / f"{target.stem}.yaml"
     pull = f"`unitecon pull {target}" + ("" if inputs_path == default else f" --inputs {inputs_path}") + "`"

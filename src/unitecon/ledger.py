@@ -246,6 +246,7 @@ def _validate_rows(path: Path, frame: pd.DataFrame, period_map: dict[str, str], 
     bad(~plain & ~raw_amounts.str.contains(",", regex=False), "amount",
         lambda v: f"{clip(v)!r} is not a number; expected digits with an optional sign, decimal point and exponent")
     underflow = plain & (amount == 0) & raw_amounts.str.replace(r"[eE].*", "", regex=True).str.contains("[1-9]")
+    bad(plain & amount.isna(), "amount", lambda v: f"{clip(v)!r} is not a number pandas reads; expected a plain number")
     bad(underflow | (plain & amount.notna() & ~amount.map(excel_number, na_action="ignore").astype(bool)), "amount",
         lambda v: f"{v} is a number a cell cannot hold; expected {EXCEL_RANGE}")
     credit = (_per_distinct(stripped["credit_note"], lambda s: s.str.lower()).isin(("yes", "true", "1", "y"))
@@ -256,7 +257,7 @@ def _validate_rows(path: Path, frame: pd.DataFrame, period_map: dict[str, str], 
     return frame, [p for _, p in sorted(problems, key=lambda item: item[0])]
 
 
-PLAIN_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+PLAIN_NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # ASCII digits: \d takes "２" too
 
 
 TEXT_COLUMNS = ("customer_id", "customer_name", "segment", "deployment", "currency", "period", "amount",

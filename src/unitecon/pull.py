@@ -23,6 +23,7 @@ from ruamel.yaml.tokens import CommentToken
 from .atomic import replacing
 from .errors import InputsError, Problem
 from .guard import DATA, FORMULA, workbook_edits
+from .guard import rebuild_command as _rebuild_command
 from .inputs import Figure, Inputs, load_inputs
 from .limits import EXCEL_MAX, excel_number
 from .model import build_model
@@ -150,10 +151,7 @@ def hand_changes(snap: Snapshot, inputs: Inputs) -> str | None:
 
 def rebuild_command(workbook: str | Path, inputs: Inputs, force: bool = False) -> str:
     """The build command that writes ``workbook`` again from ``inputs``."""
-    what = inputs.model if inputs.path == Path("inputs") / f"{inputs.model}.yaml" else str(inputs.path)
-    folder = Path(workbook).parent
-    out = "" if folder == Path("workbooks") else f" --out {folder}"
-    return f"unitecon build {what}{out}{' --force' if force else ''}"
+    return _rebuild_command(Path(workbook), inputs.path, force)
 
 
 def apply_pull(inputs_path: str | Path, snap: Snapshot, changes: list[Change]) -> None:
