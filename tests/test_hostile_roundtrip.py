@@ -274,11 +274,11 @@ def test_a_workbook_unitecon_did_not_build_at_the_target_is_refused_with_advice_
     assert len(errors(result)) == 1, result.output
     assert first.startswith(f"error: {target}: not overwritten: ") and "unitecon workbook of model 'minimax'" \
         in first, first
-    assert "move it away (or rename it), or `unitecon build minimax --force` to replace it" in first
+    assert "move it away, or add --force to this build command to replace it" in first
     assert "unitecon pull" not in first or "cannot read it back" in first
     assert files(project) == before
     if follow_advice == "--force":
-        result = follow(first)
+        result = run("build", "minimax", "--force")  # the command that was refused, with --force added
     else:
         target.rename("workbooks/mine.xlsx")
         result = run("build", "minimax")

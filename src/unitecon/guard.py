@@ -69,7 +69,7 @@ def inspect_target(target: Path, current_inputs: dict[str, float],
                                        f"deleted)", kind=LOCKED)], None
     if not target.exists():
         return [], None
-    move = f"move it away (or rename it), or `{rebuild_command(target, model, force=True)}` to replace it"
+    move = "move it away, or add --force to this build command to replace it"
     try:
         snap = read_snapshot(target)
     except UniteconError as err:
@@ -146,7 +146,8 @@ def rebuild_command(target: Path, inputs: Path | str, force: bool = False) -> st
     target, default = Path(target), Path("inputs") / f"{Path(target).stem}.yaml"
     inputs = Path(inputs)
     what = target.stem if inputs in (default, Path(target.stem)) else str(inputs)
-    folder = "" if target.parent == Path("workbooks") else f" --out {target.parent}"
+    default_out = target.parent.resolve() == (Path.cwd() / "workbooks").resolve()
+    folder = "" if default_out else f" --out {target.parent}"
     if inputs == Path("peers") == Path(target.stem):  # a peers workbook comes from every file in --inputs
         return f"unitecon build{folder}{' --force' if force else ''}"
     return f"unitecon build {what}{folder}{' --force' if force else ''}"
@@ -161,7 +162,7 @@ def refusal(target: Path, found: list[Problem], inputs_path: Path, peers: bool =
         return None
     force = f"`{rebuild_command(target, inputs_path, force=True)}`"
     if peers:
-        folder = "" if target.parent == Path("workbooks") else f" --out {target.parent}"
+        folder = "" if target.parent.resolve() == (Path.cwd() / "workbooks").resolve() else f" --out {target.parent}"
         advice = ("edit the companies' inputs files instead (a peers workbook's figures come from them), or "
                   f"`unitecon build{folder} --force` to discard these edits (it rebuilds every workbook there)")
         return Problem(str(target), "", f"not overwritten: {advice}")
