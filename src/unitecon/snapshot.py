@@ -30,7 +30,7 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, g
 from python_calamine import CalamineWorkbook
 
 from .errors import Problem, UniteconError
-from .limits import EXCEL_COLUMNS, EXCEL_ROWS, MAX_GRID_CELLS, MAX_INFLATED_BYTES, MAX_RATIO, MAX_XML_DEPTH
+from .limits import EXCEL_COLUMNS, EXCEL_ROWS, MAX_GRID_CELLS, MAX_INFLATED_BYTES, MAX_RATIO, MAX_XML_DEPTH, clip
 from .r1c1 import column_patterns
 from .sheets import FINGERPRINT
 
@@ -248,7 +248,7 @@ def _not_a_zip(path: Path) -> str:
             kind = "a text file of separated values (CSV?)"
         else:
             kind = "a text file"
-        return f"{kind}, not an .xlsx workbook (first line {_clip(first, 30)!r}); {_SAVE_AS}"
+        return f"{kind}, not an .xlsx workbook (first line {clip(first, 30)!r}); {_SAVE_AS}"
     return f"not an .xlsx workbook (not a zip file, or truncated); {_SAVE_AS}"
 
 
@@ -270,7 +270,7 @@ def _check_package(path: Path, zf: zipfile.ZipFile) -> None:
         mimetype = _inflate(path, zf, zf.getinfo("mimetype"), 200).decode("ascii", errors="replace").strip()
         if mimetype.startswith("application/vnd.oasis.opendocument"):
             kind = ("an OpenDocument spreadsheet (.ods)" if mimetype.endswith(".spreadsheet")
-                    else f"an OpenDocument file ({_clip(mimetype, 60)})")
+                    else f"an OpenDocument file ({clip(mimetype, 60)})")
             raise _refusal(path, f"{kind}, not an .xlsx workbook; {_SAVE_AS}")
     if "xl/workbook.bin" in names:
         raise _refusal(path, f"an Excel binary workbook (.xlsb), not an .xlsx workbook; {_SAVE_AS}")
@@ -298,7 +298,7 @@ def _damaged(member: str, exc: BaseException) -> str:
     if isinstance(exc, RuntimeError):
         return f"member {member} is encrypted with a zip password; save the workbook again without one"
     text = str(exc)
-    detail = "bad CRC-32" if "CRC-32" in text else _clip(text.rsplit(": ", 1)[-1], 60)  # the name is said once
+    detail = "bad CRC-32" if "CRC-32" in text else clip(text.rsplit(": ", 1)[-1], 60)  # the name is said once
     return f"damaged workbook: member {member} cannot be inflated ({detail}); save it again, or restore a copy"
 
 
@@ -520,7 +520,7 @@ def _parsed_extent(xml: bytes) -> tuple[int, int]:
                 before, r = row_at, element.get("r")
                 if r is not None:
                     if not _ROW_NUMBER.fullmatch(r):
-                        raise ValueError(f"a row numbered {_clip(r, 20)!r}; expected a row of an Excel sheet, "
+                        raise ValueError(f"a row numbered {clip(r, 20)!r}; expected a row of an Excel sheet, "
                                          f"1 to {EXCEL_ROWS:,}")
                     row_at = int(r) - 1
             else:
@@ -535,7 +535,7 @@ def _parsed_extent(xml: bytes) -> tuple[int, int]:
             elif found := _REFERENCE.fullmatch(r):
                 row, col = int(found.group(2)), _column_number(found.group(1))
             else:
-                raise ValueError(f"a cell referenced {_clip(r, 20)!r}; expected a cell of an Excel sheet, A1 to "
+                raise ValueError(f"a cell referenced {clip(r, 20)!r}; expected a cell of an Excel sheet, A1 to "
                                  "XFD1048576")
             col_at = col
             rows, cols = max(rows, row), max(cols, col)
@@ -586,7 +586,7 @@ def _readable(path: Path):
         if isinstance(exc, etree.XMLSyntaxError) and "depth" in str(exc).lower():
             raise _refusal(path, f"refused: an XML part nests elements deeper than {MAX_XML_DEPTH} "
                                  f"(the parser's limit; an Excel part nests about 12 deep)") from None
-        raise UniteconError(f"{path}: cannot read as .xlsx ({kind}: {_clip(str(exc), 200)})") from None
+        raise UniteconError(f"{path}: cannot read as .xlsx ({kind}: {clip(str(exc), 200)})") from None
 
 
 def read_snapshot(path: str | Path) -> Snapshot:
@@ -789,11 +789,6 @@ def _value_rows(path: Path, sheets: list[str]) -> dict[str, list[list[Any]]]:
         return {sheet: book.get_sheet_by_name(sheet).to_python(skip_empty_area=False) for sheet in sheets}
     finally:
         book.close()
-
-
-def _clip(text: str, limit: int) -> str:
-    """``text`` short enough to quote in one line."""
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def _sheet_cells(rows: list[list[Any]], formulas: Columns, errors: list[tuple[int, int, str]],
