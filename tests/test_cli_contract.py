@@ -188,7 +188,8 @@ def test_every_reading_command_refuses_a_hostile_workbook_in_a_few_lines(workspa
     args = [a.format(f=path) for a in READERS[command]]
     before = _digest(workspace)
     run = _spawn(args, workspace)
-    _assert_contract(run, args, path, before, _digest(workspace), (1, 2) if hostile == "folder" else (1,))
+    refused = 4 if command == "verify" else 1  # verify's own exit code for a file it could not read
+    _assert_contract(run, args, path, before, _digest(workspace), (refused, 2) if hostile == "folder" else (refused,))
 
 
 PLAIN = {  # a workbook unitecon did not write: read like any other; what cannot apply to it is one line
@@ -230,7 +231,7 @@ BAD_INVOCATIONS = {  # arguments -> (exit codes, what the first line names)
     "empty cell traced": (["trace", "workbooks/zhipu.xlsx", "Summary!ZZ9999"], (1,), "ZZ9999"),
     "unknown name traced": (["trace", "workbooks/zhipu.xlsx", "no_such_metric"], (1,), "no_such_metric"),
     "unknown sheet traced": (["trace", "workbooks/zhipu.xlsx", "Nowhere!A1"], (1,), "Nowhere"),
-    "another model's inputs": (["verify", "workbooks/zhipu.xlsx", "--inputs", "inputs/minimax.yaml"], (1,),
+    "another model's inputs": (["verify", "workbooks/zhipu.xlsx", "--inputs", "inputs/minimax.yaml"], (4,),
                                "workbooks/zhipu.xlsx"),
     "pull into another model": (["pull", "workbooks/zhipu.xlsx", "--inputs", "inputs/minimax.yaml", "--yes"],
                                 (1,), "workbooks/zhipu.xlsx"),

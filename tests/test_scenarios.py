@@ -218,7 +218,7 @@ def test_a_rebuild_keeps_the_scenario_the_workbook_was_left_at(project):
 def test_verify_names_a_selector_that_holds_no_scenario(project):
     book = built_with_selector_at(project, "sideways")
     result = CliRunner().invoke(main, ["verify", str(book)])
-    assert result.exit_code == 1
+    assert result.exit_code == 4  # verify could not do what was asked
     assert result.output.strip().splitlines() == [
         f"error: {book}: the scenario selector holds 'sideways', which is not a scenario of inputs/zhipu.yaml; "
         "choose one from its list"]

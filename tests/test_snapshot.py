@@ -134,8 +134,8 @@ def test_the_fast_formula_scan_reads_what_the_xml_parser_reads(built, model):
 
 
 def _as_lists(found):
-    columns, errors = found
-    return {col: (rows.tolist(), texts) for col, (rows, texts) in columns.items()}, errors
+    columns, errors, texts, arrays = found
+    return {col: (rows.tolist(), texts) for col, (rows, texts) in columns.items()}, errors, texts, arrays
 
 
 @pytest.mark.parametrize("change", [

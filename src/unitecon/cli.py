@@ -341,31 +341,48 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
 @click.option("--inputs", "inputs_file", type=click.Path(path_type=Path), default=None,
               help="For a unitecon workbook: the inputs file to compare with (default inputs/<model>.yaml); for a "
                    "peers workbook, the folder of its companies' files (default inputs).")
+@click.option("--engine", type=click.Choice(["formualizer", "formulas"]), default="formualizer", show_default=True,
+              help="The engine that recomputes every formula (formulas: the pure-Python engine the tests use).")
 @click.option("--rel-tol", type=click.FloatRange(min=0, max=1), default=1e-9, show_default=True, callback=_finite,
               help="Relative tolerance for a match (0 to 1).")
 @click.option("--libreoffice", is_flag=True,
               help="Also recalculate WORKBOOK in LibreOffice headless and compare its results cell by cell.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
-              help="Cells listed of each kind (mismatches, no cached value) after the summary; 0 lists all.")
-def verify(workbook: Path, inputs_file: Path | None, rel_tol: float, libreoffice: bool, limit: int) -> None:
-    """Recompute every formula of WORKBOOK from its own text; compare with its cached values.
+              help="Cells listed of each kind (mismatch, not verified, volatile, no cached value) after the "
+                   "summary; 0 lists all. JSON lists all.")
+def verify(workbook: Path, inputs_file: Path | None, engine: str, rel_tol: float, libreoffice: bool, fmt: str,
+           limit: int) -> None:
+    """Recompute every formula of WORKBOOK from its own text; compare with the values it caches.
 
-    The cached values are what Excel, LibreOffice or unitecon last computed. For a unitecon workbook
-    whose inputs file is found, each row cell is also compared with unitecon's own computation from
-    that file. With --libreoffice, LibreOffice's own recalculation is a third comparison. A summary comes
-    first, then at most --limit cells of each kind. A formula cell the file caches no value for (a file
-    saved by a program that does not calculate) is counted apart, not as a mismatch. Exit 0 when
-    everything compared matches, 1 otherwise (each mismatch with cell, formula, both values).
+    Works on any .xlsx. The cached values are what Excel, LibreOffice or unitecon last computed. A cell
+    is a mismatch only when two independent engines (formualizer and IronCalc) agree on a value other
+    than the file's, using functions verify certifies, from verified cells; a cell an engine cannot
+    evaluate (an unknown function, an undefined name, a circular reference, engines that disagree) is
+    "not verified", with the reason; TODAY, RAND, OFFSET, INDIRECT and the like are "volatile". For a
+    unitecon workbook whose inputs file is found, each row cell is also compared with unitecon's own
+    computation from that file; --libreoffice adds LibreOffice's recalculation.
+
+    A summary comes first, then at most --limit cells of each kind. Exit 0 when everything compared
+    matches, 1 on any mismatch, 3 when some cells could not be verified (and nothing mismatches),
+    4 when the file could not be read or recomputed.
     """
+    from .engines.formualizer_engine import EngineError
     from .inputs import load_inputs
     from .model import SCENARIO
-    from .snapshot import read_snapshot
-    from .verify import compare_cached, compare_with_model, recompute, report
+    from .verdict import EXIT_UNREADABLE, verify_file
+    from .verify import Recomputed, capped, compare_with_model
 
-    notes, others = [], []
+    others = []
     try:
         _readable(workbook)
-        snap = read_snapshot(workbook)
+        try:
+            snap, verdict, grids = verify_file(workbook, engine, rel_tol)
+        except EngineError as exc:
+            raise UniteconError(f"{workbook}: {exc}; try --engine formulas") from None
+        rec = Recomputed(snap, {s.upper(): s for s in snap.sheets},
+                         {n.upper(): (s.upper(), r.upper()) for n, (s, r) in snap.names.items()},
+                         {s.upper(): grid for s, grid in grids.items()}, dict(snap.properties))
         model = snap.model
         members = [m for m in snap.properties.get("unitecon_peers", "").split(",") if m]
         peers_files = [(inputs_file or Path("inputs")) / f"{m}.yaml" for m in members]
@@ -376,8 +393,9 @@ def verify(workbook: Path, inputs_file: Path | None, rel_tol: float, libreoffice
                                     f"{', '.join(missing)} (pass --inputs FOLDER holding them)")
             checked_model, inputs_file = not missing, inputs_file or Path("inputs")
             if not checked_model:
-                notes.append(f"note: {workbook} compares {', '.join(members)}; not compared with their inputs "
-                             f"files ({', '.join(missing)} not found; pass --inputs FOLDER holding them)")
+                verdict.notes.append(f"note: {workbook} compares {', '.join(members)}; not compared with their "
+                                     f"inputs files ({', '.join(missing)} not found; pass --inputs FOLDER holding "
+                                     "them)")
         else:
             if inputs_file is not None and not inputs_file.is_file():
                 raise UniteconError(f"{inputs_file}: no such inputs file")
@@ -388,8 +406,6 @@ def verify(workbook: Path, inputs_file: Path | None, rel_tol: float, libreoffice
                 raise UniteconError(f"{workbook}: built from model {model[:40]!r}, not {theirs!r} ({inputs_file} "
                                     f"holds model {theirs!r}); pass the matching --inputs file, e.g. "
                                     f"{inputs_file.parent / (model[:40] + '.yaml')}")
-        rec = recompute(snap)
-        cached = compare_cached(rec, rel_tol)
         if checked_model and members:
             others.append(("model", str(inputs_file), compare_with_model(rec, plan_peers(peers_files), rel_tol)))
         elif checked_model:
@@ -404,10 +420,24 @@ def verify(workbook: Path, inputs_file: Path | None, rel_tol: float, libreoffice
             others.append(("libreoffice", "LibreOffice's recalculation",
                            _libreoffice_mismatches(workbook, rec, rel_tol)))
     except UniteconError as err:
-        _fail(err)
-    for line in report(workbook, cached, others, limit, notes):
-        click.echo(line)
-    sys.exit(1 if cached.mismatches or any(found for _, _, found in others) else 0)
+        for problem in err.problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(EXIT_UNREADABLE)
+    if fmt == "json":
+        import json
+
+        document = json.loads(verdict.as_json())
+        document["comparisons"] = [{"kind": kind, "against": what, "mismatches": [m.brief() for m in found]}
+                                   for kind, what, found in others]
+        click.echo(json.dumps(document, ensure_ascii=False, indent=1))
+    else:
+        for line in verdict.lines(limit):
+            click.echo(line)
+        for kind, what, found in others:
+            click.echo(f"  compared with {what}: {len(found):,} mismatch{'es' if len(found) != 1 else ''}")
+            for line in capped([f"mismatch {kind}: {m.brief()}" for m in found], limit, f"{kind} mismatches"):
+                click.echo(line)
+    sys.exit(1 if any(found for _, _, found in others) else verdict.exit_code)
 
 
 def _libreoffice_mismatches(workbook: Path, rec, rel_tol: float) -> list:

@@ -36,6 +36,7 @@ from .sheets import FINGERPRINT
 
 Key = tuple[str, str]  # (sheet as written, "A1")
 MAX_HEADER_COLUMNS = 64  # header rows are read this far to the right
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # serial 0 as Excel's 1900 date system counts (1904: 1904-01-01)
 
 
 def value_at(grid: np.ndarray, row: int, col: int) -> Any:
@@ -72,6 +73,7 @@ class SheetCells:
 
     grid: np.ndarray
     formulas: dict[int, tuple[np.ndarray, list[str]]]
+    arrays: set[tuple[int, int]] = field(default_factory=set)  # (row, col) of each array formula's first cell
 
     def get(self, row: int, col: int) -> Any:
         """The value at 1-based ``row``, ``col``; None outside the grid."""
@@ -105,6 +107,7 @@ class Snapshot:
     written_formulas: list[tuple[str, str, str]] = field(default_factory=list)  # (sheet, cells, R1C1)
     written_data: list[tuple[str, str, str, str]] = field(default_factory=list)  # (sheet, cells, name, digest)
     broken_names: dict[str, str] = field(default_factory=dict)  # name -> what it refers to
+    epoch: dt.datetime = EXCEL_EPOCH  # serial 0; 1904-01-01 in a workbook using the 1904 date system
 
     @property
     def model(self) -> str | None:
@@ -604,10 +607,11 @@ def read_snapshot(path: str | Path) -> Snapshot:
         xml = check_parts(path, parts)  # before calamine sizes a grid for any sheet
         with ThreadPoolExecutor(max_workers=1) as pool:  # calamine parses while formulas are scanned here
             values = pool.submit(_value_rows, path, list(parts))
-            found = {sheet: _read_formulas(xml.pop(part)) for sheet, part in parts.items()}
+            found = {sheet: _read_formulas(xml[part]) for sheet, part in parts.items()}
             rows = values.result()
-        for sheet in parts:
-            snap.cells[sheet] = _sheet_cells(rows[sheet], *found[sheet], where=f"{path}: sheet {sheet!r}")
+        for sheet, part in parts.items():
+            snap.cells[sheet] = _sheet_cells(rows[sheet], *found[sheet], where=f"{path}: sheet {sheet!r}",
+                                             epoch=snap.epoch, xml=xml.pop(part))
     fingerprint = _sheet_rows(snap, FINGERPRINT, first_row=5, columns=5)
     for kind, sheet, cells, name, written in fingerprint:
         if kind == "input" and isinstance(written, int | float):
@@ -632,6 +636,8 @@ def _read_workbook_part(path: Path, snap: Snapshot) -> dict[str, str]:
         parts = {sheet.name: rel.target for sheet, rel in reader.parser.find_sheets()
                  if "chartsheet" not in rel.Type and rel.target in reader.valid_files}
         wb = reader.wb
+        if wb.epoch.year == 1904:
+            snap.epoch = dt.datetime(1904, 1, 1)
         for prop in wb.custom_doc_props.props:
             snap.properties[prop.name] = str(prop.value)
     finally:
@@ -656,7 +662,8 @@ _V = tuple(f"{{{ns}}}v" for ns in _MAIN)
 _ERROR_CELL = re.compile(rb"""\st\s*=\s*["']e["']""")
 
 Columns = dict[int, tuple[np.ndarray, list[str]]]  # column -> (rows ascending, formula texts "=...")
-Found = tuple[Columns, list[tuple[int, int, str]]]  # formulas by column; error values as (row, col, text)
+# formulas by column; error values as (row, col, text); formula cells whose cached value is text; array formulas
+Found = tuple[Columns, list[tuple[int, int, str]], set[tuple[int, int]], set[tuple[int, int]]]
 
 
 def _by_column(cells: dict[int, tuple[list[int], list[str]]]) -> Columns:
@@ -681,7 +688,8 @@ def _read_formulas(xml: bytes) -> Found:
 # element. Such a part is read with one regular-expression pass (five times faster than walking the
 # XML at 1,000,000 formula cells); any other part goes to the XML parser. Element starts are counted
 # exactly with bytes.count: "<" cannot occur unescaped in XML text or attribute values.
-_PLAIN_FORMULA = re.compile(r'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*><f>([^<]*)</f>')
+_PLAIN_FORMULA = re.compile(r'<c r="([A-Z]{1,3})([0-9]{1,7})"([^>]*)><f>([^<]*)</f>')
+_TEXT_RESULT = re.compile(r'\st="(?:str|s|inlineStr)"')
 _PLAIN_ERROR = re.compile(r'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*\st="e"[^>]*>(?:<f>[^<]*</f>)?<v>([^<]*)</v>')
 _DEFAULT_MAIN = re.compile(rb'<worksheet\s+xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"')
 
@@ -713,16 +721,19 @@ def _scan_plain_formulas(xml: bytes) -> Found | None:
     if len(errors) != wrong:
         return None
     cells: dict[str, tuple[list[int], list[str]]] = {}
-    for letters, row, formula in formulas:
+    texts: set[tuple[int, int]] = set()
+    for letters, row, attributes, formula in formulas:
         if formula:
             column = cells.get(letters) or cells.setdefault(letters, ([], []))
             column[0].append(row)
             column[1].append(formula)
+            if attributes and _TEXT_RESULT.search(attributes):
+                texts.add((int(row), column_index_from_string(letters)))
     unescape = html.unescape  # the five XML entities (a character reference sent the part to the parser)
     return (_by_column({column_index_from_string(letters): (list(map(int, rows)),
                                                              ["=" + (unescape(f) if "&" in f else f) for f in texts])
                         for letters, (rows, texts) in cells.items()}),
-            [(int(r), column_index_from_string(c), unescape(v)) for c, r, v in errors])
+            [(int(r), column_index_from_string(c), unescape(v)) for c, r, v in errors], texts, set())
 
 
 def _parse_formulas(xml: bytes) -> Found:
@@ -731,6 +742,8 @@ def _parse_formulas(xml: bytes) -> Found:
     goes, so memory stays flat on tall sheets."""
     formulas: dict[int, tuple[list[int], list[str]]] = {}
     errors: list[tuple[int, int, str]] = []
+    texts: set[tuple[int, int]] = set()
+    arrays: set[tuple[int, int]] = set()
     shared: dict[str, tuple[str, str]] = {}
     tags = _F + _V if _ERROR_CELL.search(xml) else _F
     events = etree.iterparse(io.BytesIO(xml), events=("end",), tag=tags, resolve_entities=False,
@@ -756,10 +769,14 @@ def _parse_formulas(xml: bytes) -> Found:
             column = formulas.setdefault(col, ([], []))
             column[0].append(row_number)
             column[1].append(f"={text}")
+            if cell.get("t") in ("str", "s", "inlineStr"):
+                texts.add((row_number, col))
+            if kind == "array":
+                arrays.add((row_number, col))
         row = cell.getparent()
         while row.getprevious() is not None:
             del row.getparent()[0]
-    return _by_column(formulas), errors
+    return _by_column(formulas), errors, texts, arrays
 
 
 def _cell_reference(cell) -> str:
@@ -792,8 +809,14 @@ def _value_rows(path: Path, sheets: list[str]) -> dict[str, list[list[Any]]]:
 
 
 def _sheet_cells(rows: list[list[Any]], formulas: Columns, errors: list[tuple[int, int, str]],
-                 where: str = "") -> SheetCells:
-    """One sheet's values as a grid covering its formula cells too, with the formulas found beside them."""
+                 texts: set[tuple[int, int]] = frozenset(), arrays: set[tuple[int, int]] = frozenset(),
+                 where: str = "", epoch: dt.datetime = EXCEL_EPOCH, xml: bytes | None = None) -> SheetCells:
+    """One sheet's values as a grid covering its formula cells too, with the formulas found beside them.
+
+    Every value is as Excel holds it: a date or time is its serial number (calamine reads a number in a
+    date format as a date), and a formula whose cached result is the empty string holds "" (an empty
+    cell is None).
+    """
     height = max([len(rows), *(int(r[-1]) for r, _ in formulas.values()), *(r for r, _, _ in errors)])
     width = max([0, *(len(r) for r in rows), *formulas, *(c for _, c, _ in errors)])
     if (height + 1) * (width + 1) > MAX_GRID_CELLS:
@@ -807,7 +830,67 @@ def _sheet_cells(rows: list[list[Any]], formulas: Columns, errors: list[tuple[in
     grid[grid == ""] = None  # calamine's empty cell
     for r, c, text in errors:  # calamine reads error values as empty
         grid[r, c] = text
-    return SheetCells(grid, formulas)
+    for r, c in texts:
+        if grid[r, c] is None:
+            grid[r, c] = ""
+    _dates_as_serials(grid, epoch, xml)
+    return SheetCells(grid, formulas, set(arrays))
+
+
+
+def _dates_as_serials(grid: np.ndarray, epoch: dt.datetime, xml: bytes | None = None) -> None:
+    """Replace calamine's dates, times and durations in ``grid`` with the numbers Excel stores: read from
+    the sheet's XML where it is at hand (calamine's reading loses some: a negative number in a date
+    format becomes midnight, serial 60 becomes 28 February), else converted back."""
+    flat = grid.ravel()
+    kinds = np.fromiter((type(v) in _SERIAL for v in flat.tolist()), dtype=bool, count=flat.size)
+    where = np.flatnonzero(kinds).tolist()
+    if not where:
+        return
+    width = grid.shape[1]
+    raw = _raw_numbers(xml, {(i // width, i % width) for i in where}) if xml is not None else {}
+    for i in where:
+        number = raw.get((i // width, i % width))
+        flat[i] = excel_serial(flat[i], epoch) if number is None else number
+
+
+_RAW_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(?:/>|>(.*?)</c>)', re.DOTALL)
+_RAW_VALUE = re.compile(rb"<v>([^<]*)</v>")
+
+
+def _raw_numbers(xml: bytes, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], float | int]:
+    """The stored numbers of ``wanted`` cells (row, col), from a part written with unprefixed elements."""
+    out: dict[tuple[int, int], float | int] = {}
+    for match in _RAW_CELL.finditer(xml):
+        key = (int(match.group(2)), _column_number(match.group(1).decode()))
+        if key in wanted and match.group(3):
+            value = _RAW_VALUE.search(match.group(3))
+            try:
+                number = float(value.group(1)) if value else None
+            except ValueError:
+                continue
+            if number is not None:
+                out[key] = int(number) if number.is_integer() and abs(number) < 2**53 else number
+    return out
+
+
+def excel_serial(value: dt.date | dt.time | dt.timedelta, epoch: dt.datetime = EXCEL_EPOCH) -> float | int:
+    """The serial number Excel stores for a date, time or duration (days; the fraction is the time of day)."""
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds() / 86400
+    if isinstance(value, dt.time):
+        return (value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6) / 86400
+    if epoch == EXCEL_EPOCH and value < (dt.datetime(1900, 3, 1) if isinstance(value, dt.datetime)
+                                         else dt.date(1900, 3, 1)):
+        epoch = dt.datetime(1899, 12, 31)  # Excel counts a 29 February 1900 that never was
+    if not isinstance(value, dt.datetime):
+        return (dt.datetime(value.year, value.month, value.day) - epoch).days
+    days = value - epoch
+    return days.days + days.seconds / 86400 + days.microseconds / 86400e6 if days.seconds or days.microseconds \
+        else days.days
+
+
+_SERIAL = {dt.date, dt.datetime, dt.time, dt.timedelta}
 
 
 def _sheet_rows(snap: Snapshot, sheet: str, first_row: int, columns: int) -> list[tuple[Any, ...]]:

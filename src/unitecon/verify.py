@@ -8,7 +8,7 @@ the file as written (or as a person edited and saved it).
 from __future__ import annotations
 
 import functools
-import graphlib
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -21,7 +21,6 @@ import numpy as np
 import schedula as sh
 from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, get_column_letter, range_boundaries
 
-from .errors import UniteconError
 from .graph import references
 from .r1c1 import column_patterns
 from .sheets import CUSTOMERS, FIRST_CUSTOMER_ROW
@@ -38,6 +37,9 @@ def _compile(text: str):
     from .fastops import install
 
     install()
+    # schedula logs a traceback for every function formulas lacks before raising it; the cell that
+    # needs one is reported once, in one line, as not verified
+    logging.getLogger("schedula").setLevel(logging.CRITICAL)
     return formulas.Parser().ast(text)[1].compile()
 
 
@@ -295,8 +297,12 @@ def _evaluate(rec: Recomputed, names: dict[str, Key], path) -> None:
         sheet, col, r1c1 = gkey
         fn, refs = planned.get((sheet, r1c1), (None, None))
         for i in range(min(3, len(rows))) if fn is None else ():  # the first row whose references are distinct
-            fn = _compile(texts[i])
-            refs = _plan_refs(fn, texts[i], sheet, int(rows[i]), col, names)
+            try:
+                fn = _compile(texts[i])
+                refs = _plan_refs(fn, texts[i], sheet, int(rows[i]), col, names)
+            except Exception:
+                fn, refs = None, None
+                break
             if refs is not None:
                 planned[(sheet, r1c1)] = (fn, refs)  # offsets and fixed cells: the same in every column
                 break
@@ -309,27 +315,53 @@ def _evaluate(rec: Recomputed, names: dict[str, Key], path) -> None:
             deps.discard(gkey)
         plans[gkey] = (fn, refs)
         graph[gkey] = deps
-    try:
-        order = list(graphlib.TopologicalSorter(graph).static_order())
-    except graphlib.CycleError as exc:
-        cycle = ", ".join(f"{g[0]}!{get_column_letter(g[1])}" for g in exc.args[1])
-        raise UniteconError(f"{path}: circular reference through {cycle}") from None
-
+    order = _acyclic_prefix(graph)
     for gkey in order:
         sheet, col, _ = gkey
         fn, refs = plans[gkey]
         rows, texts = groups[gkey]
-        if refs is None:
-            _evaluate_cells(rec, sheet, col, rows, texts, names, get, path)
-            continue
-        columnwise = all(ref.single for ref in refs)
-        if gkey in recursive:
-            if columnwise and _cached_running_total_holds(rec, sheet, col, rows, fn, refs):
-                continue
-            if not _evaluate_rows(rec, sheet, col, rows, fn, refs, get):
-                _evaluate_cells(rec, sheet, col, rows, texts, names, get, path)
-        elif not (columnwise and _evaluate_column(rec, sheet, col, rows, fn, refs, get)):
-            _evaluate_rows(rec, sheet, col, rows, fn, refs, get)
+        try:
+            if refs is None or not _evaluate_planned(rec, gkey, rows, texts, fn, refs, gkey in recursive, get):
+                _evaluate_cells(rec, [(sheet, col, rows, texts)], names, get)
+        except Exception:  # formulas cannot compute the run as one: cell by cell, each failure its own
+            _evaluate_cells(rec, [(sheet, col, rows, texts)], names, get)
+    on_cycles = [(g[0], g[1], *groups[g]) for g in sorted(graph.keys() - set(order))]
+    if on_cycles:  # runs that read each other (a loan schedule's two columns): ordered cell by cell
+        _evaluate_cells(rec, on_cycles, names, get)
+
+
+def _evaluate_planned(rec, gkey, rows, texts, fn, refs, recursive: bool, get: _Cells) -> bool:
+    """A run with one compiled formula: in one call on whole columns where that provably equals each cell
+    on its own, else row by row; False when neither applies."""
+    sheet, col, _ = gkey
+    columnwise = all(ref.single and (ref.fixed is None or ":" not in ref.fixed) for ref in refs) \
+        and _elementwise(texts[0])
+    if recursive:
+        if columnwise and _cached_running_total_holds(rec, sheet, col, rows, fn, refs):
+            return True
+        return _evaluate_rows(rec, sheet, col, rows, fn, refs, get)
+    return (columnwise and _evaluate_column(rec, sheet, col, rows, fn, refs, get)) or \
+        _evaluate_rows(rec, sheet, col, rows, fn, refs, get)
+
+
+# Functions that compute each row from that row's own cells: a column of them can be one call on whole
+# columns. Anything else (MAX, SUM, AND: they would fold the column into one value) goes row by row.
+ELEMENTWISE = frozenset("""
+IF IFERROR IFNA ABS ROUND ROUNDUP ROUNDDOWN INT SQRT EXP LN LOG10 POWER SIGN ISNUMBER ISERROR ISERR ISNA ISBLANK
+ISTEXT ISLOGICAL NOT
+""".split())  # noqa: SIM905 (a word list reads best as words)
+
+
+@functools.lru_cache(maxsize=4096)
+def _elementwise(formula: str) -> bool:
+    """True when every function of ``formula`` computes element by element (operators always do)."""
+    from openpyxl.formula.tokenizer import Token, Tokenizer
+
+    try:
+        tokens = Tokenizer(formula).items
+    except Exception:
+        return False
+    return all(t.value[:-1].upper() in ELEMENTWISE for t in tokens if t.type == Token.FUNC and t.subtype == Token.OPEN)
 
 
 def _cached_running_total_holds(rec, sheet, col, rows, fn, refs) -> bool:
@@ -367,9 +399,22 @@ def _cell_precedents(rec: Recomputed, sheet: str, texts: list[str], names) -> se
     """Every cell the formulas of a run read, formula by formula (a run no plan fits)."""
     out: set[Key] = set()
     for text in texts:
-        for s, r in (_resolve(t, sheet, names) for t in _compile(text).inputs):
-            out.update((s, c) for line in _cells_of(r, *rec.extent(s)) for c in line)
+        try:
+            inputs = _compile(text).inputs
+        except Exception:
+            continue  # evaluated (and failing) cell by cell
+        for s, r in (_resolve(t, sheet, names) for t in inputs):
+            out.update((s, c) for line in _cells_within(r, rec, s) for c in line)
     return out
+
+
+def _cells_within(ref: str, rec: Recomputed, sheet: str) -> list[list[str]]:
+    """The A1 cells of a reference as :func:`_cells_of`; none for what is not a reference (a name that
+    formulas could not resolve: the cell that uses it fails on its own)."""
+    try:
+        return _cells_of(ref, *rec.extent(sheet))
+    except (ValueError, TypeError):
+        return []
 
 
 class _Owners:
@@ -511,25 +556,57 @@ def _evaluate_column(rec, sheet, col, rows, fn, refs: list[_Ref], get: _Cells) -
     return True
 
 
-def _evaluate_cells(rec, sheet, col, rows, texts, names, get: _Cells, path) -> None:
-    """Cell by cell, in dependency order within the run."""
-    letter = get_column_letter(col)
-    keys = {(sheet, f"{letter}{row}"): (row, text) for row, text in zip(rows.tolist(), texts, strict=True)}
+CANNOT = "#N/IMPL!"  # a cell the formulas engine cannot compile or compute (verify: not verified)
+
+
+def _evaluate_cells(rec, runs: list[tuple[str, int, np.ndarray, list[str]]], names, get: _Cells) -> None:
+    """The cells of ``runs`` one by one, in dependency order among them; a cell on a true cycle says #CIRC!,
+    one formulas cannot compile or compute says #N/IMPL!."""
+    keys = {(sheet, f"{get_column_letter(col)}{row}"): (sheet, row, col)
+            for sheet, col, rows, _ in runs for row in rows.tolist()}
     plans, graph = {}, {}
-    for key, (_row, text) in keys.items():
-        fn = _compile(text)
-        refs = [_resolve(t, sheet, names) for t in fn.inputs]
-        plans[key] = (fn, refs)
-        graph[key] = {(s, c) for s, r in refs for line in _cells_of(r, *rec.extent(s)) for c in line if (s, c) in keys}
-    try:
-        order = list(graphlib.TopologicalSorter(graph).static_order())
-    except graphlib.CycleError as exc:
-        cycle = ", ".join("!".join(k) for k in exc.args[1])
-        raise UniteconError(f"{path}: circular reference through {cycle}") from None
-    grid = rec.grids[sheet]
-    for key in order:
+    for sheet, col, rows, texts in runs:
+        for row, text in zip(rows.tolist(), texts, strict=True):
+            key = (sheet, f"{get_column_letter(col)}{row}")
+            try:
+                fn = _compile(text)
+            except Exception:
+                rec.grids[sheet][row, col] = CANNOT
+                continue
+            refs = [_resolve(t, sheet, names) for t in fn.inputs]
+            plans[key] = (fn, refs)
+            graph[key] = {(s, c) for s, r in refs for line in _cells_within(r, rec, s) for c in line
+                          if (s, c) in keys}
+    order = _acyclic_prefix(graph)
+    for key in [*order, *(graph.keys() - set(order))]:
+        sheet, row, col = keys[key]
+        if key not in order:
+            rec.grids[sheet][row, col] = "#CIRC!"
+            continue
         fn, refs = plans[key]
-        grid[keys[key][0], col] = _plain(fn(*[get.arg(s, r) for s, r in refs]))
+        try:
+            rec.grids[sheet][row, col] = _plain(fn(*[get.arg(s, r) for s, r in refs]))
+        except Exception:
+            rec.grids[sheet][row, col] = CANNOT
+
+
+def _acyclic_prefix(graph: dict) -> list:
+    """The keys of ``graph`` (key -> what it reads) that no cycle reaches, in dependency order (Kahn)."""
+    waiting = {key: {d for d in deps if d in graph and d != key} | ({key} & deps) for key, deps in graph.items()}
+    readers: dict = {}
+    for key, deps in waiting.items():
+        for dep in deps:
+            readers.setdefault(dep, []).append(key)
+    ready = [key for key, deps in waiting.items() if not deps]
+    out = []
+    while ready:
+        key = ready.pop()
+        out.append(key)
+        for other in readers.get(key, ()):
+            waiting[other].discard(key)
+            if not waiting[other]:
+                ready.append(other)
+    return out
 
 
 def _objects(values: list[Any]) -> np.ndarray:

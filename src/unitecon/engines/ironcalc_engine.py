@@ -1,0 +1,75 @@
+"""The one place unitecon talks to IronCalc, the second opinion ``verify`` asks where formualizer and the file
+disagree on a cell.
+
+Tested with ironcalc 0.9 (``pyproject.toml`` pins ``>=0.9,<0.10``); ``tests/test_engines.py`` checks it on
+its own. IronCalc is loaded only when needed: a workbook whose every cell formualizer reproduces never
+pays for it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import ironcalc
+
+NAME = "IronCalc"
+ERRORS = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"})
+
+
+def _unless_interrupted(exc: BaseException) -> None:
+    """A panic in IronCalc's Rust code arrives as a BaseException; only an interrupt or exit goes on up."""
+    if isinstance(exc, KeyboardInterrupt | SystemExit):
+        raise exc
+
+
+class Opinion:
+    """A workbook loaded into IronCalc and recomputed."""
+
+    def __init__(self, model: Any):
+        self.model = model
+        self.index = {str(p["name"]): i for i, p in enumerate(model.get_worksheets_properties())}
+
+    def value(self, sheet: str, row: int, col: int) -> Any:
+        """The value IronCalc computed for one cell; None where it has none or cannot say."""
+        if sheet not in self.index:
+            return None
+        try:
+            found = self.model.get_cell_value(self.index[sheet], row, col)
+        except BaseException as exc:
+            _unless_interrupted(exc)
+            return None
+        return float(found) if isinstance(found, int) and not isinstance(found, bool) else found
+
+    def substitute(self, values: dict[tuple[str, int, int], Any]) -> None:
+        """Fix each cell of ``values`` to the value given (as Excel stores it) and recompute."""
+        for (sheet, row, col), value in values.items():
+            if sheet not in self.index:
+                continue
+            where = (self.index[sheet], row, col)
+            try:
+                if isinstance(value, bool):
+                    self.model.update_cell_with_bool(*where, value)
+                elif isinstance(value, int | float):
+                    self.model.update_cell_with_number(*where, float(value))
+                elif isinstance(value, str) and value in ERRORS:
+                    self.model.set_user_input(*where, value)
+                else:
+                    self.model.update_cell_with_text(*where, str(value))
+            except BaseException as exc:
+                _unless_interrupted(exc)
+        try:
+            self.model.evaluate()
+        except BaseException as exc:
+            _unless_interrupted(exc)
+
+
+def recalculate(path: Path) -> Opinion | None:
+    """Load and recompute ``path`` in IronCalc; None when IronCalc cannot load it (no second opinion)."""
+    try:
+        model = ironcalc.load_from_xlsx(str(path), "en", "UTC")
+        model.evaluate()
+        return Opinion(model)
+    except BaseException as exc:
+        _unless_interrupted(exc)
+        return None

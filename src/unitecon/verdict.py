@@ -1,0 +1,526 @@
+"""What ``verify`` concludes about each formula cell of any workbook, and why.
+
+A cell is *matching* when an engine recomputes the value the file caches; a *mismatch* only when the
+disagreement is believable: formualizer and IronCalc, two independent engines, compute the same value,
+the formula uses only operators and functions whose Excel meaning both engines are tested on
+(:data:`CERTIFIED`), and every cell it reads is itself verified. Anything else that differs is *not
+verified*, with the reason: a function an engine does not implement, an undefined name, a circular
+reference, implicit intersection rewritten for the engine, engines that disagree. A *volatile* cell
+(TODAY, RAND, OFFSET, …) that differs is listed as such. The cells that read a not-verified cell are
+recomputed taking the file's value for it, so a wrong number further down is still found, and are
+themselves counted as not verified when their value rests on it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from openpyxl.formula.tokenizer import Token, Tokenizer
+from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_boundaries
+
+from .engines.legacy import function_name
+from .snapshot import Snapshot
+
+MATCH, MISMATCH, NOT_VERIFIED, VOLATILE, NO_CACHED = "matching", "mismatch", "not verified", "volatile", \
+    "no cached value"
+KINDS = (MISMATCH, NOT_VERIFIED, VOLATILE, NO_CACHED)
+
+# Exit codes of ``unitecon verify``: one per outcome, the worst present wins.
+EXIT_CLEAN, EXIT_MISMATCH, EXIT_NOT_VERIFIED, EXIT_UNREADABLE = 0, 1, 3, 4
+
+VOLATILE_FUNCTIONS = frozenset("""
+TODAY NOW RAND RANDBETWEEN RANDARRAY OFFSET INDIRECT CELL INFO
+""".split())  # noqa: SIM905 (a word list reads best as words)
+
+# Operators and functions whose Excel meaning both engines follow (tested in tests/test_engines.py): a cell
+# built from these alone that both engines recompute alike is a mismatch worth an auditor's time. Text or
+# TRUE/FALSE typed into a formula is not: functions read typed text and logicals each their own way
+# (COUNT(TRUE,"26/08") counts both, COUNT(A1) of the same cells neither).
+CERTIFIED = frozenset("""
+SUM SUMPRODUCT PRODUCT MIN MAX ABS ROUND ROUNDUP ROUNDDOWN INT MOD SQRT EXP LN LOG10 POWER SIGN IF IFERROR
+IFNA ISERROR ISERR ISNA ISNUMBER ISTEXT ISBLANK ISLOGICAL NOT AND OR TRUE FALSE AVERAGE INDEX CHOOSE ROW
+COLUMN ROWS COLUMNS LEN LEFT RIGHT MID UPPER LOWER TRIM CONCATENATE EXACT NA COUNT MEDIAN
+""".split())  # noqa: SIM905 (a word list reads best as words)
+
+NAME_IRONCALC = "IronCalc"
+
+# Results that mean an engine could not compute the cell, not that it computed a different value.
+_CANNOT = {"#N/IMPL!": "not implemented", "#SPILL!": "spills an array", "#CIRC!": "is circular",
+           "#CALC!": "cannot be calculated", "#ERROR!": "cannot be evaluated", "#Error": "cannot be evaluated"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One formula cell that is not simply matching."""
+
+    kind: str
+    sheet: str
+    cell: str
+    formula: str
+    recomputed: Any
+    cached: Any
+    reason: str = ""
+
+    def brief(self) -> str:
+        """One line of at most ~240 characters."""
+        where = f"{self.sheet}!{self.cell}: {_short(self.formula, 64)}"
+        if self.kind == NO_CACHED:
+            return f"{where} recomputes to {_short(repr(self.recomputed), 30)}; the file caches no value"
+        line = f"{where} recomputes to {_short(repr(self.recomputed), 30)}, the file has " \
+               f"{_short(repr(self.cached), 30)}"
+        return f"{line} ({_short(self.reason, 100)})" if self.reason else line
+
+
+@dataclass
+class Verdict:
+    """Every formula cell of one workbook, counted by outcome, with the cells that are not matching."""
+
+    workbook: str
+    engine: str
+    cells: int = 0
+    matching: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    second_opinion: int = 0  # cells formualizer differed on where IronCalc reproduced the file's value
+    notes: list[str] = field(default_factory=list)
+
+    def of(self, kind: str) -> list[Finding]:
+        return [f for f in self.findings if f.kind == kind]
+
+    @property
+    def verified(self) -> int:
+        """Cells whose cached value was checked: matching or a believable mismatch."""
+        return self.matching + len(self.of(MISMATCH))
+
+    @property
+    def exit_code(self) -> int:
+        if self.of(MISMATCH):
+            return EXIT_MISMATCH
+        return EXIT_NOT_VERIFIED if self.of(NOT_VERIFIED) else EXIT_CLEAN
+
+    def summary(self) -> dict[str, int]:
+        return {"cells": self.cells, "verified": self.verified, "matching": self.matching,
+                "mismatching": len(self.of(MISMATCH)), "not verified": len(self.of(NOT_VERIFIED)),
+                "no cached value": len(self.of(NO_CACHED)), "volatile": len(self.of(VOLATILE))}
+
+    def lines(self, limit: int) -> list[str]:
+        """The summary, then at most ``limit`` cells of each kind (0: all)."""
+        s = self.summary()
+        out = [f"{self.workbook}: {s['cells']:,} formula cells recomputed with {self.engine}: {s['verified']:,} "
+               f"verified ({s['matching']:,} matching, {s['mismatching']:,} mismatching), {s['not verified']:,} not "
+               f"verified, {s['no cached value']:,} with no cached value, {s['volatile']:,} volatile"]
+        if self.second_opinion:
+            out.append(f"  {self.second_opinion:,} of the matching cells were reproduced by IronCalc where "
+                       f"{self.engine} differed")
+        if s["cells"] and s["no cached value"] == s["cells"]:
+            out.append("  the file caches no values (saved by a program that does not calculate, such as openpyxl); "
+                       "open and save it in Excel or LibreOffice, then run verify again to compare them")
+        out += self.notes
+        for kind in KINDS:
+            found = self.of(kind)
+            if kind == NO_CACHED and len(found) == s["cells"]:
+                continue  # the summary says it all
+            shown = found if not limit else found[:limit]
+            out += [f"{kind}: {f.brief()}" for f in shown]
+            if len(found) > len(shown):
+                out.append(f"… and {len(found) - len(shown):,} more {kind} (use --limit 0 for all)")
+        return out
+
+    def as_json(self) -> str:
+        return json.dumps({"workbook": self.workbook, "engine": self.engine, "summary": self.summary(),
+                           "reproduced_by_ironcalc": self.second_opinion, "notes": self.notes,
+                           "findings": [_jsonable(asdict(f)) for f in self.findings]}, ensure_ascii=False, indent=1)
+
+
+def _jsonable(item: dict[str, Any]) -> dict[str, Any]:
+    for key in ("recomputed", "cached"):
+        value = item[key]
+        plain = isinstance(value, bool | int | str | type(None)) or (isinstance(value, float) and math.isfinite(value))
+        if not plain:
+            item[key] = str(value)
+    return item
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def same(a: Any, b: Any, rel_tol: float) -> bool:
+    """Excel's equality of two cell values, numbers within ``rel_tol`` (and 1e-12 absolute near zero)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b or (isinstance(a, bool) and isinstance(b, bool) and a == b)
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return math.isclose(a, b, rel_tol=rel_tol, abs_tol=1e-12)
+    return a == b
+
+
+def _functions(formula: str) -> set[str] | None:
+    try:
+        tokens = Tokenizer(formula).items
+    except Exception:
+        return None
+    return {function_name(t.value) for t in tokens if t.type == Token.FUNC and t.subtype == Token.OPEN}
+
+
+def _names(formula: str) -> list[str]:
+    """The name tokens of a formula: operands that are not cell or range references."""
+    try:
+        tokens = Tokenizer(formula).items
+    except Exception:
+        return []
+    return [t.value for t in tokens if t.type == Token.OPERAND and t.subtype == Token.RANGE
+            and not _is_reference(t.value)]
+
+
+def _is_reference(token: str) -> bool:
+    part = token.rsplit("!", 1)[-1].replace("$", "")
+    return bool(re.fullmatch(r"[A-Za-z]{1,3}[0-9]+(:[A-Za-z]{1,3}[0-9]+)?|[A-Za-z]{1,3}:[A-Za-z]{1,3}|[0-9]+:[0-9]+",
+                             part)) or "[" in token or part.startswith("#REF")
+
+
+Cell = tuple[str, int, int]  # (sheet as written, row, col)
+
+
+@dataclass
+class _Cell:
+    sheet: str
+    row: int
+    col: int
+    formula: str
+    ours: Any
+    cached: Any
+
+    @property
+    def a1(self) -> str:
+        return f"{get_column_letter(self.col)}{self.row}"
+
+
+def judge(snap: Snapshot, grids: dict[str, np.ndarray], engine: str, rel_tol: float, second: SecondOpinion,
+          rewritten: dict[Cell, str], left_out: dict[str, str], defined: set[str],
+          depends: dict[Cell, str] | None = None, known: dict[Cell, Finding] | None = None,
+          final: dict[Cell, str] | None = None) -> Verdict:
+    """Classify every formula cell of ``snap`` from the engine's ``grids``.
+
+    ``second`` gives IronCalc's value of a cell (loaded on first use);
+    ``rewritten`` the cells computed in their legacy meaning; ``left_out`` names the engine could not
+    use; ``defined`` every defined name (upper-case); ``depends`` cells known to rest on a not-verified
+    cell (-> the reason); ``known`` cells already judged (fixed to the file's value since); ``final``
+    cells not verified whatever they recompute to (-> the reason).
+    """
+    verdict = Verdict(str(snap.path), engine)
+    depends, known, final = depends or {}, known or {}, final or {}
+    context = _Context(snap, rewritten, left_out, defined, engine, rel_tol)
+
+    def ironcalc(cell: _Cell) -> Any:
+        return second.value(cell.sheet, cell.row, cell.col)
+
+    for sheet, cells in snap.cells.items():
+        grid = grids[sheet]
+        for col, (rows, texts) in cells.formulas.items():
+            ours, cached = grid[rows, col], cells.grid[rows, col]
+            verdict.cells += len(rows)
+            differ = _differing(ours, cached, rel_tol)
+            verdict.matching += len(rows) - len(differ)
+            for i in differ:
+                cell = _Cell(sheet, int(rows[i]), col, texts[i], ours[i], cached[i])
+                if (sheet, cell.row, col) in known:
+                    continue
+                kind, reason = _classify(cell, ironcalc, context)
+                if (sheet, cell.row, col) in final and kind != NO_CACHED:
+                    kind, reason = NOT_VERIFIED, final[(sheet, cell.row, col)]
+                if kind == MATCH:
+                    verdict.matching += 1
+                    verdict.second_opinion += reason == NAME_IRONCALC
+                    continue
+                verdict.findings.append(Finding(kind, sheet, cell.a1, cell.formula, cell.ours, cell.cached, reason))
+            for i in range(len(rows)):  # cells judged before, and cells that match only given a not-verified one
+                key = (sheet, int(rows[i]), col)
+                if key in known:
+                    verdict.matching -= i not in differ
+                    verdict.findings.append(known[key])
+                elif key in depends and i not in differ:
+                    verdict.matching -= 1
+                    verdict.findings.append(Finding(NOT_VERIFIED, sheet, f"{get_column_letter(col)}{rows[i]}",
+                                                    texts[i], ours[i], cached[i], depends[key]))
+    order = {kind: n for n, kind in enumerate(KINDS)}
+    verdict.findings.sort(key=lambda f: order[f.kind])
+    return verdict
+
+
+def _differing(ours: np.ndarray, cached: np.ndarray, rel_tol: float) -> set[int]:
+    types = set(map(type, ours)) | set(map(type, cached))
+    if types <= {float, int}:
+        a, b = ours.astype(float), cached.astype(float)
+        with np.errstate(invalid="ignore"):
+            close = np.abs(a - b) <= np.maximum(rel_tol * np.maximum(np.abs(a), np.abs(b)), 1e-12)
+        candidates = np.flatnonzero(~close).tolist()
+    else:
+        candidates = range(len(ours))
+    return {i for i in candidates if cached[i] is None or ours[i] == "#NAME?" or not same(ours[i], cached[i], rel_tol)}
+
+
+@dataclass
+class _Context:
+    """What classifying one cell needs to know of the workbook and the engine."""
+
+    snap: Snapshot
+    rewritten: dict[Cell, str]
+    left_out: dict[str, str]
+    defined: set[str]
+    engine: str
+    rel_tol: float
+
+    def operand_scale(self, cell: _Cell) -> float:
+        """The largest magnitude among the numbers the formula reads directly (cells and small ranges).
+
+        ``=C7-A7`` of two numbers near 1,000 that differ in the 12th digit is exact only to about
+        1,000 × 1e-15: engines that compute C7 and A7 in another order of operations differ there.
+        """
+        largest = 0.0
+        for token in _references(cell.formula):
+            sheet, _, ref = token.rpartition("!")
+            cells = self.snap.cells.get(sheet.strip("'").replace("''", "'") or cell.sheet)
+            if cells is None:
+                continue
+            try:
+                min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
+            except (ValueError, TypeError):
+                continue
+            if None in (min_col, min_row) or (max_row - min_row + 1) * (max_col - min_col + 1) > 10_000:
+                continue
+            block = cells.grid[min_row:max_row + 1, min_col:max_col + 1].ravel().tolist()
+            numbers = [abs(v) for v in block if type(v) in (int, float) and math.isfinite(v)]
+            largest = max([largest, *numbers])
+        return largest
+
+
+def _references(formula: str) -> list[str]:
+    try:
+        tokens = Tokenizer(formula).items
+    except Exception:
+        return []
+    return [t.value for t in tokens if t.type == Token.OPERAND and t.subtype == Token.RANGE and _is_reference(t.value)]
+
+
+def _classify(cell: _Cell, ironcalc: Callable[[_Cell], Any], context: _Context) -> tuple[str, str]:
+    rel_tol, engine = context.rel_tol, context.engine
+    if cell.cached is None:
+        return NO_CACHED, ""
+    functions = _functions(cell.formula)
+    if functions is None:
+        return NOT_VERIFIED, "the formula cannot be read (not Excel's formula syntax)"
+    volatile = functions & VOLATILE_FUNCTIONS
+    if volatile:
+        return VOLATILE, f"{', '.join(sorted(volatile))} can give a new value at each recalculation"
+    written = [n.rsplit("!", 1)[-1] for n in _names(cell.formula)]
+    names = [n.upper() for n in written]
+    undefined = [n for n in written if n.upper() not in context.defined]
+    if undefined:
+        return NOT_VERIFIED, f"undefined name {undefined[0]} (Excel shows #NAME?)"
+    if same(cell.ours, cell.cached, rel_tol):
+        return MATCH, ""
+    theirs = ironcalc(cell)
+    if theirs is not None and same(theirs, cell.cached, rel_tol):
+        return MATCH, NAME_IRONCALC
+    key = (cell.sheet, cell.row, cell.col)
+    if key in context.rewritten:
+        return NOT_VERIFIED, f"a plain formula computed as Excel intersects it ({context.rewritten[key][:60]})"
+    if (cell.row, cell.col) in context.snap.cells[cell.sheet].arrays:
+        return NOT_VERIFIED, "an array formula (entered with Ctrl+Shift+Enter): computed otherwise by the engines"
+    left_out = [context.left_out[n] for n in names if n in context.left_out]
+    if left_out:
+        return NOT_VERIFIED, left_out[0]
+    cannot = [f"{who} {_CANNOT[str(v)]}" for who, v in ((engine, cell.ours), ("IronCalc", theirs))
+              if isinstance(v, str) and v in _CANNOT]
+    if cell.ours == "#NAME?" and cell.cached != "#NAME?":
+        cannot.append(f"{engine} does not know a function of it")
+    if cannot:
+        return NOT_VERIFIED, "; ".join(cannot)
+    if theirs is None:
+        return NOT_VERIFIED, "IronCalc cannot load the file to confirm"
+    if not same(theirs, cell.ours, rel_tol):
+        return NOT_VERIFIED, f"engines disagree: {engine} {_short(repr(cell.ours), 30)}, IronCalc " \
+                             f"{_short(repr(theirs), 30)}"
+    unknown = functions - CERTIFIED
+    if _typed_literals(cell.formula):
+        unknown |= {"text or TRUE/FALSE typed into the formula"}
+    if unknown:
+        return NOT_VERIFIED, f"both engines give {_short(repr(cell.ours), 30)}; {', '.join(sorted(unknown))} " \
+                             "outside the functions verify certifies"
+    if _numbers(cell.ours, cell.cached) and abs(cell.ours - cell.cached) <= rel_tol * context.operand_scale(cell):
+        return MATCH, ""  # within rounding of the numbers it reads
+    return MISMATCH, ""
+
+
+def _typed_literals(formula: str) -> bool:
+    try:
+        tokens = Tokenizer(formula).items
+    except Exception:
+        return True
+    return any(t.type == Token.OPERAND and (t.subtype in (Token.TEXT, Token.LOGICAL)) for t in tokens)
+
+
+def _numbers(*values: Any) -> bool:
+    return all(type(v) in (int, float) for v in values)
+
+
+MAX_ROUNDS = 8  # rounds of fixing not-verified cells to the file's value; each recomputes what reads them
+
+
+class SecondOpinion:
+    """IronCalc's values, loaded on the first question, with every cell fixed so far fixed there too."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fixed: dict[Cell, Any] = {}
+        self.opinion = None
+        self.loaded = False
+
+    def value(self, sheet: str, row: int, col: int) -> Any:
+        if not self.loaded:
+            from .engines import ironcalc_engine
+
+            self.opinion, self.loaded = ironcalc_engine.recalculate(self.path), True
+            if self.opinion is not None and self.fixed:
+                self.opinion.substitute(self.fixed)
+        return None if self.opinion is None else self.opinion.value(sheet, row, col)
+
+    def substitute(self, values: dict[Cell, Any]) -> None:
+        self.fixed.update(values)
+        if self.opinion is not None:
+            self.opinion.substitute(values)
+
+
+def check(snap: Snapshot, recalculation, engine: str, rel_tol: float, second: SecondOpinion) -> Verdict:
+    """Judge every formula cell; then fix each not-verified or volatile cell to the value the file caches,
+    recompute what reads it and judge again, until no new such cell appears.
+
+    ``recalculation`` is a settled :class:`~unitecon.engines.formualizer_engine.Recalculation`.
+    """
+    grids = recalculation.grids
+    depends: dict[Cell, str] = {}
+    final: dict[Cell, str] = {}  # not verified whatever they recompute to
+    known: dict[Cell, Finding] = {}
+    context = dict(rewritten=recalculation.rewritten, left_out=recalculation.left_out,
+                   defined=recalculation.defined)
+    for _ in range(MAX_ROUNDS):
+        verdict = judge(snap, grids, engine, rel_tol, second, depends=depends, known=known, final=final, **context)
+        found = {_key(snap, f): f for f in verdict.findings
+                 if f.kind in (NOT_VERIFIED, VOLATILE) and f.cached is not None
+                 and _key(snap, f) not in known and _key(snap, f) not in depends}
+        if not found:
+            return verdict
+        # first those that read none of the others: a cell downstream of one may be fine given its value
+        roots = {key: f for key, f in found.items() if not (_precedents(snap, key, f.formula) & found.keys())} \
+            or found
+        known.update(roots)
+        before = grids
+        fixed = {key: f.cached for key, f in roots.items()}
+        grids = recalculation.substitute(fixed, snap)
+        second.substitute(fixed)
+        circular = {key for key, f in roots.items() if "circular" in f.reason}
+        for key in _changed(snap, before, grids):
+            if key in known or key in depends:
+                continue
+            formula = snap.cells[key[0]].formula(key[1], key[2]) or ""
+            read = sorted(_precedents(snap, key, formula) & roots.keys()) or sorted(roots)[:3]
+            where = ", ".join(f"{s}!{get_column_letter(c)}{r}" for s, r, c in read[:3])
+            if set(read) & circular:
+                final[key] = f"reads {where}, a circular reference: Excel leaves what reads it uncomputed"
+            depends[key] = f"reads {where}, not verified; matches taking the file's value there"
+    verdict.notes.append(f"  stopped after {MAX_ROUNDS} rounds of recomputing around not-verified cells")
+    return verdict
+
+
+MAX_PRECEDENT_CELLS = 1_000_000
+
+
+def _precedents(snap: Snapshot, cell: Cell, formula: str) -> set[Cell]:
+    """The cells a formula reads directly (names followed to their first area; ranges clipped to the sheet)."""
+    out: set[Cell] = set()
+    try:
+        tokens = Tokenizer(formula).items
+    except Exception:
+        return out
+    for token in tokens:
+        if token.type != Token.OPERAND or token.subtype != Token.RANGE:
+            continue
+        where, _, ref = token.value.rpartition("!")
+        sheet = where.strip("'").replace("''", "'") or cell[0]
+        if not _is_reference(token.value) and token.value.upper() in {n.upper() for n in snap.names}:
+            sheet, ref = next(v for n, v in snap.names.items() if n.upper() == token.value.upper())
+        cells = snap.cells.get(sheet)
+        if cells is None:
+            continue
+        try:
+            min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
+        except (ValueError, TypeError):
+            continue
+        height, width = cells.grid.shape
+        min_col, min_row = min_col or 1, min_row or 1
+        max_col, max_row = min(max_col or width - 1, width - 1), min(max_row or height - 1, height - 1)
+        if (max_row - min_row + 1) * (max_col - min_col + 1) > MAX_PRECEDENT_CELLS:
+            continue
+        out.update((sheet, r, c) for r in range(min_row, max_row + 1) for c in range(min_col, max_col + 1))
+    return out
+
+
+def _key(snap: Snapshot, finding: Finding) -> Cell:
+    row, col = coordinate_to_tuple(finding.cell)
+    return finding.sheet, row, col
+
+
+def _changed(snap: Snapshot, before: dict[str, np.ndarray], after: dict[str, np.ndarray]):
+    """Formula cells whose recomputed value changed between two readings."""
+    for sheet, cells in snap.cells.items():
+        for col, (rows, _texts) in cells.formulas.items():
+            old, new = before[sheet][rows, col], after[sheet][rows, col]
+            for i in range(len(rows)):
+                if not (old[i] is None and new[i] is None) and not same(old[i], new[i], 0.0):
+                    yield sheet, int(rows[i]), col
+
+
+ENGINES = ("formualizer", "formulas")
+
+
+def verify_file(path: Path, engine: str = "formualizer", rel_tol: float = 1e-9) -> tuple[Snapshot, Verdict, dict]:
+    """Read ``path``, recompute it with ``engine`` and judge every formula cell.
+
+    Returns the snapshot, the verdict and the recomputed grids (sheet as written -> values). With
+    formualizer the engine loads and recomputes while the snapshot is read (both release Python's lock
+    for their parsing), after the zip's directory has been checked.
+    """
+    from .snapshot import check_zip, read_snapshot
+
+    second = SecondOpinion(path)
+
+    if engine == "formulas":
+        from .verify import recompute
+
+        snap = read_snapshot(path)
+        rec = recompute(snap)
+        grids = {name: rec.grids[upper] for upper, name in rec.sheets.items()}
+        defined = {name.upper() for name in snap.names} | {name.upper() for name in snap.broken_names}
+        verdict = judge(snap, grids, "formulas", rel_tol, second, rewritten={}, left_out={}, defined=defined)
+        return snap, verdict, grids
+    from .engines.formualizer_engine import Recalculation
+
+    check_zip(path, parts=False)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        started = pool.submit(Recalculation, path)
+        try:
+            snap = read_snapshot(path)
+        finally:
+            recalculation = started.result() if started.exception() is None else None
+        if recalculation is None:
+            raise started.exception()
+    recalculation.settle(snap)
+    verdict = check(snap, recalculation, "formualizer", rel_tol, second)
+    return snap, verdict, recalculation.grids
