@@ -144,3 +144,54 @@ def test_the_formulas_engine_is_still_selectable_and_agrees_on_the_planted_workb
     assert report["engine"] == "formulas"
     mismatches = {f["cell"]: f["recomputed"] for f in report["findings"] if f["kind"] == "mismatch"}
     assert mismatches["B1"] == 15 and mismatches["C1"] == 16
+
+
+def _two_without_names(tmp_path: Path) -> tuple[Path, Path]:
+    paths = []
+    for label, a1, b1 in (("old", 2, 6), ("new", 3, 9)):  # B1 = A1 * 3 in both
+        path = tmp_path / f"{label}.xlsx"
+        book = xlsxwriter.Workbook(path)
+        sheet = book.add_worksheet("S")
+        sheet.write_number("A1", a1)
+        sheet.write_formula("B1", "=A1*3", None, b1)
+        sheet.write_formula("C1", "=_xlfn.NOSUCHFUNCTION(A1)", None, b1)
+        book.add_worksheet("Only" + label)
+        book.close()
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def test_diff_of_workbooks_without_defined_names_compares_by_sheet_and_cell(tmp_path):
+    old, new = _two_without_names(tmp_path)
+    result = CliRunner().invoke(main, ["diff", str(old), str(new)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "compared by sheet and cell: the workbooks share no defined name (1 sheet in both)",
+        "sheets in one workbook only (not compared): Onlyold, Onlynew",
+        "no bridge for S!C1: the formulas engine cannot recompute it from the old workbook (it gives '#N/IMPL!')",
+        "inputs changed: 1",
+        "  S!A1: 2 → 3",
+        "formulas changed: 0",
+        "outputs changed: 2, each bridged from the inputs that moved it",
+        "  bridge S!B1: 6 → 9 (+3): all from S!A1",  # (3 - 2) * 3
+        "  S!C1: 6 → 9",
+    ]
+
+
+def test_a_name_defined_as_a_constant_or_a_formula_is_not_a_broken_name(tmp_path):
+    path = tmp_path / "names.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("S")
+    sheet.write_number("A1", 10)
+    sheet.write_formula("B1", "=A1*rate", None, 0.5)
+    book.define_name("rate", "=0.05")
+    book.define_name("doubled", "=S!$A$1*2")
+    book.define_name("gone", "=#REF!")
+    book.close()
+    result = CliRunner().invoke(main, ["audit", str(path), "--format", "json"])
+    findings = json.loads(result.output)
+    broken = [f for f in (findings if isinstance(findings, list) else findings["findings"]) if "broken" in str(f)]
+    assert [f for f in broken if "gone" in str(f)] and not [f for f in broken if "rate" in str(f) or
+                                                            "doubled" in str(f)], broken
+    _, verdict, _ = verify_file(path)
+    assert verdict.matching == verdict.cells == 1  # 10 * 0.05, the constant name followed by the engine

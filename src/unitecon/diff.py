@@ -57,6 +57,8 @@ class Diff:
     removed: list[str]
     bridges: list[Bridge]
     switched: dict[str, list[NameChange]] = field(default_factory=dict)  # text input -> live inputs it moved
+    by: str = "name"  # "cell" when the workbooks share no defined name: compared sheet by sheet, cell by cell
+    notes: list[str] = field(default_factory=list)
 
 
 def _number(v: Any) -> bool:
@@ -93,6 +95,8 @@ def diff(old_path: str | Path, new_path: str | Path) -> Diff:
                                 "Excel or LibreOffice, then diff again")
     shared = sorted(n for n in old.names
                     if n in new.names and ":" not in old.names[n][1] and ":" not in new.names[n][1])
+    if not shared:
+        return _by_cell(old, new)
     inputs, formulas, outputs = [], [], []
     for name in shared:
         old_key, new_key = old.names[name], new.names[name]
@@ -115,9 +119,48 @@ def diff(old_path: str | Path, new_path: str | Path) -> Diff:
                 switched[change.name] = live
     live_names = {c.name for changes in switched.values() for c in changes}
     outputs = [o for o in outputs if o.name not in live_names]  # inputs in all but form: listed with the selector
-    bridges = _bridges(old, inputs, outputs, switched) if inputs and outputs else []
+    notes: list[str] = []
+    bridges = _bridges(old, inputs, outputs, switched, dict(old.names), notes) if inputs and outputs else []
     return Diff(inputs, formulas, outputs, sorted(set(new.names) - set(old.names)),
-                sorted(set(old.names) - set(new.names)), bridges, switched)
+                sorted(set(old.names) - set(new.names)), bridges, switched, notes=notes)
+
+
+def _by_cell(old: Snapshot, new: Snapshot) -> Diff:
+    """Two workbooks without a defined name in common, compared on the sheets both hold, cell by cell:
+    constants as inputs, formula text, and the cached values of formula cells as outputs."""
+    inputs, formulas, outputs = [], [], []
+    both = [s for s in old.sheets if s in new.sheets]
+    for label, a, b in _cells_of_both(old.values, new.values, both):
+        inputs.append(NameChange(label, a, b))
+    for label, a, b in _cells_of_both(old.formulas, new.formulas, both):
+        formulas.append(NameChange(label, a, b))
+    for label, a, b in _cells_of_both(old.cached, new.cached, both):
+        outputs.append(NameChange(label, a, b))
+    notes = [f"compared by sheet and cell: the workbooks share no defined name ({len(both)} sheet"
+             f"{'s' if len(both) != 1 else ''} in both)"]
+    only = [s for s in old.sheets if s not in new.sheets] + [s for s in new.sheets if s not in old.sheets]
+    if only:
+        notes.append(f"sheets in one workbook only (not compared): {', '.join(shorten(s, 40) for s in only[:10])}")
+    where = {c.name: _split_label(c.name) for c in [*inputs, *outputs]}
+    bridges = _bridges(old, inputs, outputs, {}, where, notes) if inputs and outputs else []
+    return Diff(inputs, formulas, outputs, [], [], bridges, by="cell", notes=notes)
+
+
+def _cells_of_both(old: dict[Key, Any], new: dict[Key, Any], sheets: list[str]):
+    """(Sheet!A1, old, new) of every cell of ``sheets`` whose entry differs between the two views."""
+    keys = {k for k in (*old, *new) if k[0] in sheets}
+    for key in sorted(keys, key=lambda k: (sheets.index(k[0]), *coordinate_to_tuple(k[1]))):
+        a, b = old.get(key), new.get(key)
+        if _differs(a, b):
+            yield f"{key[0]}!{key[1]}", a, b
+
+
+def _split_label(label: str) -> Key:
+    sheet, _, a1 = label.rpartition("!")
+    return sheet, a1
+
+
+MAX_BRIDGED_INPUTS = 50  # each input moved alone is one recomputation of the old workbook
 
 
 def _switched_by(snap: Snapshot, name: str, selector: str) -> bool:
@@ -154,27 +197,41 @@ def _frozen(snap: Snapshot, cells: dict[Key, Any]) -> Snapshot:
 
 
 def _bridges(old: Snapshot, inputs: list[NameChange], outputs: list[NameChange],
-             switched: dict[str, list[NameChange]]) -> list[Bridge]:
+             switched: dict[str, list[NameChange]], where: dict[str, Key], notes: list[str]) -> list[Bridge]:
+    """Each numeric output's change split by the inputs that moved it, one at a time with the others held.
+    ``where`` locates each input and output (a defined name's cell, or Sheet!A1's own); what cannot be
+    bridged is said in one line in ``notes``."""
+    if len(inputs) > MAX_BRIDGED_INPUTS:
+        notes.append(f"no bridges: {len(inputs):,} inputs changed; moving each alone would recompute the workbook "
+                     f"{len(inputs):,} times (at most {MAX_BRIDGED_INPUTS})")
+        return []
     base = recompute(old)
     bridges = {o.name: Bridge(o.name, float(o.old), float(o.new)) for o in outputs
                if _number(o.old) and _number(o.new)}
+    unable = sorted(name for name in bridges if not _number(base.value(*where[name])))
+    if unable:
+        notes.append(f"no bridge for {', '.join(shorten(n, 40) for n in unable[:5])}: the formulas engine cannot "
+                     f"recompute {'it' if len(unable) == 1 else 'them'} from the old workbook (it gives "
+                     f"{shorten(repr(base.value(*where[unable[0]])), 30)})")
+        for name in unable:
+            del bridges[name]
 
     def moves(rec) -> dict[str, float]:
         out = {}
         for name in bridges:
-            before, after = base.by_name(name), rec.by_name(name)
+            before, after = base.value(*where[name]), rec.value(*where[name])
             if _number(before) and _number(after) and _differs(before, after):
                 out[name] = after - before
         return out
 
     for change in inputs:
-        moved = moves(recompute(old, {old.names[change.name]: change.new}))
+        moved = moves(recompute(old, {where[change.name]: change.new}))
         for name, delta in moved.items():
             bridges[name].steps.append((change.name, delta))
         for live in switched.get(change.name, []):
             if not moved or not _number(live.new):
                 continue
-            for name, delta in moves(recompute(_frozen(old, {old.names[live.name]: live.new}))).items():
+            for name, delta in moves(recompute(_frozen(old, {where[live.name]: live.new}))).items():
                 if name in moved:
                     bridges[name].parts.setdefault(change.name, []).append((live.name, delta))
     return list(bridges.values())
@@ -219,7 +276,7 @@ def _names(title: str, names: list[str], limit: int) -> list[str]:
 
 def render_text(d: Diff, limit: int = 10) -> str:
     """A plain-text report: at most ``limit`` entries of each list (0: all), no line over WIDTH characters."""
-    out: list[str] = []
+    out: list[str] = [*d.notes]
     out.append(f"inputs changed: {len(d.inputs)}")
     entries: list[list[str]] = []
     for c in d.inputs:

@@ -107,6 +107,7 @@ class Snapshot:
     written_formulas: list[tuple[str, str, str]] = field(default_factory=list)  # (sheet, cells, R1C1)
     written_data: list[tuple[str, str, str, str]] = field(default_factory=list)  # (sheet, cells, name, digest)
     broken_names: dict[str, str] = field(default_factory=dict)  # name -> what it refers to
+    formula_names: dict[str, str] = field(default_factory=dict)  # name -> its constant or formula (=0.05)
     epoch: dt.datetime = EXCEL_EPOCH  # serial 0; 1904-01-01 in a workbook using the 1904 date system
 
     @property
@@ -644,16 +645,28 @@ def _read_workbook_part(path: Path, snap: Snapshot) -> dict[str, str]:
         reader.archive.close()
     snap.sheets = list(parts)
     for name, defined in wb.defined_names.items():
+        text = str(defined.attr_text or "")
+        if not _AREAS.fullmatch(text.strip()):  # a constant or a formula (=0.05, =Sheet1!$A$1*2): not a reference
+            if defined.type == "ERROR" or "#REF!" in text:
+                snap.broken_names[name] = text
+            else:
+                snap.formula_names[name] = text
+            continue
         try:
             destinations = list(defined.destinations)
         except Exception:
             destinations = []
         good = [(sheet, ref) for sheet, ref in destinations if sheet in parts and "#REF" not in ref]
         if not good:
-            snap.broken_names[name] = str(defined.attr_text)
-        for sheet, ref in good:
+            snap.broken_names[name] = text
+        for sheet, ref in good[:1]:
             snap.names[name] = (sheet, ref.replace("$", ""))
     return parts
+
+
+# A defined name that is a reference: one area or several, each sheet!cell or sheet!range (quoted or not).
+_AREA = r"(?:'(?:[^']|'')+'|[^\s!,'()\[\]]+)!\$?[A-Za-z]{0,3}\$?[0-9]*(?::\$?[A-Za-z]{0,3}\$?[0-9]*)?"
+_AREAS = re.compile(rf"{_AREA}(?:,{_AREA})*")
 
 
 _MAIN = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main", "http://purl.oclc.org/ooxml/spreadsheetml/main")
@@ -721,19 +734,19 @@ def _scan_plain_formulas(xml: bytes) -> Found | None:
     if len(errors) != wrong:
         return None
     cells: dict[str, tuple[list[int], list[str]]] = {}
-    texts: set[tuple[int, int]] = set()
+    text_results: set[tuple[int, int]] = set()
     for letters, row, attributes, formula in formulas:
         if formula:
             column = cells.get(letters) or cells.setdefault(letters, ([], []))
             column[0].append(row)
             column[1].append(formula)
-            if attributes and _TEXT_RESULT.search(attributes):
-                texts.add((int(row), column_index_from_string(letters)))
+            if ' t="' in attributes and _TEXT_RESULT.search(attributes):
+                text_results.add((int(row), column_index_from_string(letters)))
     unescape = html.unescape  # the five XML entities (a character reference sent the part to the parser)
     return (_by_column({column_index_from_string(letters): (list(map(int, rows)),
-                                                             ["=" + (unescape(f) if "&" in f else f) for f in texts])
-                        for letters, (rows, texts) in cells.items()}),
-            [(int(r), column_index_from_string(c), unescape(v)) for c, r, v in errors], texts, set())
+                                                             ["=" + (unescape(f) if "&" in f else f) for f in found])
+                        for letters, (rows, found) in cells.items()}),
+            [(int(r), column_index_from_string(c), unescape(v)) for c, r, v in errors], text_results, set())
 
 
 def _parse_formulas(xml: bytes) -> Found:
