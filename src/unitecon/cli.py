@@ -10,11 +10,10 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .atomic import replacing
-from .build import plan, plan_peers
 from .errors import Problem, ScenarioError, UniteconError
-from .guard import inspect_target
-from .writer import write_workbook
+
+# Each command imports what it needs when it runs: reading commands (verify, audit, trace) load no model,
+# no pandas and no workbook writer, which take over a second to import.
 
 
 def _fail(err: UniteconError) -> None:
@@ -117,6 +116,9 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
     Each model's line says which catalogue metrics it could not build; inputs no metric reads are
     named in a warning.
     """
+    from .build import plan, plan_peers
+    from .guard import inspect_target
+    from .writer import write_workbook
     try:
         paths = _inputs_files(models, inputs_dir)
         layouts = []
@@ -238,6 +240,7 @@ def schema(out: Path | None) -> None:
     (`# yaml-language-server: $schema=unitecon.schema.json`); regenerate it with
     `unitecon schema --out inputs/unitecon.schema.json`.
     """
+    from .atomic import replacing
     from .metrics.catalogue import load
     from .schema import schema_text
 
@@ -263,6 +266,7 @@ def new(name: str, inputs_dir: Path, currency: str) -> None:
     catalogue reads, commented out, to fill in from the company's documents."""
     import re
 
+    from .atomic import replacing
     from .inputs import RESERVED_MODELS
     from .metrics.catalogue import load
     from .schema import SCHEMA_FILE, schema_text, skeleton
@@ -367,6 +371,7 @@ def verify(workbook: Path, inputs_file: Path | None, engine: str, rel_tol: float
     matches, 1 on any mismatch, 3 when some cells could not be verified (and nothing mismatches),
     4 when the file could not be read or recomputed.
     """
+    from .build import plan, plan_peers
     from .engines.formualizer_engine import EngineError
     from .inputs import load_inputs
     from .model import SCENARIO
