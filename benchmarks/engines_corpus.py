@@ -33,6 +33,18 @@ def bare_formualizer(snap):
     return formualizer_engine._read(book, snap)
 
 
+def run(engine: str, snap):
+    """One engine's recalculation of ``snap``'s file: grids by sheet, or IronCalc's opinion."""
+    if engine == "formualizer as it comes":
+        return bare_formualizer(snap)
+    if engine == "formualizer + rewrites":
+        return formualizer_engine.recalculate(snap).grids
+    if engine == "IronCalc":
+        return ironcalc_engine.recalculate(snap.path)
+    recomputed = recompute(snap)
+    return {sheet: recomputed.grids[sheet.upper()] for sheet in snap.sheets}
+
+
 def main(argv: list[str]) -> None:
     corpus = Path(argv[0]) if argv else DEFAULT
     engines = ("formualizer as it comes", "formualizer + rewrites", "IronCalc", "formulas")
@@ -43,13 +55,10 @@ def main(argv: list[str]) -> None:
     for path in sorted(corpus.rglob("*.xlsx")):
         snap = read_snapshot(path)
         values = {}
-        for name, run in (("formualizer as it comes", lambda: bare_formualizer(snap)),
-                          ("formualizer + rewrites", lambda: formualizer_engine.recalculate(snap).grids),
-                          ("IronCalc", lambda: ironcalc_engine.recalculate(path)),
-                          ("formulas", lambda: {s: recompute(snap).grids[s.upper()] for s in snap.sheets})):
+        for name in engines:
             started = time.perf_counter()
             try:
-                values[name] = run()
+                values[name] = run(name, snap)
             except Exception:
                 values[name] = None
                 failed[name] += 1
