@@ -126,6 +126,11 @@ class Snapshot:
         row, col = coordinate_to_tuple(a1)
         return cells.get(row, col)
 
+    @functools.cached_property
+    def names_by_upper(self) -> dict[str, Key]:
+        """The defined names by upper-case name (Excel's names ignore case)."""
+        return {name.upper(): where for name, where in self.names.items()}
+
     # Cell by cell views, built on first use (the auditor commands walk every cell; verify does not).
     @functools.cached_property
     def formulas(self) -> dict[Key, str]:

@@ -454,8 +454,11 @@ def _precedents(snap: Snapshot, cell: Cell, formula: str) -> set[Cell]:
             continue
         where, _, ref = token.value.rpartition("!")
         sheet = where.strip("'").replace("''", "'") or cell[0]
-        if not _is_reference(token.value) and token.value.upper() in {n.upper() for n in snap.names}:
-            sheet, ref = next(v for n, v in snap.names.items() if n.upper() == token.value.upper())
+        if not _is_reference(token.value):
+            named = snap.names_by_upper.get(token.value.upper())
+            if named is None:
+                continue
+            sheet, ref = named
         cells = snap.cells.get(sheet)
         if cells is None:
             continue
