@@ -44,7 +44,7 @@ def test_an_undefined_name_is_one_line_naming_it_and_the_cell_is_not_verified():
     result = verify(CORPUS / "repro" / "undefined_name.xlsx")
     assert result.exit_code == EXIT_NOT_VERIFIED, result.output
     listed = [line for line in result.output.splitlines() if line.startswith("not verified:")]
-    assert listed == ["not verified: S!B1: =A1+nosuchname recomputes to '#NAME?', the file has '#NAME?' "
+    assert listed == ["not verified: S!B1: =A1+nosuchname recomputes to #NAME?, the file has #NAME? "
                       "(undefined name nosuchname (Excel shows #NAME?))"]
 
 
@@ -195,3 +195,52 @@ def test_a_name_defined_as_a_constant_or_a_formula_is_not_a_broken_name(tmp_path
                                                             "doubled" in str(f)], broken
     _, verdict, _ = verify_file(path)
     assert verdict.matching == verdict.cells == 1  # 10 * 0.05, the constant name followed by the engine
+
+
+def _one_sheet(path: Path, cells: list[tuple[str, object, object]]) -> Path:
+    """A workbook of (cell, number or formula, cached value) written as given."""
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("S")
+    for cell, content, cached in cells:
+        if isinstance(content, str) and content.startswith("="):
+            sheet.write_formula(cell, content, None, cached)
+        elif isinstance(content, str):
+            sheet.write_string(cell, content)
+        else:
+            sheet.write_number(cell, content)
+    book.close()
+    return path
+
+
+@pytest.mark.parametrize(("cells", "kinds"), [
+    # Excel turns a number into text with 15 significant digits: LEN(0.1+0.2) is 3, RIGHT(2/3,3) "667"
+    ([("A1", "=LEN(0.1+0.2)", 3), ("A2", "=RIGHT(2/3,3)", "667")], {"S!A1": "not verified", "S!A2": "not verified"}),
+    # a plain SUM(A1:A3*2) in row 2 is Excel's A2*2 = 4 (implicit intersection), not the array's 12
+    ([("A1", 1, None), ("A2", 2, None), ("A3", 3, None), ("B2", "=SUM(A1:A3*2)", 4)], {"S!B2": "not verified"}),
+])
+def test_what_the_engines_compute_otherwise_than_excel_is_never_a_mismatch(tmp_path, cells, kinds):
+    _, verdict, _ = verify_file(_one_sheet(tmp_path / "w.xlsx", cells))
+    assert {f"{f.sheet}!{f.cell}": f.kind for f in verdict.findings} == kinds, verdict.lines(0)
+
+
+def test_an_error_value_and_the_same_text_are_told_apart(tmp_path):
+    """XlsxWriter writes a cached "#DIV/0!" as an error value: =A1 of the text "#DIV/0!" caches the error,
+    a mismatch; =1/0 caching the error matches."""
+    _, verdict, _ = verify_file(_one_sheet(tmp_path / "w.xlsx", [("A1", "#DIV/0!", None), ("B1", "=1/0", "#DIV/0!"),
+                                                                ("B2", "=A1", "#DIV/0!")]))
+    found = {f"{f.sheet}!{f.cell}": f for f in verdict.findings}
+    assert list(found) == ["S!B2"] and found["S!B2"].kind == "mismatch", verdict.lines(0)
+    assert "recomputes to '#DIV/0!', the file has #DIV/0!" in found["S!B2"].brief()
+
+
+def test_placeholder_zeros_of_a_file_that_asks_to_be_recalculated_are_no_cached_values(tmp_path):
+    path = tmp_path / "placeholders.xlsx"
+    book = xlsxwriter.Workbook(path)  # XlsxWriter's default: 0 beside every formula, recalculate on load
+    sheet = book.add_worksheet("S")
+    sheet.write_number("A1", 5)
+    sheet.write_formula("B1", "=A1*2")
+    sheet.write_formula("C1", "=B1+1")
+    book.close()
+    _, verdict, _ = verify_file(path)
+    assert verdict.summary()["no cached value"] == 2 and verdict.exit_code == EXIT_CLEAN
+    assert any("placeholder" in note for note in verdict.notes)

@@ -273,9 +273,24 @@ def test_a_wide_or_tall_sparse_sheet_within_the_limit_is_read(tmp_path, far):
 
 
 def test_one_cell_past_the_grid_limit_is_refused(tmp_path):
-    assert 621_378 * 27 <= MAX_GRID_CELLS < 621_379 * 27  # rows 0..621,377 by columns 0..Z
-    with pytest.raises(UniteconError, match=r"sheet 'Data': refused: its cells span 621,378 rows by 26 columns"):
-        read_snapshot(_book(tmp_path / "over.xlsx", ("A1", 1), ("Z621378", 2)))
+    assert 645_277 * 26 <= MAX_GRID_CELLS < 645_278 * 26  # rows 1..645,277 by columns A..Z fit, one more row not
+    read_snapshot(_book(tmp_path / "at.xlsx", ("A1", 1), ("Z645277", 2)))
+    with pytest.raises(UniteconError, match=r"sheet 'Data': refused: its cells span 645,278 rows by 26 columns"):
+        read_snapshot(_book(tmp_path / "over.xlsx", ("A1", 1), ("Z645278", 2)))
+
+
+def test_many_sheets_within_the_sheet_limit_are_refused_past_the_workbook_limit(tmp_path):
+    from unitecon.limits import MAX_WORKBOOK_CELLS
+
+    book = xlsxwriter.Workbook(tmp_path / "many.xlsx")
+    for i in range(3):  # 3 sheets of 1,048,576 rows by 14 columns: each under one sheet's limit, 44 M in all
+        sheet = book.add_worksheet(f"S{i}")
+        sheet.write("A1", 1)
+        sheet.write("N1048576", 2)
+    book.close()
+    assert MAX_GRID_CELLS >= 1_048_576 * 14 and MAX_WORKBOOK_CELLS < 3 * 1_048_576 * 14
+    with pytest.raises(UniteconError, match=r"refused: its sheets span 44,040,192 cells from A1 in all"):
+        read_snapshot(tmp_path / "many.xlsx")
 
 
 @pytest.mark.parametrize(("rows", "exact"), [

@@ -79,6 +79,7 @@ def build_graph(snap: Snapshot) -> Graph:
     """
     graph = Graph(snap)
     names = {n.upper(): dest for n, dest in snap.names.items()}
+    constants = {n.upper() for n in snap.formula_names}
     for name, (sheet, ref) in sorted(snap.names.items()):
         if ":" not in ref:
             graph.names_by_cell.setdefault((sheet, ref), name)
@@ -107,7 +108,7 @@ def build_graph(snap: Snapshot) -> Graph:
                 found += expand(sheet, ref)
             elif token.upper() in names:
                 found += expand(*names[token.upper()])
-            else:
+            elif token.upper() not in constants:  # a name defined as a constant or formula reads no cell here
                 graph.unknown_names.setdefault(key, []).append(token)
         graph.precedents[key] = list(dict.fromkeys(found))
         for p in graph.precedents[key]:

@@ -33,6 +33,9 @@ MAX_RATIO = 200
 #: and a numpy array of objects: about 60 bytes a cell, 1 GiB at this limit, which is 1,048,576 rows by 16
 #: columns, or 100,000 rows (a 100,000-customer ledger) by 167.
 MAX_GRID_CELLS = 1 << 24
+#: The same for all the sheets of one workbook together: twice one sheet's limit (2 GiB), 335 times the
+#: 100,000-customer workbook's cells.
+MAX_WORKBOOK_CELLS = 1 << 25
 #: Elements inside elements in a workbook's XML part: libxml2's own limit; a real part nests about 12 deep.
 MAX_XML_DEPTH = 256
 

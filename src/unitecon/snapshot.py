@@ -30,13 +30,29 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, g
 from python_calamine import CalamineWorkbook
 
 from .errors import Problem, UniteconError
-from .limits import EXCEL_COLUMNS, EXCEL_ROWS, MAX_GRID_CELLS, MAX_INFLATED_BYTES, MAX_RATIO, MAX_XML_DEPTH, clip
+from .limits import (
+    EXCEL_COLUMNS,
+    EXCEL_ROWS,
+    MAX_GRID_CELLS,
+    MAX_INFLATED_BYTES,
+    MAX_RATIO,
+    MAX_WORKBOOK_CELLS,
+    MAX_XML_DEPTH,
+    clip,
+)
 from .r1c1 import column_patterns
 from .sheets import FINGERPRINT
 
 Key = tuple[str, str]  # (sheet as written, "A1")
 MAX_HEADER_COLUMNS = 64  # header rows are read this far to the right
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # serial 0 as Excel's 1900 date system counts (1904: 1904-01-01)
+
+
+class CellError(str):
+    """An error value a cell holds (#DIV/0!, #N/A, …): equal as text to the same characters typed into a
+    cell, but not the same value; :func:`unitecon.verdict.same` tells them apart."""
+
+    __slots__ = ()
 
 
 def value_at(grid: np.ndarray, row: int, col: int) -> Any:
@@ -108,7 +124,9 @@ class Snapshot:
     written_data: list[tuple[str, str, str, str]] = field(default_factory=list)  # (sheet, cells, name, digest)
     broken_names: dict[str, str] = field(default_factory=dict)  # name -> what it refers to
     formula_names: dict[str, str] = field(default_factory=dict)  # name -> its constant or formula (=0.05)
+    area_names: dict[str, str] = field(default_factory=dict)  # name of several areas -> them (names: the first)
     epoch: dt.datetime = EXCEL_EPOCH  # serial 0; 1904-01-01 in a workbook using the 1904 date system
+    recalculate_on_load: bool = False  # the file asks Excel to recalculate every formula when it opens it
 
     @property
     def model(self) -> str | None:
@@ -339,6 +357,7 @@ def check_parts(path: Path, sheets: dict[str, str] | None = None) -> dict[str, b
     """
     named = {member: f"sheet {sheet!r}" for sheet, member in (sheets or {}).items()}
     kept = {}
+    spans: list[tuple[int, _Tags]] = []
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
             data = _inflate(path, zf, info)
@@ -353,7 +372,13 @@ def check_parts(path: Path, sheets: dict[str, str] | None = None) -> dict[str, b
             tags = _tags(xml)
             _check_depth(path, info.filename, tags)
             if sheet:
-                _check_extent(path, named.get(info.filename, f"part {info.filename}"), tags)
+                spans.append((_check_extent(path, named.get(info.filename, f"part {info.filename}"), tags), tags))
+    total = sum(span for span, _ in spans)
+    if total > MAX_WORKBOOK_CELLS:  # measured again exactly where a sheet near A1 was only bounded
+        total = sum(rows * cols for rows, cols in (_extent(tags, exact=True) for _, tags in spans))
+    if total > MAX_WORKBOOK_CELLS:
+        raise _refusal(path, f"refused: its sheets span {total:,} cells from A1 in all (limit "
+                             f"{MAX_WORKBOOK_CELLS:,}); move far-away cells next to the data")
     return kept
 
 
@@ -462,9 +487,9 @@ _REFERENCE = re.compile(r"([A-Za-z]{1,7})([0-9]{1,10})")  # longer is past XFD10
 _ROW_NUMBER = re.compile(r"[0-9]{1,10}")
 
 
-def _check_extent(path: Path, where: str, tags: _Tags) -> None:
+def _check_extent(path: Path, where: str, tags: _Tags) -> int:
     """Refuse a sheet part whose cells reach past Excel's last cell or span too many cells from A1;
-    ``where`` names it ("sheet 'Data'") at the start of the message."""
+    ``where`` names it ("sheet 'Data'") at the start of the message. Returns the cells it spans."""
     try:
         rows, cols = _extent(tags)
     except ValueError as exc:
@@ -472,8 +497,9 @@ def _check_extent(path: Path, where: str, tags: _Tags) -> None:
     if rows > EXCEL_ROWS or cols > EXCEL_COLUMNS:
         raise _refusal(path, f"{where}: refused: a cell in row {rows:,}, column {cols:,} lies past an Excel "
                              "sheet's last cell, XFD1048576")
-    if (rows + 1) * (cols + 1) > MAX_GRID_CELLS:
+    if rows * cols > MAX_GRID_CELLS:
         raise _refusal(path, f"{where}: {_too_wide(rows, cols)}")
+    return rows * cols
 
 
 def _too_wide(rows: int, cols: int) -> str:
@@ -481,16 +507,16 @@ def _too_wide(rows: int, cols: int) -> str:
             "cells); move far-away cells next to the data")
 
 
-def _extent(tags: _Tags) -> tuple[int, int]:
-    """The last row and column any cell of a sheet part stands in (an upper bound of them where every
-    reference is near A1), as calamine would place the cells."""
+def _extent(tags: _Tags, exact: bool = False) -> tuple[int, int]:
+    """The last row and column any cell of a sheet part stands in (unless ``exact``, an upper bound of
+    them where every reference is near A1), as calamine would place the cells."""
     a, xml = tags.a, tags.xml
     colons = np.flatnonzero(a == ord(":"))
     if np.any((a[colons + 1] == ord("c")) & _NAME_END[a[colons + 2]]):
         return _parsed_extent(xml)  # a prefixed cell
     cells = tags.starts[tags.after == ord("c")]
     cells = cells[_NAME_END[a[cells + 2]]]
-    if _near(a, cells):
+    if not exact and _near(a, cells):
         return _NEAR_ROWS - 1, 26
     refs = _CELL_REF.findall(xml) if _ODD_CELL.search(xml) is None else None
     if refs is None or len(refs) != len(cells):
@@ -644,6 +670,7 @@ def _read_workbook_part(path: Path, snap: Snapshot) -> dict[str, str]:
         wb = reader.wb
         if wb.epoch.year == 1904:
             snap.epoch = dt.datetime(1904, 1, 1)
+        snap.recalculate_on_load = bool(wb.calculation is not None and wb.calculation.fullCalcOnLoad)
         for prop in wb.custom_doc_props.props:
             snap.properties[prop.name] = str(prop.value)
     finally:
@@ -666,6 +693,8 @@ def _read_workbook_part(path: Path, snap: Snapshot) -> dict[str, str]:
             snap.broken_names[name] = text
         for sheet, ref in good[:1]:
             snap.names[name] = (sheet, ref.replace("$", ""))
+        if len(destinations) > 1:
+            snap.area_names[name] = text
     return parts
 
 
@@ -837,7 +866,7 @@ def _sheet_cells(rows: list[list[Any]], formulas: Columns, errors: list[tuple[in
     """
     height = max([len(rows), *(int(r[-1]) for r, _ in formulas.values()), *(r for r, _, _ in errors)])
     width = max([0, *(len(r) for r in rows), *formulas, *(c for _, c, _ in errors)])
-    if (height + 1) * (width + 1) > MAX_GRID_CELLS:
+    if height * width > MAX_GRID_CELLS:
         raise UniteconError(f"{where}: {_too_wide(height, width)}")
     grid = np.full((height + 1, width + 1), None, dtype=object)
     if rows and all(len(r) == len(rows[0]) for r in rows):
@@ -847,7 +876,7 @@ def _sheet_cells(rows: list[list[Any]], formulas: Columns, errors: list[tuple[in
             grid[r, 1:len(row) + 1] = row
     grid[grid == ""] = None  # calamine's empty cell
     for r, c, text in errors:  # calamine reads error values as empty
-        grid[r, c] = text
+        grid[r, c] = CellError(text)
     for r, c in texts:
         if grid[r, c] is None:
             grid[r, c] = ""

@@ -13,6 +13,7 @@ themselves counted as not verified when their value rests on it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -26,8 +27,8 @@ import numpy as np
 from openpyxl.formula.tokenizer import Token, Tokenizer
 from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_boundaries
 
-from .engines.legacy import function_name
-from .snapshot import Snapshot
+from .engines.legacy import function_name, is_range_text, with_implicit_intersection
+from .snapshot import CellError, Snapshot
 
 MATCH, MISMATCH, NOT_VERIFIED, VOLATILE, NO_CACHED = "matching", "mismatch", "not verified", "volatile", \
     "no cached value"
@@ -43,18 +44,19 @@ TODAY NOW RAND RANDBETWEEN RANDARRAY OFFSET INDIRECT CELL INFO
 # Operators and functions whose Excel meaning both engines follow (tested in tests/test_engines.py): a cell
 # built from these alone that both engines recompute alike is a mismatch worth an auditor's time. Text or
 # TRUE/FALSE typed into a formula is not: functions read typed text and logicals each their own way
-# (COUNT(TRUE,"26/08") counts both, COUNT(A1) of the same cells neither).
+# (COUNT(TRUE,"26/08") counts both, COUNT(A1) of the same cells neither). No text function is certified:
+# Excel turns a number into text with 15 significant digits (LEN(0.1+0.2) is 3), the engines do not.
 CERTIFIED = frozenset("""
 SUM SUMPRODUCT PRODUCT MIN MAX ABS ROUND ROUNDUP ROUNDDOWN INT MOD SQRT EXP LN LOG10 POWER SIGN IF IFERROR
 IFNA ISERROR ISERR ISNA ISNUMBER ISTEXT ISBLANK ISLOGICAL NOT AND OR TRUE FALSE AVERAGE INDEX CHOOSE ROW
-COLUMN ROWS COLUMNS LEN LEFT RIGHT MID UPPER LOWER TRIM CONCATENATE EXACT NA COUNT MEDIAN
+COLUMN ROWS COLUMNS NA COUNT MEDIAN
 """.split())  # noqa: SIM905 (a word list reads best as words)
 
 NAME_IRONCALC = "IronCalc"
 
 # Results that mean an engine could not compute the cell, not that it computed a different value.
-_CANNOT = {"#N/IMPL!": "not implemented", "#SPILL!": "spills an array", "#CIRC!": "is circular",
-           "#CALC!": "cannot be calculated", "#ERROR!": "cannot be evaluated", "#Error": "cannot be evaluated"}
+_CANNOT = {"#N/IMPL!": "does not implement it", "#SPILL!": "spills an array", "#CIRC!": "finds it circular",
+           "#CALC!": "cannot calculate it", "#ERROR!": "cannot evaluate it", "#Error": "cannot evaluate it"}
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,9 @@ class Finding:
         """One line of at most ~240 characters."""
         where = f"{self.sheet}!{self.cell}: {_short(self.formula, 64)}"
         if self.kind == NO_CACHED:
-            return f"{where} recomputes to {_short(repr(self.recomputed), 30)}; the file caches no value"
-        line = f"{where} recomputes to {_short(repr(self.recomputed), 30)}, the file has " \
-               f"{_short(repr(self.cached), 30)}"
-        return f"{line} ({_short(self.reason, 100)})" if self.reason else line
+            return f"{where} recomputes to {shown(self.recomputed)}; the file caches no value"
+        line = f"{where} recomputes to {shown(self.recomputed)}, the file has {shown(self.cached)}"
+        return f"{line} ({_short(self.reason, 160)})" if self.reason else line
 
 
 @dataclass
@@ -142,10 +143,22 @@ class Verdict:
 def _jsonable(item: dict[str, Any]) -> dict[str, Any]:
     for key in ("recomputed", "cached"):
         value = item[key]
+        if isinstance(value, CellError):
+            item[key] = {"error": str(value)}
+            continue
         plain = isinstance(value, bool | int | str | type(None)) or (isinstance(value, float) and math.isfinite(value))
         if not plain:
             item[key] = str(value)
     return item
+
+
+def shown(value: Any, width: int = 30) -> str:
+    """A value as an auditor reads it: an error bare (#DIV/0!), text quoted ('#DIV/0!'), numbers as numbers."""
+    if isinstance(value, CellError):
+        return str(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return _short(repr(value), width)
 
 
 def _short(text: str, width: int) -> str:
@@ -156,6 +169,8 @@ def same(a: Any, b: Any, rel_tol: float) -> bool:
     """Excel's equality of two cell values, numbers within ``rel_tol`` (and 1e-12 absolute near zero)."""
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b or (isinstance(a, bool) and isinstance(b, bool) and a == b)
+    if isinstance(a, CellError) != isinstance(b, CellError):
+        return False  # the error #N/A is not the text "#N/A"
     if isinstance(a, int | float) and isinstance(b, int | float):
         return math.isclose(a, b, rel_tol=rel_tol, abs_tol=1e-12)
     return a == b
@@ -179,10 +194,15 @@ def _names(formula: str) -> list[str]:
             and not _is_reference(t.value)]
 
 
+_REFERENCE = re.compile(r"[A-Za-z]{1,3}[0-9]+(:[A-Za-z]{1,3}[0-9]+)*|[A-Za-z]{1,3}:[A-Za-z]{1,3}|[0-9]+:[0-9]+")
+
+
 def _is_reference(token: str) -> bool:
+    """A cell, a range (a chain of them: C14:E14:G13), a whole row or column, a structured reference, or one
+    of Excel's own prefixed tokens (a LAMBDA parameter ``_xlpm.x``); not a defined name."""
     part = token.rsplit("!", 1)[-1].replace("$", "")
-    return bool(re.fullmatch(r"[A-Za-z]{1,3}[0-9]+(:[A-Za-z]{1,3}[0-9]+)?|[A-Za-z]{1,3}:[A-Za-z]{1,3}|[0-9]+:[0-9]+",
-                             part)) or "[" in token or part.startswith("#REF")
+    return bool(_REFERENCE.fullmatch(part)) or "[" in token or part.startswith("#REF") \
+        or token.lower().startswith(("_xlpm.", "_xleta.", "_xlfn.", "_xlws."))
 
 
 Cell = tuple[str, int, int]  # (sheet as written, row, col)
@@ -277,6 +297,11 @@ class _Context:
     engine: str
     rel_tol: float
 
+    def multi_cell(self, token: str) -> bool:
+        """Whether a reference or name token stands for more than one cell."""
+        named = self.snap.names_by_upper.get(token.rsplit("!", 1)[-1].upper())
+        return is_range_text(token) or (named is not None and is_range_text(named[1]))
+
     def operand_scale(self, cell: _Cell) -> float:
         """The largest magnitude among the numbers the formula reads directly (cells and small ranges).
 
@@ -334,26 +359,31 @@ def _classify(cell: _Cell, ironcalc: Callable[[_Cell], Any], context: _Context) 
         return NOT_VERIFIED, f"a plain formula computed as Excel intersects it ({context.rewritten[key][:60]})"
     if (cell.row, cell.col) in context.snap.cells[cell.sheet].arrays:
         return NOT_VERIFIED, "an array formula (entered with Ctrl+Shift+Enter): computed otherwise by the engines"
+    intersected = with_implicit_intersection(cell.formula, context.multi_cell)
+    if intersected is not None:
+        return NOT_VERIFIED, f"a plain formula Excel computes with implicit intersection ({intersected[:60]}); " \
+                             "the engines compute it as an array"
     left_out = [context.left_out[n] for n in names if n in context.left_out]
     if left_out:
         return NOT_VERIFIED, left_out[0]
     cannot = [f"{who} {_CANNOT[str(v)]}" for who, v in ((engine, cell.ours), ("IronCalc", theirs))
               if isinstance(v, str) and v in _CANNOT]
     if cell.ours == "#NAME?" and cell.cached != "#NAME?":
-        cannot.append(f"{engine} does not know a function of it")
+        cannot.append(f"{engine} gives #NAME? (a function or reference it does not know)")
     if cannot:
-        return NOT_VERIFIED, "; ".join(cannot)
+        other = [f"{who} gives {shown(v)}" for who, v in ((engine, cell.ours), ("IronCalc", theirs))
+                 if not (isinstance(v, str) and v in _CANNOT) and v != "#NAME?" and v is not None]
+        return NOT_VERIFIED, "; ".join(cannot + other)
     if theirs is None:
         return NOT_VERIFIED, "IronCalc cannot load the file to confirm"
     if not same(theirs, cell.ours, rel_tol):
-        return NOT_VERIFIED, f"engines disagree: {engine} {_short(repr(cell.ours), 30)}, IronCalc " \
-                             f"{_short(repr(theirs), 30)}"
+        return NOT_VERIFIED, f"engines disagree: {engine} {shown(cell.ours)}, IronCalc {shown(theirs)}"
     unknown = functions - CERTIFIED
     if _typed_literals(cell.formula):
         unknown |= {"text or TRUE/FALSE typed into the formula"}
     if unknown:
-        return NOT_VERIFIED, f"both engines give {_short(repr(cell.ours), 30)}; {', '.join(sorted(unknown))} " \
-                             "outside the functions verify certifies"
+        return NOT_VERIFIED, f"both engines give {shown(cell.ours)}; {', '.join(sorted(unknown))} outside what " \
+                             "verify certifies"
     if _numbers(cell.ours, cell.cached) and abs(cell.ours - cell.cached) <= rel_tol * context.operand_scale(cell):
         return MATCH, ""  # within rounding of the numbers it reads
     return MISMATCH, ""
@@ -508,10 +538,15 @@ def verify_file(path: Path, engine: str = "formualizer", rel_tol: float = 1e-9) 
         from .verify import recompute
 
         snap = read_snapshot(path)
+        placeholders = _placeholders(snap)
         rec = recompute(snap)
         grids = {name: rec.grids[upper] for upper, name in rec.sheets.items()}
-        defined = {name.upper() for name in snap.names} | {name.upper() for name in snap.broken_names}
-        verdict = judge(snap, grids, "formulas", rel_tol, second, rewritten={}, left_out={}, defined=defined)
+        defined = {name.upper() for name in (*snap.names, *snap.broken_names, *snap.formula_names)}
+        areas = {name.upper(): f"name {name} stands for several areas ({text[:60]})"
+                 for name, text in snap.area_names.items()}
+        verdict = judge(snap, grids, "formulas", rel_tol, second, rewritten={}, left_out=areas, defined=defined)
+        verdict.notes += placeholders
+        _rests_on_unverified(snap, verdict)
         return snap, verdict, grids
     from .engines.formualizer_engine import Recalculation
 
@@ -524,6 +559,50 @@ def verify_file(path: Path, engine: str = "formualizer", rel_tol: float = 1e-9) 
             recalculation = started.result() if started.exception() is None else None
         if recalculation is None:
             raise started.exception()
+    placeholders = _placeholders(snap)
     recalculation.settle(snap)
     verdict = check(snap, recalculation, "formualizer", rel_tol, second)
+    verdict.notes += placeholders
     return snap, verdict, recalculation.grids
+
+
+def _rests_on_unverified(snap: Snapshot, verdict: Verdict) -> None:
+    """Without recomputing around them (the formulas engine), a mismatch that reads a not-verified or
+    volatile cell is not verified either: its own value rests on that cell's."""
+    doubtful = {_key(snap, f): f for f in verdict.findings if f.kind in (NOT_VERIFIED, VOLATILE)}
+    changed = True
+    while changed:
+        changed = False
+        for i, finding in enumerate(verdict.findings):
+            if finding.kind != MISMATCH:
+                continue
+            key = _key(snap, finding)
+            read = sorted(_precedents(snap, key, finding.formula) & doubtful.keys())
+            if read:
+                where = ", ".join(f"{s}!{get_column_letter(c)}{r}" for s, r, c in read[:3])
+                verdict.findings[i] = dataclasses.replace(finding, kind=NOT_VERIFIED,
+                                                          reason=f"reads {where}, not verified")
+                doubtful[key] = verdict.findings[i]
+                changed = True
+
+
+def _placeholders(snap: Snapshot) -> list[str]:
+    """A file that asks to be recalculated on opening and caches 0 (or "") beside every formula holds
+    placeholders, not results (XlsxWriter's and pandas' default): its formula cells are taken as caching
+    no value. Returns the note saying so, if it applies."""
+    if not snap.recalculate_on_load:
+        return []
+    cells = 0
+    for sheet_cells in snap.cells.values():
+        for col, (rows, _) in sheet_cells.formulas.items():
+            cached = sheet_cells.grid[rows, col]
+            if any(not (v is None or (type(v) in (int, float) and v == 0) or v == "") for v in cached.tolist()):
+                return []
+            cells += len(rows)
+    if not cells:
+        return []
+    for sheet_cells in snap.cells.values():
+        for col, (rows, _) in sheet_cells.formulas.items():
+            sheet_cells.grid[rows, col] = None
+    return ["  the file asks to be recalculated when opened and caches 0 beside every formula (XlsxWriter's and "
+            "pandas' placeholder): taken as no cached values"]

@@ -24,7 +24,7 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, g
 from .graph import references
 from .r1c1 import column_patterns
 from .sheets import CUSTOMERS, FIRST_CUSTOMER_ROW
-from .snapshot import Snapshot, grid_cells, read_snapshot, value_at, values_at
+from .snapshot import CellError, Snapshot, grid_cells, read_snapshot, value_at, values_at
 
 Key = tuple[str, str]  # (SHEET upper-case, "A1")
 T = TypeVar("T")
@@ -158,7 +158,7 @@ def _plain(value: Any) -> Any:
         return None
     if type(value) in (bool, int, float, str) or value is None:
         return value
-    return str(value)  # formulas' XlError (a str subclass) renders as "#DIV/0!" etc.
+    return CellError(value)  # formulas' XlError (a str subclass) renders as "#DIV/0!" etc.
 
 
 @functools.lru_cache(maxsize=256)  # a named customer column is expanded once, not once per formula reading it

@@ -19,7 +19,7 @@ import numpy as np
 from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter
 
 from ..limits import MAX_INFLATED_BYTES, MAX_XML_DEPTH
-from ..snapshot import EXCEL_EPOCH, Snapshot, excel_serial
+from ..snapshot import EXCEL_EPOCH, CellError, Snapshot, excel_serial
 from .legacy import is_range_text, with_areas, with_implicit_intersection
 
 NAME = "formualizer"
@@ -211,7 +211,7 @@ def stored(value: Any, epoch: dt.datetime = EXCEL_EPOCH) -> Any:
     """One formualizer value as Excel stores it in a cell."""
     if isinstance(value, dict) and value.get("type") == "Error":
         kind = str(value.get("kind", ""))
-        return ERROR_TEXT.get(kind, f"#{kind.upper()}!")
+        return CellError(ERROR_TEXT.get(kind, f"#{kind.upper()}!"))
     if isinstance(value, bool):
         return value
     if isinstance(value, int):

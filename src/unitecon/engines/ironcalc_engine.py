@@ -13,7 +13,10 @@ from typing import Any
 
 import ironcalc
 
+from ..snapshot import CellError
+
 NAME = "IronCalc"
+ERROR_TYPE = ironcalc.CellType.ErrorValue
 ERRORS = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"})
 
 
@@ -36,6 +39,8 @@ class Opinion:
             return None
         try:
             found = self.model.get_cell_value(self.index[sheet], row, col)
+            if isinstance(found, str) and self.model.get_cell_type(self.index[sheet], row, col) == ERROR_TYPE:
+                return CellError(found)
         except BaseException as exc:
             _unless_interrupted(exc)
             return None
