@@ -372,10 +372,11 @@ def verify(workbook: Path, inputs_file: Path | None, engine: str, rel_tol: float
     4 when the file could not be read or recomputed.
     """
     from .build import plan, plan_peers
+    from .checking import verify_file
     from .engines.formualizer_engine import EngineError
     from .inputs import load_inputs
     from .model import SCENARIO
-    from .verdict import EXIT_UNREADABLE, verify_file
+    from .verdict import EXIT_UNREADABLE
     from .verify import Recomputed, capped, compare_with_model
 
     others = []
