@@ -34,8 +34,9 @@ VOLATILE_FUNCTIONS = frozenset("""
 TODAY NOW RAND RANDBETWEEN RANDARRAY OFFSET INDIRECT CELL INFO
 """.split())  # noqa: SIM905 (a word list reads best as words)
 
-# Operators and functions whose Excel meaning both engines follow (on every corpus file: tests/test_any_workbook.py): a cell
-# built from these alone that both engines recompute alike is a mismatch worth an auditor's time. Text or
+# Operators and functions whose Excel meaning both engines follow (on every corpus file, as
+# tests/test_any_workbook.py checks): a cell built from these alone that both engines recompute alike is a
+# mismatch worth an auditor's time. Text or
 # TRUE/FALSE typed into a formula is not: functions read typed text and logicals each their own way
 # (COUNT(TRUE,"26/08") counts both, COUNT(A1) of the same cells neither). No text function is certified:
 # Excel turns a number into text with 15 significant digits (LEN(0.1+0.2) is 3), the engines do not.
