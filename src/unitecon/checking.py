@@ -397,7 +397,6 @@ def _changed(snap: Snapshot, before: dict[str, np.ndarray], after: dict[str, np.
                     yield sheet, int(rows[i]), col
 
 
-
 def verify_file(path: Path, engine: str = "formualizer", rel_tol: float = 1e-9) -> tuple[Snapshot, Verdict, dict]:
     """Read ``path``, recompute it with ``engine`` and judge every formula cell.
 
