@@ -137,7 +137,7 @@ def judge(snap: Snapshot, grids: dict[str, np.ndarray], engine: str, rel_tol: fl
                     verdict.second_opinion += reason == NAME_IRONCALC
                     continue
                 verdict.findings.append(Finding(kind, sheet, cell.a1, cell.formula, cell.ours, cell.cached, reason))
-            for i in range(len(rows)):  # cells judged before, and cells that match only given a not-verified one
+            for i in range(len(rows)) if known or depends else ():  # judged before; matching only given another
                 key = (sheet, int(rows[i]), col)
                 if key in known:
                     verdict.matching -= i not in differ
