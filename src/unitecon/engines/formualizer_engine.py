@@ -23,7 +23,6 @@ from ..snapshot import EXCEL_EPOCH, CellError, Snapshot, excel_serial
 from .legacy import is_range_text, with_areas, with_implicit_intersection
 
 NAME = "formualizer"
-VERSION = getattr(fz, "__version__", "0.13")
 
 ERROR_TEXT = {"Div": "#DIV/0!", "Name": "#NAME?", "Value": "#VALUE!", "Ref": "#REF!", "Num": "#NUM!", "Na": "#N/A",
               "Null": "#NULL!", "Spill": "#SPILL!", "Calc": "#CALC!", "Circ": "#CIRC!", "NImpl": "#N/IMPL!",
@@ -51,7 +50,8 @@ class Recalculation:
     def __init__(self, path: str | Path):
         try:
             self.book = fz.load_workbook(str(path), load_limits=LOAD_LIMITS)
-        except Exception as exc:  # the engine's own refusal of the file (one line)
+        except BaseException as exc:  # the engine's refusal, or a panic in its Rust code: one line
+            _unless_interrupted(exc)
             raise EngineError(f"{NAME} cannot load the file ({type(exc).__name__}: {str(exc)[:160]})") from None
         self.areas, self.left_out = _left_out_names(self.book)
         self.rewritten: dict[Cell, str] = {}
@@ -65,6 +65,15 @@ class Recalculation:
 
     def settle(self, snap: Snapshot) -> dict[str, np.ndarray]:
         """Rewrite what formualizer computes otherwise than Excel, recompute, and read every sheet."""
+        try:
+            return self._settle(snap)
+        except BaseException as exc:
+            _unless_interrupted(exc)
+            if isinstance(exc, EngineError):
+                raise
+            raise EngineError(f"{NAME} cannot recompute the file ({type(exc).__name__}: {str(exc)[:160]})") from None
+
+    def _settle(self, snap: Snapshot) -> dict[str, np.ndarray]:
         for sheet, row, col, text in _cells_naming(snap, self.areas) if self.areas else ():
             new = with_areas(text, self.areas)
             if new is not None:
@@ -84,8 +93,12 @@ class Recalculation:
 
     def substitute(self, values: dict[Cell, Any], snap: Snapshot) -> dict[str, np.ndarray]:
         """Fix each cell of ``values`` to the value given (as Excel stores it), recompute, read every sheet."""
-        for (sheet, row, col), value in values.items():
-            self.book.set_value(sheet, row, col, _literal(value))
+        try:
+            for (sheet, row, col), value in values.items():
+                self.book.set_value(sheet, row, col, _literal(value))
+        except BaseException as exc:
+            _unless_interrupted(exc)
+            raise EngineError(f"{NAME} cannot take a value ({type(exc).__name__}: {str(exc)[:160]})") from None
         _evaluate(self.book)
         self.grids = _read(self.book, snap)
         return self.grids
@@ -107,8 +120,15 @@ def _literal(value: Any) -> Any:
 def _evaluate(book: fz.Workbook) -> None:
     try:
         book.evaluate_all()
-    except Exception as exc:
+    except BaseException as exc:
+        _unless_interrupted(exc)
         raise EngineError(f"{NAME} cannot recompute the file ({type(exc).__name__}: {str(exc)[:160]})") from None
+
+
+def _unless_interrupted(exc: BaseException) -> None:
+    """A panic in formualizer's Rust code arrives as a BaseException; only an interrupt or exit goes on up."""
+    if isinstance(exc, KeyboardInterrupt | SystemExit):
+        raise exc
 
 
 def _left_out_names(book: fz.Workbook) -> tuple[dict[str, str], dict[str, str]]:
