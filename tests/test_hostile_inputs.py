@@ -297,12 +297,12 @@ def test_a_sample_ledger_of_another_size_says_how_many_customers_it_holds(small_
 
 
 def test_an_unforeseen_error_is_one_line_with_exit_70_not_a_traceback(monkeypatch, small_inputs, tmp_path):
-    import unitecon.cli
+    import unitecon.build
 
     def broken(*args, **kwargs):
         raise KeyError("planted")
 
-    monkeypatch.setattr(unitecon.cli, "plan", broken)
+    monkeypatch.setattr(unitecon.build, "plan", broken)  # build imports it when it runs
     result = CliRunner().invoke(main, ["build", "zhipu", "--inputs", str(small_inputs), "--out", str(tmp_path)])
     assert result.exit_code == 70
     assert result.output.startswith("error: internal error (KeyError: 'planted')"), result.output
