@@ -186,15 +186,7 @@ class _Context:
         1,000 × 1e-15: engines that compute C7 and A7 in another order of operations differ there.
         """
         largest = 0.0
-        for token in _references(cell.formula):
-            sheet, _, ref = token.rpartition("!")
-            cells = self.snap.cells.get(sheet.strip("'").replace("''", "'") or cell.sheet)
-            if cells is None:
-                continue
-            try:
-                min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
-            except (ValueError, TypeError):
-                continue
+        for _, cells, (min_col, min_row, max_col, max_row) in _areas(self.snap, cell.sheet, cell.formula, False):
             if None in (min_col, min_row) or (max_row - min_row + 1) * (max_col - min_col + 1) > 10_000:
                 continue
             block = cells.grid[min_row:max_row + 1, min_col:max_col + 1].ravel().tolist()
@@ -203,12 +195,31 @@ class _Context:
         return largest
 
 
-def _references(formula: str) -> list[str]:
+def _areas(snap: Snapshot, host: str, formula: str, follow_names: bool):
+    """(sheet, its cells, (min col, min row, max col, max row)) of each reference a formula makes directly,
+    on a sheet the workbook has; with ``follow_names``, a defined name as its first area. A whole row or
+    column leaves its open sides None."""
     try:
         tokens = Tokenizer(formula).items
     except Exception:
-        return []
-    return [t.value for t in tokens if t.type == Token.OPERAND and t.subtype == Token.RANGE and _is_reference(t.value)]
+        return
+    for token in tokens:
+        if token.type != Token.OPERAND or token.subtype != Token.RANGE:
+            continue
+        where, _, ref = token.value.rpartition("!")
+        sheet = where.strip("'").replace("''", "'") or host
+        if not _is_reference(token.value):
+            named = snap.names_by_upper.get(token.value.upper()) if follow_names else None
+            if named is None:
+                continue
+            sheet, ref = named
+        cells = snap.cells.get(sheet)
+        if cells is None:
+            continue
+        try:
+            yield sheet, cells, range_boundaries(ref.replace("$", ""))
+        except (ValueError, TypeError):
+            continue
 
 
 def _classify(cell: _Cell, ironcalc: Callable[[_Cell], Any], context: _Context) -> tuple[str, str]:
@@ -352,27 +363,7 @@ MAX_PRECEDENT_CELLS = 1_000_000
 def _precedents(snap: Snapshot, cell: Cell, formula: str) -> set[Cell]:
     """The cells a formula reads directly (names followed to their first area; ranges clipped to the sheet)."""
     out: set[Cell] = set()
-    try:
-        tokens = Tokenizer(formula).items
-    except Exception:
-        return out
-    for token in tokens:
-        if token.type != Token.OPERAND or token.subtype != Token.RANGE:
-            continue
-        where, _, ref = token.value.rpartition("!")
-        sheet = where.strip("'").replace("''", "'") or cell[0]
-        if not _is_reference(token.value):
-            named = snap.names_by_upper.get(token.value.upper())
-            if named is None:
-                continue
-            sheet, ref = named
-        cells = snap.cells.get(sheet)
-        if cells is None:
-            continue
-        try:
-            min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
-        except (ValueError, TypeError):
-            continue
+    for sheet, cells, (min_col, min_row, max_col, max_row) in _areas(snap, cell[0], formula, True):
         height, width = cells.grid.shape
         min_col, min_row = min_col or 1, min_row or 1
         max_col, max_row = min(max_col or width - 1, width - 1), min(max_row or height - 1, height - 1)
