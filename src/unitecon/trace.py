@@ -7,8 +7,10 @@ sheet's Name/Unit columns and, for an input, its source document and quote from 
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +20,7 @@ from .errors import UniteconError
 from .graph import Graph, build_graph, split_ref
 from .limits import EXCEL_COLUMNS, EXCEL_ROWS
 from .sheets import CUSTOMER_NAME_ROW, CUSTOMER_UNIT_ROW, CUSTOMERS, HEADER_ROW, INPUTS, NAME, UNIT
-from .snapshot import Key, read_snapshot
+from .snapshot import Key, Snapshot, read_snapshot
 
 ROW_SHEETS = ("Calculations", "Checks", "Summary")
 
@@ -52,30 +54,44 @@ class Node:
         return out
 
 
+def _formula(snap: Snapshot, key: Key) -> str | None:
+    """The formula text at ``key``; None where the cell holds none."""
+    cells = snap.cells.get(key[0])
+    return cells.formula(*coordinate_to_tuple(key[1])) if cells is not None else None
+
+
+def _constant(snap: Snapshot, key: Key) -> Any:
+    """The value at ``key`` when it holds no formula; None otherwise."""
+    return None if _formula(snap, key) is not None else snap.value(*key)
+
+
 def _row_info(graph: Graph, key: Key) -> tuple[str | None, str | None, str | None, str | None]:
     """(row name, unit, source document, quote) read from a unitecon sheet's columns, when present."""
     sheet, cell = key
     row = int(re.sub(r"^[A-Z]+", "", cell))
-    values = graph.snap.values
+    snap = graph.snap
+
+    def get(at: Key) -> Any:
+        return _constant(snap, at)
 
     def col(index: int) -> Any:
-        return values.get((sheet, f"{chr(65 + index)}{row}"))
+        return get((sheet, f"{chr(65 + index)}{row}"))
 
     if sheet == INPUTS and row > HEADER_ROW + 1:
-        header = graph.snap.columns_by_header(INPUTS, HEADER_ROW + 1)
+        header = snap.columns_by_header(INPUTS, HEADER_ROW + 1)
 
         def under(text: str) -> Any:
-            return values.get((sheet, f"{header.get(text, '-')}{row}"))
+            return get((sheet, f"{header.get(text, 'A')}{row}")) if text in header else None
 
         return col(1), under("Unit"), under("Source document"), under("Quote")
-    if sheet in ROW_SHEETS or (values.get((sheet, f"A{HEADER_ROW + 1}")) == "Label"
-                               and values.get((sheet, f"B{HEADER_ROW + 1}")) == "Name"):  # a peers company sheet
+    if sheet in ROW_SHEETS or (get((sheet, f"A{HEADER_ROW + 1}")) == "Label"
+                               and get((sheet, f"B{HEADER_ROW + 1}")) == "Name"):  # a peers company sheet
         return col(NAME), col(UNIT), None, None
     if sheet == CUSTOMERS and row > CUSTOMER_UNIT_ROW + 1:  # a column's name and unit sit above the customers
         letters = re.sub(r"[0-9]+$", "", cell)
-        ledger = values.get((sheet, "A3")) if (sheet, cell) not in graph.snap.formulas else None
-        return (values.get((sheet, f"{letters}{CUSTOMER_NAME_ROW + 1}")),
-                values.get((sheet, f"{letters}{CUSTOMER_UNIT_ROW + 1}")), "customer ledger" if ledger else None,
+        ledger = get((sheet, "A3")) if _formula(snap, key) is None else None
+        return (get((sheet, f"{letters}{CUSTOMER_NAME_ROW + 1}")),
+                get((sheet, f"{letters}{CUSTOMER_UNIT_ROW + 1}")), "customer ledger" if ledger else None,
                 ledger)
     return None, None, None, None
 
@@ -84,11 +100,11 @@ def _node(graph: Graph, key: Key) -> Node:
     snap = graph.snap
     row_name, unit, source, quote = _row_info(graph, key)
     name = graph.name_of(key) or (row_name if isinstance(row_name, str) else None)
-    formula = snap.formulas.get(key)
-    value = snap.cached.get(key) if formula is not None else snap.values.get(key)
+    formula = _formula(snap, key)
+    value = snap.value(*key)
     return Node(key[0], key[1], name, formula, value, unit if isinstance(unit, str) else None,
                 source if isinstance(source, str) else None, quote if isinstance(quote, str) else None,
-                empty=formula is None and key not in snap.values)
+                empty=formula is None and value is None)
 
 
 _A1 = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
@@ -119,7 +135,7 @@ def resolve_target(graph: Graph, target: str) -> Key:
         return sheet, ref
     if "!" not in target:
         a1 = target.replace("$", "").upper()
-        holding = next((s for s in snap.sheets if (s, a1) in snap.formulas or (s, a1) in snap.values),
+        holding = next((s for s in snap.sheets if _A1.match(target) and _holds(snap, (s, a1))),
                        snap.sheets[0] if snap.sheets else "Summary")
         hint = f"; give its sheet, e.g. {holding}!{a1}" if _A1.match(target) else \
             _nearest(target, list(snap.names), "names")
@@ -151,7 +167,7 @@ def _empty_target(graph: Graph, key: Key) -> UniteconError:
         row, col = coordinate_to_tuple(cell)
         inside = "inside" if row <= height and col <= width else "outside"
         where = f"{inside} the sheet's used range {sheet}!A1:{get_column_letter(width)}{height}"
-    readers = len(graph.dependents.get(key, ()))
+    readers = len(graph.dependents(key))
     tail = f"; {readers:,} formula cell(s) read it: add --dependents to see them" if readers else \
         ", and no formula reads it"
     return UniteconError(f"{graph.snap.path}: {sheet}!{cell} is empty ({where}): no formula or value to trace{tail}")
@@ -167,9 +183,8 @@ def trace(path: str, target: str, depth: int | None = None, dependents: bool = F
     """
     graph = build_graph(read_snapshot(path))
     root_key = resolve_target(graph, target)
-    edges = graph.dependents if dependents else graph.precedents
-    snap = graph.snap
-    if root_key not in snap.formulas and root_key not in snap.values and not (dependents and edges.get(root_key)):
+    edges = _Edges(graph.dependents if dependents else graph.precedents)
+    if not _holds(graph.snap, root_key) and not (dependents and edges(root_key)):
         raise _empty_target(graph, root_key)
     root = _node(graph, root_key)
     shown: set[Key] = {root_key}
@@ -179,7 +194,7 @@ def trace(path: str, target: str, depth: int | None = None, dependents: bool = F
         node, keys, level = queue.popleft()
         if depth is not None and level >= depth:
             continue
-        groups = _groups(_children(graph, edges, keys, dependents), graph, keys, edges)
+        groups = _groups(*_children(graph, edges, keys, dependents), graph, keys, edges)
         for i, group in enumerate(groups):
             if limit and used >= limit:
                 node.more = sum(len(g) for g in groups[i:])
@@ -187,7 +202,7 @@ def trace(path: str, target: str, depth: int | None = None, dependents: bool = F
             used += 1
             if all(k in shown for k in group):
                 child = _node(graph, group[0]) if len(group) == 1 else _run_node(graph, group, None)
-                child.seen = any(edges.get(k) for k in group)
+                child.seen = any(edges(k) for k in group)
                 node.children.append(child)
                 continue
             shown.update(group)
@@ -206,31 +221,72 @@ def trace(path: str, target: str, depth: int | None = None, dependents: bool = F
     return root
 
 
-def _children(graph: Graph, edges: dict[Key, list[Key]], keys: list[Key], dependents: bool) -> list[Key]:
-    """The cells ``keys`` point at along ``edges``, in order, without ``keys`` themselves."""
-    snap = graph.snap
+class _Edges:
+    """A graph's precedents or dependents of a cell, each cell's worked out once."""
+
+    def __init__(self, find: Callable[[Key], list[Key]]):
+        self.find = find
+        self.known: dict[Key, list[Key]] = {}
+
+    def __call__(self, key: Key) -> list[Key]:
+        if key not in self.known:
+            self.known[key] = self.find(key)
+        return self.known[key]
+
+
+def _holds(snap: Snapshot, key: Key) -> bool:
+    """True when the cell at ``key`` holds a formula or a value."""
+    return _formula(snap, key) is not None or snap.value(*key) is not None
+
+
+Lines = list[list[Key]]  # runs of neighbouring cells down a column
+
+
+def _children(graph: Graph, edges: _Edges, keys: list[Key], dependents: bool) -> tuple[list[Key], Lines | None]:
+    """The cells ``keys`` point at along ``edges``, in order, without ``keys`` themselves. The dependents
+    of a run of cells down a column are found for the run at once, and come as lines down columns too."""
     own = set(keys)
-    found = dict.fromkeys(k for key in keys for k in edges.get(key, ()) if k not in own)
-    return [k for k in found if k in snap.formulas or k in snap.values or not dependents]
+    (sheet, first, col), (last_sheet, last, last_col) = _split(keys[0]), _split(keys[-1])
+    if dependents and len(keys) > 1 and (sheet, col) == (last_sheet, last_col) and last - first == len(keys) - 1:
+        lines = []
+        for s, c, low, high in graph.dependent_blocks(sheet, col, first, last):
+            letter = get_column_letter(c)
+            spans = [(low, high)] if (s, c) != (sheet, col) else [(low, min(high, first - 1)),
+                                                                  (max(low, last + 1), high)]
+            lines += [[(s, f"{letter}{r}") for r in range(a, b + 1)] for a, b in spans if a <= b]
+        return [k for line in lines for k in line], lines
+    found = dict.fromkeys(k for key in keys for k in edges(key))
+    return [k for k in found if k not in own], None
 
 
 RUN_SHOWN = 3  # a longer run of cells down a column or along a row (a named customer column) is one node
 
 
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
 def _split(key: Key) -> tuple[str, int, int]:
-    row, col = coordinate_to_tuple(key[1])
-    return key[0], row, col
+    """(sheet, row, column) of a key such as ("Customers", "G9"): a trace splits every cell it meets."""
+    digits = key[1].lstrip(_LETTERS)
+    return key[0], int(digits), _column(key[1][:len(key[1]) - len(digits)])
 
 
-def _groups(keys: list[Key], graph: Graph, parents: list[Key], edges: dict[Key, list[Key]]) -> list[list[Key]]:
+@functools.cache
+def _column(letters: str) -> int:
+    return column_index_from_string(letters)
+
+
+def _groups(keys: list[Key], lines: Lines | None, graph: Graph, parents: list[Key], edges: _Edges) -> Lines:
     """``keys`` as runs down a column or along a row (longer than RUN_SHOWN) and single cells, ordered by
-    where their first cell comes in ``keys``. A running total beside its one parent is one run."""
+    where their first cell comes in ``keys``. A running total beside its one parent is one run. ``lines``:
+    ``keys`` already cut into runs down columns, if known."""
     if len(parents) == 1:
         keys = _with_chain(keys, graph, parents[0], edges)
+        lines = None
     position = {k: i for i, k in enumerate(keys)}
     runs: list[list[Key]] = []
     singles: list[Key] = []
-    for line in _lines(keys, by_column=True):
+    for line in lines if lines is not None else _lines(keys, by_column=True):
         if len(line) > RUN_SHOWN:
             runs.append(line)
         else:
@@ -256,11 +312,11 @@ def _lines(keys: list[Key], by_column: bool) -> list[list[Key]]:
     return out
 
 
-def _with_chain(keys: list[Key], graph: Graph, parent: Key, edges: dict[Key, list[Key]]) -> list[Key]:
+def _with_chain(keys: list[Key], graph: Graph, parent: Key, edges: _Edges) -> list[Key]:
     """``keys`` with the rest of a running total added: from a cell next to ``parent`` down its column with
     the same copied formula, on along the column while each next cell is the last one's neighbour in ``edges``
     with that formula."""
-    pattern = graph.snap.patterns.get(parent)
+    pattern = graph.pattern_of(parent)
     if pattern is None:
         return keys
     sheet, row, col = _split(parent)
@@ -269,11 +325,11 @@ def _with_chain(keys: list[Key], graph: Graph, parent: Key, edges: dict[Key, lis
     present = set(keys)
     for step in (-1, 1):
         at = row + step
-        if (sheet, f"{letter}{at}") not in present or graph.snap.patterns.get((sheet, f"{letter}{at}")) != pattern:
+        if (sheet, f"{letter}{at}") not in present or graph.pattern_of((sheet, f"{letter}{at}")) != pattern:
             continue
         while True:
             here, there = (sheet, f"{letter}{at}"), (sheet, f"{letter}{at + step}")
-            if at + step < 1 or graph.snap.patterns.get(there) != pattern or there not in edges.get(here, ()):
+            if at + step < 1 or graph.pattern_of(there) != pattern or there not in edges(here):
                 break
             if there not in present:
                 out.append(there)
@@ -291,9 +347,13 @@ def _run_node(graph: Graph, run: list[Key], first: Node | None) -> Node:
     if name is None:  # rows of different metrics on one sheet (or one customer column): name both ends
         last = _node(graph, run[-1]).name
         name = f"{sample.name} … {last}" if sample.name and last and last != sample.name else sample.name
-    formulas = {graph.snap.formulas.get(k) is not None for k in run}
-    what = (f"{len(run):,} cells, the formula {sample.formula} copied" if formulas == {True} else
-            f"{len(run):,} cells of data" if formulas == {False} else f"{len(run):,} cells, some formulas")
+    (_, top, col), (_, bottom, last_col) = _split(run[0]), _split(run[-1])
+    if col == last_col:  # a run down a column: counted from the column's formula rows
+        formulas = graph.formula_rows(sheet, col, top, bottom)
+    else:
+        formulas = sum(_formula(graph.snap, k) is not None for k in run)
+    what = (f"{len(run):,} cells, the formula {sample.formula} copied" if formulas == len(run) else
+            f"{len(run):,} cells of data" if formulas == 0 else f"{len(run):,} cells, some formulas")
     return Node(sheet, cells, name, what, f"{len(run):,} cells", None, children=[first] if first else [])
 
 
