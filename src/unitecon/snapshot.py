@@ -406,6 +406,17 @@ class _Tags:
     a: np.ndarray
     starts: np.ndarray
     after: np.ndarray
+    as_written: bool = False  # ``a`` is the part from its root on as written: no comment, CDATA or PI taken out
+
+    @functools.cached_property
+    def cells(self) -> np.ndarray | None:
+        """Where each cell tag (``<c`` then the end of the name) starts; None if a cell is prefixed (``<x:c``)."""
+        a = self.a
+        colons = np.flatnonzero(a == ord(":"))
+        if np.any((a[colons + 1] == ord("c")) & _NAME_END[a[colons + 2]]):
+            return None
+        cells = self.starts[self.after == ord("c")]
+        return cells[_NAME_END[a[cells + 2]]]
 
 
 def _tags(xml: bytes) -> _Tags:
@@ -418,7 +429,8 @@ def _tags(xml: bytes) -> _Tags:
         a = np.frombuffer(_without_markup(bytes(body)) + b" " * _PAD, dtype=np.uint8)
         starts = np.flatnonzero(a == ord("<"))
         after = a[starts + 1]
-    return _Tags(xml, a, starts, after)
+        return _Tags(xml, a, starts, after)
+    return _Tags(xml, a, starts, after, as_written=True)
 
 
 def _without_markup(xml: bytes) -> bytes:
@@ -510,14 +522,13 @@ def _too_wide(rows: int, cols: int) -> str:
 def _extent(tags: _Tags, exact: bool = False) -> tuple[int, int]:
     """The last row and column any cell of a sheet part stands in (unless ``exact``, an upper bound of
     them where every reference is near A1), as calamine would place the cells."""
-    a, xml = tags.a, tags.xml
-    colons = np.flatnonzero(a == ord(":"))
-    if np.any((a[colons + 1] == ord("c")) & _NAME_END[a[colons + 2]]):
+    a, xml, cells = tags.a, tags.xml, tags.cells
+    if cells is None:
         return _parsed_extent(xml)  # a prefixed cell
-    cells = tags.starts[tags.after == ord("c")]
-    cells = cells[_NAME_END[a[cells + 2]]]
     if not exact and _near(a, cells):
         return _NEAR_ROWS - 1, 26
+    if (plain := _plain_extent(tags, cells)) is not None:
+        return plain
     refs = _CELL_REF.findall(xml) if _ODD_CELL.search(xml) is None else None
     if refs is None or len(refs) != len(cells):
         return _parsed_extent(xml)
@@ -538,6 +549,59 @@ def _near(a: np.ndarray, cells: np.ndarray) -> bool:
     ok &= (length > 0) & (digits[np.arange(len(cells)), length] == ord('"'))
     longest = digits[length == _NEAR_DIGITS, :_NEAR_DIGITS].astype(np.int64) - ord("0")
     return bool(ok.all()) and bool(np.all(longest @ 10 ** np.arange(_NEAR_DIGITS - 1, -1, -1) < _NEAR_ROWS))
+
+
+def _plain_extent(tags: _Tags, cells: np.ndarray) -> tuple[int, int] | None:
+    """What reading every ``<c r="..."`` reference with :data:`_CELL_REF` gives, read off the cell tags
+    at ``cells`` at once; None (read them one by one) unless every one is written so, with no row number
+    starting with 0, and nothing else in the part could match: no comment, CDATA or processing instruction
+    from the root on (every "<" before the root starts one)."""
+    if not tags.as_written:
+        return None
+    refs = _cell_refs(tags.a, cells)
+    if refs is None:
+        return None
+    ref, letters, end = refs
+    if not len(cells):
+        return 0, 0
+    if np.any(ref[np.arange(len(cells)), letters] == ord("0")):
+        return None  # the longest row number would not always be the largest
+    return _largest(ref, letters, end, 10), _largest(ref, np.zeros_like(letters), letters, 26)
+
+
+_REF_AT = 6  # where the reference starts in a cell tag, after '<c r="'
+_REF_WIDTH = 3 + 7 + 1  # the most letters, the most digits and the closing quote
+
+
+def _cell_refs(a: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Of each cell tag starting at ``cells`` written ``<c r="`` then 1-3 letters (either case), 1-7 digits
+    and the closing quote: the bytes of the reference on, how many letters lead and where the digits end.
+    None if any cell tag is written otherwise."""
+    tag = np.lib.stride_tricks.sliding_window_view(a, _REF_AT + _REF_WIDTH)[cells]
+    ok = (tag[:, 2] == ord(" ")) & (tag[:, 3] == ord("r")) & (tag[:, 4] == ord("=")) & (tag[:, 5] == ord('"'))
+    ref = tag[:, _REF_AT:]
+    letter = (ref[:, :3] & np.uint8(0xDF)) - np.uint8(ord("A")) < 26  # uint8: a byte below "A" wraps round
+    letters = letter[:, 0] * (1 + letter[:, 1] * (1 + letter[:, 2].astype(np.int64)))  # how many lead, 0 to 3
+    past = (ref - np.uint8(ord("0")) >= 10) & (np.arange(_REF_WIDTH) >= letters[:, None])
+    end = np.argmax(past, axis=1)  # the first byte past the digits; 0 if all are digits
+    ok &= (letters > 0) & (end > letters) & (end - letters <= 7) & (ref[np.arange(len(cells)), end] == ord('"'))
+    return (ref, letters, end) if ok.all() else None
+
+
+def _largest(ref: np.ndarray, start: np.ndarray, stop: np.ndarray, base: int) -> int:
+    """The largest of the numbers written by ``ref[i, start[i]:stop[i]]`` in ``base`` (10: digits; 26: letters
+    of either case), none starting with 0: among the longest, place by place the greatest."""
+    length = stop - start
+    most = int(length.max())
+    which = np.flatnonzero(length == most)
+    number = 0
+    for i in range(most):
+        place = ref[which, start[which] + i]
+        place = place - np.uint8(ord("0")) if base == 10 else (place & np.uint8(0xDF)) - np.uint8(ord("A") - 1)
+        best = place.max()
+        which = which[place == best]
+        number = number * base + int(best)
+    return number
 
 
 def _parsed_extent(xml: bytes) -> tuple[int, int]:
@@ -707,6 +771,7 @@ _MAIN = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main", "http://pu
 _F = tuple(f"{{{ns}}}f" for ns in _MAIN)
 _V = tuple(f"{{{ns}}}v" for ns in _MAIN)
 _ERROR_CELL = re.compile(rb"""\st\s*=\s*["']e["']""")
+_ERROR_CELL_AT_T = re.compile(rb"""t(?<=\st)\s*=\s*["']e["']""")  # as many matches, found faster from the "t"
 
 Columns = dict[int, tuple[np.ndarray, list[str]]]  # column -> (rows ascending, formula texts "=...")
 # formulas by column; error values as (row, col, text); formula cells whose cached value is text; array formulas
@@ -715,14 +780,15 @@ Found = tuple[Columns, list[tuple[int, int, str]], set[tuple[int, int]], set[tup
 
 def _by_column(cells: dict[int, tuple[list[int], list[str]]]) -> Columns:
     """Rows as arrays, sorted where the file lists a column's cells out of order."""
-    out = {}
-    for col in sorted(cells):
-        rows, texts = np.array(cells[col][0], dtype=np.int64), cells[col][1]
-        if len(rows) > 1 and not np.all(np.diff(rows) > 0):
-            order = np.argsort(rows, kind="stable")
-            rows, texts = rows[order], [texts[i] for i in order.tolist()]
-        out[col] = (rows, texts)
-    return out
+    return {col: _ascending(np.array(cells[col][0], dtype=np.int64), cells[col][1]) for col in sorted(cells)}
+
+
+def _ascending(rows: np.ndarray, texts: list[str]) -> tuple[np.ndarray, list[str]]:
+    """One column's rows and texts, sorted (stably) where the file lists its cells out of order."""
+    if len(rows) > 1 and not np.all(np.diff(rows) > 0):
+        order = np.argsort(rows, kind="stable")
+        rows, texts = rows[order], [texts[i] for i in order.tolist()]
+    return rows, texts
 
 
 def _read_formulas(xml: bytes) -> Found:
@@ -733,12 +799,17 @@ def _read_formulas(xml: bytes) -> Found:
 # A worksheet part as XlsxWriter and Excel write it: the main namespace declared once as the default,
 # attributes in double quotes, every cell with its reference first, formula text in a plain <f>
 # element. Such a part is read with one regular-expression pass (five times faster than walking the
-# XML at 1,000,000 formula cells); any other part goes to the XML parser. Element starts are counted
-# exactly with bytes.count: "<" cannot occur unescaped in XML text or attribute values.
-_PLAIN_FORMULA = re.compile(r'<c r="([A-Z]{1,3})([0-9]{1,7})"([^>]*)><f>([^<]*)</f>')
+# XML at 1,000,000 formula cells), or where every tag is whole (see _tagged_formulas) by walking its tags
+# with numpy; any other part goes to the XML parser. Element starts are counted exactly at each "<":
+# it cannot occur unescaped in XML text or attribute values.
+_PLAIN_FORMULA = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"([^>]*)><f>([^<]*)</f>')
 _TEXT_RESULT = re.compile(r'\st="(?:str|s|inlineStr)"')
 _PLAIN_ERROR = re.compile(r'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*\st="e"[^>]*>(?:<f>[^<]*</f>)?<v>([^<]*)</v>')
 _DEFAULT_MAIN = re.compile(rb'<worksheet\s+xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"')
+
+# The formula cells of a plain part: column and row of each, their texts as written joined by "<" (which
+# no text holds: the pattern reads up to the next "<"), and those whose cached value is text.
+Plain = tuple[np.ndarray, np.ndarray, bytes, set[tuple[int, int]]]
 
 
 def _scan_plain_formulas(xml: bytes) -> Found | None:
@@ -750,37 +821,186 @@ def _scan_plain_formulas(xml: bytes) -> Found | None:
     root = _ROOT_START.search(xml, 0, _PROLOG_LIMIT)
     if root is None or not _DEFAULT_MAIN.match(xml, root.start()) or xml.count(b"spreadsheetml/2006/main") != 1:
         return None  # a prefixed or second declaration of the main namespace
-    if xml.count(b'xmlns="') != 1 or xml.find(b"<?", root.start()) >= 0 or b"<!" in xml or b"\r" in xml:
+    tags = _TagStarts(xml)
+    if xml.count(b'xmlns="') != 1 or tags.count(b"?", root.start()) or tags.count(b"!") or b"\r" in xml:
         return None  # a default namespace redeclared inside, a processing instruction, a comment or CDATA,
         # or line ends the parser would normalise
-    if b"&#" in xml or b"='" in xml:
+    if (b"#" in xml and b"&#" in xml) or (b"'" in xml and b"='" in xml):  # a quick look for the rare byte first
         return None
-    if xml.count(b"<c ") != xml.count(b'<c r="') or xml.count(b"<c>") or xml.count(b"<c/"):
+    if tags.count(b"c ") != tags.count(b'c r="') or tags.count(b"c>") or tags.count(b"c/"):
         return None  # a cell without its reference first
-    if xml.count(b"<f ") or xml.count(b"<f/"):
+    if tags.count(b"f ") or tags.count(b"f/"):
         return None  # shared or array formulas, attributes on <f>
-    text = xml.decode("utf-8")
-    formulas = _PLAIN_FORMULA.findall(text)
-    if len(formulas) != xml.count(b"<f>"):
+    if not xml.isascii():
+        _check_utf8(xml, tags.a)  # refuse a part that is not UTF-8 here, as reading it as text always did
+    ends = _whole_tags(tags)
+    plain = _matched_formulas(xml, tags.count(b"f>")) if ends is None else _tagged_formulas(xml, tags, ends)
+    if plain is None:
         return None
-    wrong = len(_ERROR_CELL.findall(xml))  # t="e" however it is spaced or quoted
-    errors = _PLAIN_ERROR.findall(text) if wrong else []
+    wrong = len(_ERROR_CELL_AT_T.findall(xml))  # t="e" however it is spaced or quoted
+    errors = _PLAIN_ERROR.findall(xml.decode("utf-8")) if wrong else []
     if len(errors) != wrong:
         return None
-    cells: dict[str, tuple[list[int], list[str]]] = {}
-    text_results: set[tuple[int, int]] = set()
-    for letters, row, attributes, formula in formulas:
-        if formula:
-            column = cells.get(letters) or cells.setdefault(letters, ([], []))
-            column[0].append(row)
-            column[1].append(formula)
-            if ' t="' in attributes and _TEXT_RESULT.search(attributes):
-                text_results.add((int(row), column_index_from_string(letters)))
-    unescape = html.unescape  # the five XML entities (a character reference sent the part to the parser)
-    return (_by_column({column_index_from_string(letters): (list(map(int, rows)),
-                                                             ["=" + (unescape(f) if "&" in f else f) for f in found])
-                        for letters, (rows, found) in cells.items()}),
-            [(int(r), column_index_from_string(c), unescape(v)) for c, r, v in errors], text_results, set())
+    cols, rows, texts, text_results = plain
+    return (_grouped(cols, rows, _formula_texts(texts)),
+            [(int(r), column_index_from_string(c), html.unescape(v)) for c, r, v in errors], text_results, set())
+
+
+def _check_utf8(xml: bytes, a: np.ndarray) -> None:
+    """Raise what ``xml.decode("utf-8")`` raises, if anything, having decoded only its runs of bytes past
+    ASCII (``a`` views ``xml``): a part is UTF-8 exactly when each run is, as an ASCII byte is a character
+    of its own and no part of any other."""
+    high = np.flatnonzero(a >= 0x80)
+    runs = np.insert(a[high], np.flatnonzero(np.diff(high) > 1) + 1, 0).tobytes()  # a NUL between runs
+    with contextlib.suppress(UnicodeDecodeError):
+        runs.decode("utf-8")
+        return
+    xml.decode("utf-8")  # the same complaint, placed in the part
+
+
+class _TagStarts:
+    """Where each "<" of a part stands and the bytes after it (``a``: the part, then NUL bytes, which no
+    tag goes on with), found in one pass: what the plain scan counts and walks."""
+
+    def __init__(self, xml: bytes) -> None:
+        self.a = np.frombuffer(xml + bytes(_REF_AT + _REF_WIDTH), dtype=np.uint8)
+        self.at = np.flatnonzero(self.a == ord("<"))
+        self.after = self.a[self.at + 1]
+
+    def count(self, follow: bytes, start: int = 0) -> int:
+        """What ``xml.count(b"<" + follow, start)`` gives (such bytes cannot overlap themselves)."""
+        if len(follow) == 2 and not start:
+            return int(self.pairs[follow[0] << 8 | follow[1]])
+        at = self.at[self.after == follow[0]]
+        at = at[at >= start] if start else at
+        for i, byte in enumerate(follow[1:], start=2):
+            at = at[self.a[at + i] == byte]
+        return len(at)
+
+    @functools.cached_property
+    def pairs(self) -> np.ndarray:
+        """How many tags go on with each two bytes after their "<" (by the bytes' 16-bit number)."""
+        return np.bincount((self.after.astype(np.uint16) << 8) | self.a[self.at + 2], minlength=1 << 16)
+
+
+def _whole_tags(tags: _TagStarts) -> np.ndarray | None:
+    """Where each tag ends, when "<" and ">" take turns through the part: every tag is whole, and no text
+    or attribute value holds either. None otherwise."""
+    ends = np.flatnonzero(tags.a == ord(">"))
+    at = tags.at
+    return ends if len(ends) == len(at) and np.all(at < ends) and np.all(ends[:-1] < at[1:]) else None
+
+
+def _tagged_formulas(xml: bytes, tags: _TagStarts, ends: np.ndarray) -> Plain | None:
+    """What :data:`_PLAIN_FORMULA` finds in a part whose tags are whole (``ends``), read off the tags: each
+    ``<f>`` tag right after a ``<c r="B7"...>`` tag and before its text and a ``</f>`` tag. None if some
+    ``<f>`` stands otherwise (the pattern would not match it)."""
+    a, at, after = tags.a, tags.at, tags.after
+    f = np.flatnonzero((after == ord("f")) & (a[at + 2] == ord(">")))  # the <f> tags, by number
+    if len(f) and (f[0] == 0 or f[-1] == len(at) - 1):
+        return None
+    cell, close = at[f - 1], at[f + 1]
+    if not np.all((after[f - 1] == ord("c")) & (ends[f - 1] + 1 == at[f]) & (after[f + 1] == ord("/"))
+                  & (a[close + 2] == ord("f")) & (a[close + 3] == ord(">"))):
+        return None
+    refs = _cell_refs(a, cell)
+    if refs is None or not np.all((refs[0][:, :3] - np.uint8(ord("A")) < 26) | (np.arange(3) >= refs[1][:, None])):
+        return None  # the pattern reads upper-case letters only
+    starts = ends[f] + 1
+    kept = np.flatnonzero(close > starts)  # an empty <f></f> is no formula
+    ref, letters, end = (part[kept] for part in refs)
+    rows, cols = _ref_numbers(ref, letters, end)
+    attributes, stops = cell[kept] + _REF_AT + end + 1, ends[f - 1][kept]  # after the reference's quote
+    typed = np.flatnonzero(_holds_t(a, attributes, stops))
+    text_results = _text_results([xml[i:j] for i, j in zip(attributes[typed].tolist(), stops[typed].tolist(),
+                                                             strict=True)], rows[typed], cols[typed])
+    return cols, rows, _joined(a, starts[kept], close[kept]), text_results
+
+
+def _holds_t(a: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """True where ``a[starts[i]:stops[i]]`` holds ' t="' (each stop at a ">"): looked for in those bytes only."""
+    joined = _joined(a, starts, stops)  # joined by the ">" of each stop
+    b = np.frombuffer(joined + bytes(4), dtype=np.uint8)
+    t = np.flatnonzero(b == ord("t"))
+    t = t[(b[t - 1] == ord(" ")) & (b[t + 1] == ord("=")) & (b[t + 2] == ord('"'))]  # b[-1]: a NUL
+    out = np.zeros(len(starts), dtype=bool)
+    if len(t):
+        block = (stops - starts + 1).astype(np.int64)
+        out[np.searchsorted(np.cumsum(block) - block, t, side="right") - 1] = True  # the range each stands in
+    return out
+
+
+def _ref_numbers(ref: np.ndarray, letters: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of each reference read by :func:`_cell_refs`."""
+    rows = cols = np.zeros(len(ref), dtype=np.int64)
+    for i in range(3):
+        cols = np.where(i < letters, cols * 26 + (ref[:, i] & np.uint8(0xDF)) - (ord("A") - 1), cols)
+    for i in range(1, _REF_WIDTH):
+        rows = np.where((i >= letters) & (i < end), rows * 10 + ref[:, i] - ord("0"), rows)
+    return rows, cols
+
+
+def _joined(a: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> bytes:
+    """The bytes ``a[starts[i]:stops[i]]``, each followed by the byte at ``stops[i]`` but the last, gathered
+    at once."""
+    if not len(starts):
+        return b""
+    kind = np.int32 if len(a) < 1 << 31 else np.int64  # half the memory to fill for any part below 2 GiB
+    starts, stops = starts.astype(kind), stops.astype(kind)
+    block = stops - starts + 1  # each range and the byte after it
+    offsets = np.cumsum(block, dtype=kind) - block
+    return a[np.arange(int(block.sum()) - 1, dtype=kind) - np.repeat(offsets - starts, block)[:-1]].tobytes()
+
+
+def _matched_formulas(xml: bytes, formulas: int) -> Plain | None:
+    """What :data:`_PLAIN_FORMULA` finds in a part, matched one by one; None unless it matches all
+    ``formulas`` ``<f>`` elements of the part."""
+    pieces = _PLAIN_FORMULA.split(xml)  # the bytes between matches and each match's groups: no tuple per match
+    if len(pieces) // 5 != formulas:
+        return None
+    letters, rows, attributes, texts = (pieces[group::5] for group in range(1, 5))
+    if not all(texts):  # an empty <f></f> is no formula
+        keep = [i for i, text in enumerate(texts) if text]
+        letters, rows, attributes, texts = ([group[i] for i in keep] for group in (letters, rows, attributes, texts))
+    index = {c: column_index_from_string(c.decode()) for c in set(letters)}
+    cols = np.fromiter(map(index.__getitem__, letters), dtype=np.int64, count=len(letters))
+    numbers = np.fromiter(map(int, rows), dtype=np.int64, count=len(rows))
+    return cols, numbers, b"<".join(texts), _text_results(attributes, numbers, cols)
+
+
+def _text_results(attributes: list[bytes], rows: np.ndarray, cols: np.ndarray) -> set[tuple[int, int]]:
+    """The formula cells whose other attributes (after the reference) say their cached value is text."""
+    text = {found for found in set(attributes) if b' t="' in found and _TEXT_RESULT.search(found.decode("utf-8"))}
+    pick = [i for i, found in enumerate(attributes) if found in text] if text else []
+    return set(zip(rows[pick].tolist(), cols[pick].tolist(), strict=True))
+
+
+def _grouped(cols: np.ndarray, rows: np.ndarray, texts: list[str]) -> Columns:
+    """Formula cells listed in the file's order, by column (ascending)."""
+    order = np.argsort(cols, kind="stable")
+    out: Columns = {}
+    for pick in np.split(order, np.flatnonzero(np.diff(cols[order])) + 1) if len(order) else []:
+        out[int(cols[pick[0]])] = _ascending(rows[pick], list(map(texts.__getitem__, pick.tolist())))
+    return out
+
+
+_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))  # &amp; last
+_OTHER_AMP = re.compile(r"&(?!(?:lt|gt|quot|apos|amp);)")
+
+
+def _formula_texts(joined: bytes) -> list[str]:
+    """Formula texts as written in ``<f>`` elements and joined by "<", unescaped, each after "=": all at once
+    where every "&" starts one of the five XML entities (a character reference sent the part to the parser)."""
+    if not joined:
+        return []
+    text = joined.decode("utf-8")
+    if "\0" in text or _OTHER_AMP.search(text):
+        return ["=" + (html.unescape(f) if "&" in f else f) for f in text.split("<")]
+    text = "=" + text.replace("<", "\0=")  # no entity spans a separator: the names hold neither byte
+    if "&" in text:
+        for entity, character in _ENTITIES:
+            text = text.replace(entity, character)
+    return text.split("\0")
 
 
 def _parse_formulas(xml: bytes) -> Found:
@@ -869,7 +1089,7 @@ def _sheet_cells(rows: list[list[Any]], formulas: Columns, errors: list[tuple[in
     if height * width > MAX_GRID_CELLS:
         raise UniteconError(f"{where}: {_too_wide(height, width)}")
     grid = np.full((height + 1, width + 1), None, dtype=object)
-    if rows and all(len(r) == len(rows[0]) for r in rows):
+    if rows and len(set(map(len, rows))) == 1:
         grid[1:len(rows) + 1, 1:len(rows[0]) + 1] = np.array(rows, dtype=object).reshape(len(rows), -1)
     else:
         for r, row in enumerate(rows, start=1):
@@ -890,7 +1110,10 @@ def _dates_as_serials(grid: np.ndarray, epoch: dt.datetime, xml: bytes | None = 
     the sheet's XML where it is at hand (calamine's reading loses some: a negative number in a date
     format becomes midnight, serial 60 becomes 28 February), else converted back."""
     flat = grid.ravel()
-    kinds = np.fromiter((type(v) in _SERIAL for v in flat.tolist()), dtype=bool, count=flat.size)
+    values = flat.tolist()
+    if _SERIAL.isdisjoint(map(type, values)):
+        return
+    kinds = np.fromiter((type(v) in _SERIAL for v in values), dtype=bool, count=flat.size)
     where = np.flatnonzero(kinds).tolist()
     if not where:
         return
