@@ -245,3 +245,11 @@ def test_placeholder_zeros_of_a_file_that_asks_to_be_recalculated_are_no_cached_
     _, verdict, _ = verify_file(path)
     assert verdict.summary()["no cached value"] == 2 and verdict.exit_code == EXIT_CLEAN
     assert any("placeholder" in note for note in verdict.notes)
+
+
+def test_a_unitecon_workbook_whose_inputs_file_is_not_found_says_the_model_was_not_compared(tmp_path, monkeypatch):
+    book = Path(__file__).resolve().parents[1] / "workbooks" / "openai.xlsx"
+    monkeypatch.chdir(tmp_path)  # no inputs/ here
+    result = verify(book)
+    assert result.exit_code == EXIT_CLEAN, result.output
+    assert "not compared with its inputs file (inputs/openai.yaml not found" in result.output

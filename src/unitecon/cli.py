@@ -371,11 +371,8 @@ def verify(workbook: Path, inputs_file: Path | None, engine: str, rel_tol: float
     matches, 1 on any mismatch, 3 when some cells could not be verified (and nothing mismatches),
     4 when the file could not be read or recomputed.
     """
-    from .build import plan, plan_peers
     from .checking import verify_file
     from .engines.formualizer_engine import EngineError
-    from .inputs import load_inputs
-    from .model import SCENARIO
     from .verdict import EXIT_UNREADABLE
     from .verify import Recomputed, capped, compare_with_model
 
@@ -407,11 +404,19 @@ def verify(workbook: Path, inputs_file: Path | None, engine: str, rel_tol: float
                 raise UniteconError(f"{inputs_file}: no such inputs file")
             inputs_file = inputs_file or (Path("inputs") / f"{model}.yaml" if model else None)
             checked_model = bool(inputs_file and inputs_file.is_file())
+            if model and not checked_model:
+                verdict.notes.append(f"note: {workbook} was built by unitecon from model {model[:40]!r}; not compared "
+                                     f"with its inputs file ({inputs_file} not found; pass --inputs FILE)")
+            if checked_model and model:
+                from .inputs import load_inputs
             theirs = load_inputs(inputs_file).model if checked_model and model else None
             if theirs is not None and theirs != model:  # every cell would differ: one line, as pull says
                 raise UniteconError(f"{workbook}: built from model {model[:40]!r}, not {theirs!r} ({inputs_file} "
                                     f"holds model {theirs!r}); pass the matching --inputs file, e.g. "
                                     f"{inputs_file.parent / (model[:40] + '.yaml')}")
+        if checked_model:  # only now: the model, pandas and the metric catalogue take a second to import
+            from .build import plan, plan_peers
+            from .model import SCENARIO
         if checked_model and members:
             others.append(("model", str(inputs_file), compare_with_model(rec, plan_peers(peers_files), rel_tol)))
         elif checked_model:
