@@ -6,8 +6,8 @@ import pytest
 
 from unitecon.errors import ModelError
 from unitecon.expr import MONTHS_PER_YEAR, call, compare, ref
+from unitecon.formula_text import _text, in_names
 from unitecon.layout import validate_defined_name
-from unitecon.render import _text, in_names
 
 
 def text(e) -> str:

@@ -190,3 +190,20 @@ def test_render_without_a_workbook_says_so_in_one_line(tmp_path):
     result = CliRunner().invoke(main, ["render", str(tmp_path / "missing.xlsx"), "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert result.output.strip() == f"error: {tmp_path / 'missing.xlsx'}: no such file"
+
+
+def test_a_single_sheet_copy_hides_every_other_sheet_and_shows_that_one():
+    from lxml import etree
+
+    from unitecon.libreoffice import _only_sheet_visible
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    xml = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="{main}"><bookViews>'
+           '<workbookView firstSheet="1" activeTab="0"/></bookViews><sheets><sheet name="A" sheetId="1"/>'
+           '<sheet name="B &amp; C" sheetId="2" state="veryHidden"/><sheet name="D" sheetId="3"/></sheets>'
+           '</workbook>').encode()
+    root = etree.fromstring(_only_sheet_visible(xml, 1))
+    states = [(s.get("name"), s.get("state")) for s in root.iter(f"{{{main}}}sheet")]
+    assert states == [("A", "hidden"), ("B & C", None), ("D", "hidden")]
+    view = root.find(f"{{{main}}}bookViews/{{{main}}}workbookView")
+    assert view.get("activeTab") == "1" and view.get("firstSheet") is None

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 from openpyxl.formula.tokenizer import Tokenizer
-from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, get_column_letter, range_boundaries
+from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, get_column_letter
 
+from . import fingerprint
 from .cycles import MAX_CELL_LINKS, find_cycle
 from .expr import UNIT_CONSTANTS
 from .graph import Run, build_graph
@@ -160,19 +161,8 @@ def _breaks(line: np.ndarray, minimum: int) -> list[tuple[int, int, int, int]]:
 
 def _overtyped(snap: Snapshot, add: Add) -> None:
     """A cell where the build wrote a formula (says the Fingerprint) that now holds a constant."""
-    for sheet, cells, _ in snap.written_formulas:
-        sheet_cells = snap.cells.get(sheet)
-        if sheet_cells is None:
-            continue
-        min_col, min_row, max_col, max_row = range_boundaries(cells)
-        grid = sheet_cells.grid
-        block = grid[min_row:max_row + 1, min_col:max_col + 1]
-        constant = (block != None) & ~sheet_cells.formula_mask(grid.shape)[min_row:max_row + 1,  # noqa: E711
-                                                                            min_col:max_col + 1]
-        for r, c in np.argwhere(constant).tolist():
-            row, col = min_row + r, min_col + c
-            add("overtyped formula", (sheet, f"{get_column_letter(col)}{row}"),
-                f"the build wrote a formula here; it now holds the constant {grid[row, col]!r}")
+    for key, value in fingerprint.overtyped(snap, fingerprint.read(snap)):
+        add("overtyped formula", key, f"the build wrote a formula here; it now holds the constant {value!r}")
 
 
 def _constant(cells: SheetCells, row: int, col: int) -> Any:

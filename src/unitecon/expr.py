@@ -5,7 +5,7 @@ Metrics are written with ordinary Python operators over :func:`ref` nodes::
     ref("{product.revenue}") / ref("{product.paying_users}")
 
 The tree knows its dependencies (the names it refers to) and nothing about cells: turning it into
-Excel text is :mod:`unitecon.render`'s job, computing it is :mod:`unitecon.model`'s. The only numbers
+Excel text is :mod:`unitecon.formula_text`'s job, computing it is :mod:`unitecon.model`'s. The only numbers
 allowed in a tree are unit constants (12 months a year, 60 minutes an hour, 1, 0, 100, 1e6); any
 other number must be an input, so it is cited and visible on the Inputs sheet.
 

@@ -9,17 +9,15 @@ one that works: `unitecon pull` keeps only numbers typed into input cells.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from openpyxl.utils.cell import get_column_letter, range_boundaries
-
+from . import fingerprint
 from .errors import Problem, UniteconError
+from .fingerprint import same_number
 from .limits import excel_number
 from .model import SCENARIO
-from .r1c1 import to_r1c1
-from .snapshot import Snapshot, column_digest, read_snapshot
+from .snapshot import Snapshot, read_snapshot
 
 # What a finding is, which decides the advice: a lock file (close the workbook), a file that is no
 # unitecon workbook of this model (move it away), an input edit pull keeps, an input cell pull refuses
@@ -39,10 +37,6 @@ def lock_files(target: Path) -> dict[str, Path]:
     """The lock file each spreadsheet keeps beside a workbook it has open: Excel's ``~$name.xlsx`` and
     LibreOffice's ``.~lock.name.xlsx#``."""
     return {"Excel": target.with_name("~$" + target.name), "LibreOffice": target.with_name(f".~lock.{target.name}#")}
-
-
-def _same(a: object, b: float) -> bool:
-    return isinstance(a, int | float) and not isinstance(a, bool) and math.isclose(a, b, rel_tol=1e-12, abs_tol=0)
 
 
 def _number(value: object) -> bool:
@@ -76,7 +70,7 @@ def inspect_target(target: Path, current_inputs: dict[str, float],
         detail = "; ".join(p.message.removeprefix(f"{shown}: ") for p in err.problems)
         return [Finding(shown, "", f"not overwritten: cannot read it as a unitecon workbook of model {model!r} "
                                    f"({detail}): {move}", kind=FOREIGN)], None
-    if not snap.has_fingerprint:
+    if not fingerprint.read(snap):
         return [Finding(shown, "", f"not overwritten: not a unitecon workbook of model {model!r} (no Fingerprint "
                                    f"sheet: unitecon did not build it), so `unitecon pull` cannot read it back: "
                                    f"{move}", kind=FOREIGN)], None
@@ -92,7 +86,8 @@ def workbook_edits(snap: Snapshot, current_inputs: dict[str, float]) -> list[Fin
     the build wrote (``current_inputs``: the inputs file's values by name, which an input cell may hold)."""
     shown = str(snap.path)
     problems = []
-    for name, ((sheet, cell), written) in sorted(snap.written_inputs.items()):
+    record = fingerprint.read(snap)
+    for name, ((sheet, cell), written) in sorted(record.inputs.items()):
         key, where = (sheet, cell), f"{sheet}!{cell} ({name})"
         if key in snap.formulas:
             problems.append(Finding(shown, where, f"input replaced by a formula {snap.formulas[key]}; expected a "
@@ -100,43 +95,33 @@ def workbook_edits(snap: Snapshot, current_inputs: dict[str, float]) -> list[Fin
             continue
         value = snap.values.get(key)
         current = current_inputs.get(name)
-        if _same(value, written) or (current is not None and _same(value, current)):
+        if same_number(value, written) or (current is not None and same_number(value, current)):
             continue
         if not _number(value):
             got = "nothing" if value is None else _show(value)
             problems.append(Finding(shown, where, f"input cell holds {got}; expected a finite number within "
                                                   "Excel's range", kind=REFUSED))
-        elif current is not None and not _same(current, written):
+        elif current is not None and not same_number(current, written):
             problems.append(Finding(shown, where, f"changed on both sides since the build: workbook "
                                                   f"{_show(written)} → {_show(value)}, inputs file → "
                                                   f"{_show(current)}; type the figure to keep into the cell or "
                                                   "the inputs file", kind=REFUSED))
         else:
             problems.append(Finding(shown, where, f"edited in the workbook: {_show(written)} → {_show(value)}"))
-    for sheet, cells, name, digest in snap.written_data:
-        min_col, min_row, max_col, max_row = range_boundaries(cells)
-        found = [snap.values.get((sheet, f"{get_column_letter(col)}{row}"), "")
-                 for row in range(min_row, max_row + 1) for col in range(min_col, max_col + 1)]
-        if column_digest(found) != digest:
-            source = ("the ledger file is its source" if name.startswith("customer_")
-                      else "the grid's steps come from the inputs file's sensitivity: section")
-            problems.append(Finding(shown, f"{sheet}!{cells} ({name})",
-                                    f"data written by the build edited in the workbook; {source}: make the change "
-                                    "there", kind=DATA))
-    for sheet, cells, r1c1 in snap.written_formulas:
-        min_col, min_row, max_col, max_row = range_boundaries(cells)
-        for row in range(min_row, max_row + 1):
-            for col in range(min_col, max_col + 1):
-                cell = f"{get_column_letter(col)}{row}"
-                text = snap.formulas.get((sheet, cell))
-                if text is None:
-                    what = snap.values.get((sheet, cell))
-                    problems.append(Finding(shown, f"{sheet}!{cell}", "the build's formula was overtyped with "
-                                                                      f"{'nothing' if what is None else _show(what)}",
-                                            kind=FORMULA))
-                elif to_r1c1(text, row, col)[1:] != r1c1:
-                    problems.append(Finding(shown, f"{sheet}!{cell}", f"formula changed by hand: {text}",
-                                            kind=FORMULA))
+    for sheet, cells, name in fingerprint.data_edited(snap, record):
+        source = ("the ledger file is its source" if name.startswith("customer_")
+                  else "the grid's steps come from the inputs file's sensitivity: section")
+        problems.append(Finding(shown, f"{sheet}!{cells} ({name})",
+                                f"data written by the build edited in the workbook; {source}: make the change "
+                                "there", kind=DATA))
+    for (sheet, cell), text in fingerprint.rewritten(snap, record):
+        if text is None:
+            what = snap.values.get((sheet, cell))
+            problems.append(Finding(shown, f"{sheet}!{cell}", "the build's formula was overtyped with "
+                                                              f"{'nothing' if what is None else _show(what)}",
+                                    kind=FORMULA))
+        else:
+            problems.append(Finding(shown, f"{sheet}!{cell}", f"formula changed by hand: {text}", kind=FORMULA))
     return problems
 
 

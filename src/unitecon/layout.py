@@ -1,7 +1,7 @@
 """Where everything lands: sheet, row and column of every input, formula row, check and output.
 
 No I/O and no formula text here. The writer walks :attr:`Layout.sheets` and asks
-:mod:`unitecon.render` for each cell's formula; the renderer asks the layout where names live.
+:mod:`unitecon.formula_text` for each cell's formula; the renderer asks the layout where names live.
 
 Calculations and Checks share one column layout (FAST: the same columns on every time-based sheet)::
 

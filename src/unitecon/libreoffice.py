@@ -15,6 +15,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from lxml import etree
+
 from .errors import UniteconError
 
 SOFFICE_TIMEOUT = 600  # seconds; a 100,000-customer workbook recalculates in about 15
@@ -90,23 +92,19 @@ def sheet_names(workbook: Path) -> list[str]:
         book.close()
 
 
-_SHEET_TAG = re.compile(rb"<sheet\b[^>]*/>")
-_STATE = re.compile(rb'\sstate="[^"]*"')
-_ACTIVE_TAB = re.compile(rb'\sactiveTab="\d+"')
-_FIRST_SHEET = re.compile(rb'\sfirstSheet="\d+"')
-
-
 def _only_sheet_visible(workbook_xml: bytes, index: int) -> bytes:
-    """workbook.xml with every sheet but the INDEX-th hidden, and that one active."""
-    position = iter(range(1 << 30))
-
-    def visit(match: re.Match[bytes]) -> bytes:
-        tag = _STATE.sub(b"", match.group(0))
-        return tag if next(position) == index else tag[:-2] + b' state="hidden"/>'
-
-    xml = _SHEET_TAG.sub(visit, workbook_xml)
-    xml = _FIRST_SHEET.sub(b"", _ACTIVE_TAB.sub(b"", xml))
-    return xml.replace(b"<workbookView", b'<workbookView activeTab="%d"' % index, 1)
+    """workbook.xml with every sheet but the INDEX-th hidden, and that one active (edited as XML, entities
+    and network never resolved)."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    root = etree.fromstring(workbook_xml, parser)
+    for position, sheet in enumerate(root.iterfind("{*}sheets/{*}sheet")):
+        sheet.attrib.pop("state", None)
+        if position != index:
+            sheet.set("state", "hidden")
+    for view in root.iterfind("{*}bookViews/{*}workbookView"):
+        view.attrib.pop("firstSheet", None)
+        view.set("activeTab", str(index))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def _single_sheet_copy(workbook: Path, index: int, target: Path) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .formula_text import in_names
 from .model import Model, Row
-from .render import in_names
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ the replacement is atomic.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,8 +19,10 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
 
+from . import fingerprint
 from .atomic import replacing
 from .errors import InputsError, Problem
+from .fingerprint import same_number
 from .guard import DATA, FORMULA, workbook_edits
 from .guard import rebuild_command as _rebuild_command
 from .inputs import Figure, Inputs, load_inputs
@@ -41,10 +42,6 @@ class Change:
 
     def __str__(self) -> str:
         return f"{self.name} ({self.cell}): {self.old:,.10g} → {self.new:,.10g}"
-
-
-def _same(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-12, abs_tol=0)
 
 
 def _yaml() -> YAML:
@@ -67,7 +64,7 @@ def plan_pull(workbook: str | Path, inputs_path: str | Path | None = None,
     already read, if it was."""
     snap = snap or read_snapshot(workbook)
     shown = str(workbook)
-    if not snap.model and not snap.has_fingerprint:
+    if not snap.model and not fingerprint.read(snap):
         raise InputsError(Problem(shown, "", "not a unitecon workbook (no Fingerprint sheet, no model recorded); "
                                              "`unitecon pull` reads input cells back only from a workbook "
                                              "`unitecon build` wrote"))
@@ -92,6 +89,7 @@ def plan_pull(workbook: str | Path, inputs_path: str | Path | None = None,
                                              f"(such as {missing[0]}); expected a workbook built from it"))
     problems: list[Problem] = []
     changes: list[Change] = []
+    record = fingerprint.read(snap)
     for figure in figures:
         if figure.name in missing:
             problems.append(Problem(shown, figure.name, "defined name missing from the workbook; expected a "
@@ -122,12 +120,12 @@ def plan_pull(workbook: str | Path, inputs_path: str | Path | None = None,
         if figure.path[0] == "periods" and not float(value).is_integer():
             problems.append(Problem(shown, where, f"{value:g} months; expected a whole number"))
             continue
-        if _same(value, figure.value):
+        if same_number(value, figure.value):
             continue
-        written = snap.written_inputs.get(figure.name, (None, None))[1]
-        if written is not None and _same(value, written):
+        written = record.inputs.get(figure.name, (None, None))[1]
+        if written is not None and same_number(value, written):
             continue  # untouched in the workbook: the inputs file changed since the build, and it wins
-        if written is not None and not _same(figure.value, written):
+        if written is not None and not same_number(figure.value, written):
             problems.append(Problem(shown, where, f"changed on both sides since the build: workbook {written:,.10g} "
                                                   f"→ {value:,.10g}, inputs file → {figure.value:,.10g}; keep one"))
             continue
@@ -175,7 +173,7 @@ def apply_pull(inputs_path: str | Path, snap: Snapshot, changes: list[Change]) -
         if field not in ("value", "months"):
             continue  # a scenario's value: the scenarios mapping holds bare numbers, so no edited: note
         previous = change.figure.edited.previous if change.figure.edited else change.old
-        if _same(previous, change.new):
+        if same_number(previous, change.new):
             if "edited" in node:
                 _remove(node, "edited")  # back to the source's figure
             continue

@@ -11,7 +11,6 @@ import re
 COVER, SUMMARY, INPUTS, CALCULATIONS, CHECKS = "Cover", "Summary", "Inputs", "Calculations", "Checks"
 CUSTOMERS, AUDIT, FINGERPRINT, SENSITIVITY = "Customers", "Audit", "Fingerprint", "Sensitivity"
 SHEET_ORDER = (COVER, SUMMARY, SENSITIVITY, INPUTS, CALCULATIONS, CHECKS, CUSTOMERS, AUDIT, FINGERPRINT)
-FINGERPRINT_COLUMNS = ("Kind", "Sheet", "Cells", "Name", "Written")
 AUDIT_COLUMNS = ("Name", "Label", "Unit", "Sheet", "Periods", "Formula in names", "Description", "Rests on inputs",
                  "Sources")
 

@@ -1,4 +1,5 @@
-"""Read a workbook someone may have edited: cell values, formulas, defined names, the build fingerprint.
+"""Read a workbook someone may have edited: cell values, formulas, defined names (its Fingerprint sheet:
+:mod:`.fingerprint`).
 
 The file is treated as untrusted: it must be a zip whose inflated size and compression ratio are
 within bounds before anything is inflated, and no XML part may declare a DTD (entity expansion and
@@ -11,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import hashlib
 import html
 import io
 import re
@@ -41,7 +41,6 @@ from .limits import (
     clip,
 )
 from .r1c1 import column_patterns
-from .sheets import FINGERPRINT
 
 Key = tuple[str, str]  # (sheet as written, "A1")
 MAX_HEADER_COLUMNS = 64  # header rows are read this far to the right
@@ -119,9 +118,6 @@ class Snapshot:
     names: dict[str, Key] = field(default_factory=dict)
     cells: dict[str, SheetCells] = field(default_factory=dict)  # by sheet name as written
     properties: dict[str, str] = field(default_factory=dict)
-    written_inputs: dict[str, tuple[Key, float]] = field(default_factory=dict)
-    written_formulas: list[tuple[str, str, str]] = field(default_factory=list)  # (sheet, cells, R1C1)
-    written_data: list[tuple[str, str, str, str]] = field(default_factory=list)  # (sheet, cells, name, digest)
     broken_names: dict[str, str] = field(default_factory=dict)  # name -> what it refers to
     formula_names: dict[str, str] = field(default_factory=dict)  # name -> its constant or formula (=0.05)
     area_names: dict[str, str] = field(default_factory=dict)  # name of several areas -> them (names: the first)
@@ -131,10 +127,6 @@ class Snapshot:
     @property
     def model(self) -> str | None:
         return self.properties.get("unitecon_model")
-
-    @property
-    def has_fingerprint(self) -> bool:
-        return bool(self.written_inputs or self.written_formulas)
 
     def value(self, sheet: str, a1: str) -> Any:
         """The value stored in one cell (the cached value of a formula cell); None if empty or absent."""
@@ -196,15 +188,6 @@ class Snapshot:
             if isinstance(value, str):
                 out.setdefault(value, get_column_letter(col))
         return out
-
-
-def column_digest(values: list[Any]) -> str:
-    """SHA-256 of a column of cell values as written (numbers to Excel's 15 significant digits, text as
-    is): the fingerprint of a ledger column, so an edit anywhere in 25,000 rows is noticed without
-    storing the rows twice. (A file stores 16 digits, so the 17th of a Python float does not survive.)"""
-    text = "\x1f".join(format(float(v), ".15g") if isinstance(v, int | float) and not isinstance(v, bool)
-                        else str(v) for v in values)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def check_zip(path: Path, *, parts: bool = True) -> None:
@@ -708,14 +691,6 @@ def read_snapshot(path: str | Path) -> Snapshot:
         for sheet, part in parts.items():
             snap.cells[sheet] = _sheet_cells(rows[sheet], *found[sheet], where=f"{path}: sheet {sheet!r}",
                                              epoch=snap.epoch, xml=xml.pop(part))
-    fingerprint = _sheet_rows(snap, FINGERPRINT, first_row=5, columns=5)
-    for kind, sheet, cells, name, written in fingerprint:
-        if kind == "input" and isinstance(written, int | float):
-            snap.written_inputs[str(name)] = ((str(sheet), str(cells)), float(written))
-        elif kind == "formula":
-            snap.written_formulas.append((str(sheet), str(cells), str(written)))
-        elif kind == "data":
-            snap.written_data.append((str(sheet), str(cells), str(name), str(written)))
     return snap
 
 
@@ -1161,16 +1136,3 @@ def excel_serial(value: dt.date | dt.time | dt.timedelta, epoch: dt.datetime = E
 
 
 _SERIAL = {dt.date, dt.datetime, dt.time, dt.timedelta}
-
-
-def _sheet_rows(snap: Snapshot, sheet: str, first_row: int, columns: int) -> list[tuple[Any, ...]]:
-    """Rows of constants from ``first_row`` down, ``columns`` wide, while the first column is filled."""
-    cells = snap.cells.get(sheet)
-    if cells is None:
-        return []
-    out = []
-    row = first_row
-    while cells.get(row, 1) is not None:
-        out.append(tuple(cells.get(row, c) for c in range(1, columns + 1)))
-        row += 1
-    return out

@@ -3,7 +3,7 @@
 XlsxWriter writes the file because it stores a cached value beside every formula (so pandas,
 previewers and Excel's Protected View see numbers) while flagging the workbook for a full
 recalculation on open, and because its output is byte-for-byte reproducible once the document
-timestamp is fixed. Formula text comes from :mod:`unitecon.render`; positions from
+timestamp is fixed. Formula text comes from :mod:`unitecon.formula_text`; positions from
 :mod:`unitecon.layout`. User-supplied text is always written with ``write_string``: it never
 becomes a formula.
 """
@@ -19,9 +19,17 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell, xl_rowcol_to_cell_fast
 from xlsxwriter.worksheet import CellFormulaTuple, CellNumberTuple, Worksheet
 
-from . import __version__
+from . import __version__, fingerprint
 from .atomic import replacing
 from .expr import ref
+from .formula_text import (
+    customer_formula,
+    formula,
+    grid_axis_formula,
+    in_names,
+    scenario_formula,
+    scenario_pick_formula,
+)
 from .inputs import SCENARIO, Figure
 from .layout import GridPlace, Layout, Line
 from .lineage import lineage
@@ -29,7 +37,6 @@ from .metrics.arppu import SUMMARY as ARPPU_SUMMARY
 from .model import SCALAR, Row, written_out
 from .peers import HEADLINES as PEERS_HEADLINES
 from .r1c1 import to_r1c1
-from .render import customer_formula, formula, grid_axis_formula, in_names, scenario_formula, scenario_pick_formula
 from .sheets import (
     AUDIT,
     AUDIT_COLUMNS,
@@ -41,7 +48,6 @@ from .sheets import (
     CUSTOMER_UNIT_ROW,
     CUSTOMERS,
     FINGERPRINT,
-    FINGERPRINT_COLUMNS,
     FIRST_BODY_ROW,
     FIRST_CUSTOMER_ROW,
     FIRST_PERIOD,
@@ -57,7 +63,6 @@ from .sheets import (
     SUMMARY,
     UNIT,
 )
-from .snapshot import column_digest
 from .units import Unit, input_bounds
 
 #: Fixed document timestamp: same inputs give the same bytes.
@@ -73,7 +78,7 @@ class _Sheet(Worksheet):
     """A worksheet that writes formula text as rendered, and tall columns in bulk.
 
     XlsxWriter runs ~30 regular expressions over every formula to add the ``_xlfn.`` prefix to
-    dynamic-array functions; unitecon's formulas come only from :mod:`unitecon.render` and use only
+    dynamic-array functions; unitecon's formulas come only from :mod:`unitecon.formula_text` and use only
     allow-listed functions, none of which need a prefix, so that pass (60 % of writing a 25,000-customer
     sheet) is skipped. :meth:`write_column` and :meth:`_write_cell` take the per-cell overhead out of
     the Customers sheet. These use XlsxWriter internals; the output is byte-identical (the tests compare
@@ -88,7 +93,7 @@ class _Sheet(Worksheet):
         """Numbers (``formulas`` None) or formulas with their cached numbers down one column, stored as
         ``write_number`` / ``write_formula`` store each cell, with the checks they make per cell made
         once: the column is inside the sheet, the numbers are finite, the formulas come from
-        :mod:`unitecon.render` (no array or dynamic-array formula among them)."""
+        :mod:`unitecon.formula_text` (no array or dynamic-array formula among them)."""
         if not values:
             return
         last = first_row + len(values) - 1
@@ -210,7 +215,8 @@ def _write(layout: Layout, path: Path, progress: Callable[[str], None]) -> int:
         runs += _write_customers(sheets[CUSTOMERS], layout, styles, progress, data)
     _write_cover(sheets[COVER], layout, styles, written)
     _write_audit(sheets[AUDIT], layout, styles)
-    _write_fingerprint(sheets[FINGERPRINT], layout, styles, runs, data)
+    inputs_written = {f.name: ((INPUTS, layout.names[f.name].a1()), f.value) for f in layout.model.input_cells()}
+    fingerprint.write(sheets[FINGERPRINT], styles, fingerprint.Fingerprint(inputs_written, runs, data))
     for key, value in (("unitecon_model", inputs.model), ("unitecon_version", __version__),
                        ("unitecon_inputs_sha256", inputs.digest)):
         wb.set_custom_property(key, value)
@@ -451,7 +457,7 @@ def _write_sensitivity(ws, layout: Layout, styles: _Styles, written: list,
             written.append((SENSITIVITY, place.values_row, col, text))
         data.append((SENSITIVITY, f"{xl_rowcol_to_cell(place.steps_row, GridPlace.FIRST_COL)}:"
                                   f"{xl_rowcol_to_cell(place.steps_row, last_col)}",
-                     f"{grid.output}_column_steps", column_digest(grid.column_offsets)))
+                     f"{grid.output}_column_steps", fingerprint.column_digest(grid.column_offsets)))
         expr = written_out(model, grid.output, {grid.row_input, grid.column_input})
         for i, offset in enumerate(grid.row_offsets):
             r = place.first_row + i
@@ -471,7 +477,7 @@ def _write_sensitivity(ws, layout: Layout, styles: _Styles, written: list,
                 written.append((SENSITIVITY, cell.row, cell.col, text))
         data.append((SENSITIVITY, f"{xl_rowcol_to_cell(place.first_row, GridPlace.STEP_COL)}:"
                                   f"{xl_rowcol_to_cell(place.bottom, GridPlace.STEP_COL)}",
-                     f"{grid.output}_row_steps", column_digest(grid.row_offsets)))
+                     f"{grid.output}_row_steps", fingerprint.column_digest(grid.row_offsets)))
         good_low = out.unit == "multiple"  # a lower exchange rate is better; a longer runway is better
         ws.conditional_format(place.first_row, GridPlace.FIRST_COL, place.bottom, last_col, {
             "type": "3_color_scale", "min_color": HEAT_GOOD if good_low else HEAT_BAD, "mid_color": HEAT_MID,
@@ -632,39 +638,6 @@ def _what_this_is(layout: Layout) -> str:
               "cross-checked against another.")
     return (f"Unit economics of {inputs.company} from {count} cited document{'s' if count != 1 else ''}: "
             f"{documents}. It holds {what} Every calculated cell is a live formula.{checks}")
-
-
-def _write_fingerprint(ws, layout: Layout, styles: _Styles, runs: list[tuple[str, str, str]],
-                       data: list[tuple[str, str, str, str]]) -> None:
-    """What this build wrote: every input value by name and every formula, as runs of one R1C1 formula.
-
-    ``unitecon build`` compares a workbook with this record before overwriting it, so an edit made in
-    Excel (a changed input, a rewritten or overtyped formula) is never lost silently.
-    """
-    ws.write_string(0, 0, "Build fingerprint", styles.title)
-    ws.write_string(1, 0, "What unitecon wrote: the value of every input and every formula (R1C1, one line per "
-                          "run of cells sharing a formula). Used to detect edits made after the build; do not edit.",
-                    styles.subtitle)
-    for col, (text, width) in enumerate(zip(FINGERPRINT_COLUMNS, (10, 14, 16, 34, 70), strict=True)):
-        ws.write_string(HEADER_ROW, col, text, styles.header)
-        ws.set_column(col, col, width)
-    ws.repeat_rows(HEADER_ROW)
-    r = HEADER_ROW + 1
-    for figure in sorted(layout.model.input_cells(), key=lambda f: f.name):
-        cell = layout.names[figure.name]
-        values = ("input", INPUTS, cell.a1(), figure.name)
-        for col, text in enumerate(values):
-            ws.write_string(r, col, text, styles.text)
-        ws.write_number(r, 4, figure.value, styles.text)
-        r += 1
-    for sheet, cells, name, digest in data:
-        for col, value in enumerate(("data", sheet, cells, name, digest)):
-            ws.write_string(r, col, value, styles.text)
-        r += 1
-    for sheet, cells, text in runs:
-        for col, value in enumerate(("formula", sheet, cells, "", text)):
-            ws.write_string(r, col, value, styles.text)
-        r += 1
 
 
 def _runs(written: list[tuple[str, int, int, str]]):
@@ -831,7 +804,7 @@ def _write_customers(ws, layout: Layout, styles: _Styles, progress: Callable[[st
         if column.row is None:
             written = _write_ledger_column(ws, column, model, styles)
             cells = f"{xl_rowcol_to_cell(first, c)}:{xl_rowcol_to_cell(last, c)}"
-            data.append((CUSTOMERS, cells, column.name, column_digest(written)))
+            data.append((CUSTOMERS, cells, column.name, fingerprint.column_digest(written)))
             continue
         progress(f"Customers: column {column.name} ({c + 1} of {len(columns)}, {n:,} rows)")
         fmt = styles.value("metric", column.unit)
