@@ -253,3 +253,16 @@ def test_a_unitecon_workbook_whose_inputs_file_is_not_found_says_the_model_was_n
     result = verify(book)
     assert result.exit_code == EXIT_CLEAN, result.output
     assert "not compared with its inputs file (inputs/openai.yaml not found" in result.output
+
+
+def test_an_infinite_cached_value_never_matches(tmp_path):
+    path = tmp_path / "inf.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("S")
+    sheet.write_number("A1", 1)
+    sheet.write_formula("B1", "=A1*2", None, float("inf"))  # no cell of Excel holds an infinity
+    sheet.write_formula("B2", "=A1*2", None, 2)
+    book.close()
+    result = verify(path)
+    assert result.exit_code == EXIT_MISMATCH, result.output
+    assert "1 matching, 1 mismatching" in result.output and "S!B1" in result.output

@@ -123,3 +123,28 @@ def test_the_formulas_engine_computes_a_column_as_each_cell_would(repro):
     _, verdict, _ = verify_file(CORPUS / "repro" / f"{repro}.xlsx", engine="formulas")
     assert verdict.findings == [] and verdict.matching == verdict.cells > 0, verdict.lines(5)
     assert verdict.second_opinion == 0  # formulas itself reproduced every cell, IronCalc was not needed
+
+
+def test_a_formula_past_excels_limits_gets_no_second_opinion():
+    from unitecon.engines.ironcalc_engine import MAX_NESTING, within_excel_limits
+
+    assert within_excel_limits(["=" + "(" * MAX_NESTING + "A1" + ")" * MAX_NESTING, "=A1+" * 2000 + "1"])
+    assert not within_excel_limits(["=" + "(" * (MAX_NESTING + 1) + "A1" + ")" * (MAX_NESTING + 1)])
+    assert not within_excel_limits(["=" + "A1+" * 3000 + "1"])  # 9,000 characters: longer than Excel takes
+
+
+def test_verify_of_a_formula_nested_thousands_deep_is_not_verified_not_a_crash(tmp_path):
+    import subprocess
+    import sys
+
+    import xlsxwriter
+
+    path = tmp_path / "deep.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("S")
+    sheet.write_number("A1", 1)
+    sheet.write_formula("B1", "=" + "(" * 3000 + "A1" + ")" * 3000, None, 1)
+    book.close()
+    done = subprocess.run([sys.executable, "-m", "unitecon.cli", "verify", str(path)], capture_output=True, text=True)
+    assert done.returncode == 3, (done.returncode, done.stdout, done.stderr)  # IronCalc overflowed its stack: -11
+    assert "not verified: S!B1" in done.stdout and "Traceback" not in done.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 import graphlib
 import itertools
 
+import openpyxl
 import pytest
 from openpyxl import Workbook
 from openpyxl.formula.tokenizer import Tokenizer
@@ -27,28 +28,40 @@ def _brute_precedents(snap) -> dict[tuple[str, str], set[tuple[str, str]]]:
     names = {n.upper(): where for n, where in snap.names.items()}
     out = {}
     for (sheet, a1), text in snap.formulas.items():
-        found = set()
-        for token in Tokenizer(text).items:
+        found: set = set()
+        last: set | None = None  # the cells of the reference just before, for the intersection operator
+        tokens = Tokenizer(text).items
+        for i, token in enumerate(tokens):
             if token.type != "OPERAND" or token.subtype != "RANGE":
                 continue
-            value = token.value
-            if value.upper() in names:
-                target, ref = names[value.upper()]
-            elif "!" in value:
-                target, ref = value.rsplit("!", 1)
-                target = target.strip("'")
-            else:
-                target, ref = sheet, value
-            try:
-                left, top, right, bottom = range_boundaries(ref.replace("$", ""))
-            except ValueError:
-                continue
-            if None in (left, top, right, bottom):
-                continue  # a whole column or row: a finding, not cells
-            found |= {(target, f"{get_column_letter(c)}{r}") for r in range(min(top, bottom), max(top, bottom) + 1)
-                      for c in range(min(left, right), max(left, right) + 1)}
+            cells = _cells_of(token.value, sheet, names, snap)
+            if last is not None and i >= 2 and tokens[i - 1].type == "WHITE-SPACE" and \
+                    tokens[i - 2].subtype == "RANGE":  # "A1:B3 B2:C5": only what both hold
+                found -= last - cells
+                cells &= last
+            found |= cells
+            last = cells
         out[(sheet, a1)] = found
     return out
+
+
+def _cells_of(value: str, sheet: str, names: dict, snap) -> set[tuple[str, str]]:
+    if value.upper() in names:
+        target, ref = names[value.upper()]
+    elif "!" in value:
+        target, ref = value.rsplit("!", 1)
+        target = target.strip("'")
+    else:
+        target, ref = sheet, value
+    try:
+        left, top, right, bottom = range_boundaries(ref.replace("$", ""))
+    except ValueError:
+        return set()
+    height, width = (g - 1 for g in snap.cells[target].grid.shape) if target in snap.cells else (0, 0)
+    top, bottom = (1, height) if top is None else (top, bottom)  # a whole column: the rows the sheet uses
+    left, right = (1, width) if left is None else (left, right)
+    return {(target, f"{get_column_letter(c)}{r}") for r in range(min(top, bottom), max(top, bottom) + 1)
+            for c in range(min(left, right), max(left, right) + 1)}
 
 
 def _workbook(path, sheet1: dict[str, str], sheet2: dict[str, object] | None = None, names=None):
@@ -84,6 +97,7 @@ MIXED = {
     "H1": "=SUM(Sheet2!B2:B4)+SUM(B:B)",
     "H2": "=Nowhere+1",
     "I1": "=SUM(A1:C3)",  # a block of several columns
+    "I2": "=SUM(A1:B3 B2:C5)",  # the intersection operator: B2:B3
     **_filled("J", range(1, 6), "=A{r}"),
     **_filled("J", range(6, 11), "=A{r}*2"),  # a second run right below the first
     **_filled("J", range(13, 16), "=A{r}"),  # and one after a gap
@@ -212,3 +226,94 @@ def test_the_circle_reported_is_the_same_whatever_python_hashes_strings_with(tmp
     outputs = {subprocess.run([sys.executable, "-m", "unitecon.cli", "audit", str(snap.path)], capture_output=True,
                               text=True, env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2, 3)}
     assert len(outputs) == 1 and "Sheet1!K1: circular reference: Sheet1!K1 -> Sheet1!K1" in outputs.pop()
+
+
+def test_trace_never_shows_different_formulas_side_by_side_as_one_copied_formula(tmp_path):
+    snap = _workbook(tmp_path / "mixed.xlsx", {"K1": "=A1", "K2": "=A2*2", "K3": "=A3+1", "K4": "=A4",
+                                               "L1": "=SUM(K1:K4)"})
+    tree = trace(str(snap.path), "Sheet1!L1", limit=0)
+    assert [(c.cell, c.formula) for c in tree.children] == [("K1", "=A1"), ("K2", "=A2*2"), ("K3", "=A3+1"),
+                                                            ("K4", "=A4")]
+    assert [[g.cell for g in c.children] for c in tree.children] == [["A1"], ["A2"], ["A3"], ["A4"]]
+
+
+def test_trace_of_a_run_shows_what_all_of_its_cells_read(tmp_path):
+    snap = _workbook(tmp_path / "total.xlsx", {"B1": "=A1", **_filled("B", range(2, 41), "=B{up}+A{r}")})
+    tree = trace(str(snap.path), "Sheet1!B40", limit=0)
+    run = tree.children[0]
+    assert (run.cell, run.formula) == ("B2:B39", "38 cells, the formula =B1+A2 copied")
+    assert [c.cell for c in run.children] == ["B1", "A2:A39"]  # B1 (the first cell's) and every A, not only A2
+    assert [c.cell for c in tree.children[1:]] == ["A40"]
+
+
+def test_a_lower_case_reference_reads_the_cell_it_names_wherever_it_stands(tmp_path):
+    snap = _workbook(tmp_path / "lower.xlsx", {"K2": "=a2*2", "M5": "=a2*2", "N5": "=$b$3+c4"})
+    graph = build_graph(snap)
+    assert graph.precedents(("Sheet1", "K2")) == [("Sheet1", "A2")]
+    assert graph.precedents(("Sheet1", "M5")) == [("Sheet1", "A2")]
+    assert graph.precedents(("Sheet1", "N5")) == [("Sheet1", "B3"), ("Sheet1", "C4")]
+    assert graph.dependents(("Sheet1", "A2")) == [("Sheet1", "K2"), ("Sheet1", "M5")]
+
+
+def test_table_references_broken_references_and_range_tails_are_not_unknown_names(tmp_path):
+    snap = _workbook(tmp_path / "odd.xlsx", {"K1": "=SUM(Table1[col2])", "K2": "=Sheet3!#REF!+A1",
+                                             "K3": "=SUM(OFFSET(A1,0,1):D2)", "K4": "=nosuch+1"})
+    assert build_graph(snap).unknown_names == {("Sheet1", "K4"): ["nosuch"]}
+    found = {(f.kind, f.location) for f in audit(str(snap.path))}
+    assert ("error value", "Sheet1!K2") in found and ("unknown name", "Sheet1!K4") in found
+
+
+def test_a_sheets_own_name_shadows_the_workbooks_there_and_only_there(tmp_path):
+    wb = Workbook()
+    first, second = wb.active, wb.create_sheet("Other")
+    first.title = "Sheet1"
+    first["A1"], first["B1"], second["A1"], second["B1"] = 1, "=Rate*10", 2, "=Rate*10"
+    second["C1"] = "=Mine+1"
+    wb.defined_names["Rate"] = DefinedName("Rate", attr_text="Sheet1!$A$1")
+    second.defined_names["Rate"] = DefinedName("Rate", attr_text="Other!$A$1")
+    second.defined_names["Mine"] = DefinedName("Mine", attr_text="Other!$B$1")
+    wb.save(tmp_path / "local.xlsx")
+    snap = read_snapshot(tmp_path / "local.xlsx")
+    graph = build_graph(snap)
+    assert graph.precedents(("Sheet1", "B1")) == [("Sheet1", "A1")]
+    assert graph.precedents(("Other", "B1")) == [("Other", "A1")]
+    assert graph.precedents(("Other", "C1")) == [("Other", "B1")] and graph.unknown_names == {}
+    assert graph.dependents(("Other", "A1")) == [("Other", "B1")]
+    assert (trace(str(snap.path), "Mine").sheet, trace(str(snap.path), "Other!Rate").sheet) == ("Other", "Other")
+
+
+def test_names_of_several_areas_or_defined_as_formulas_read_every_cell_they_name(tmp_path):
+    snap = _workbook(tmp_path / "names.xlsx", {"K1": "=SUM(two)", "K2": "=fx+k", "K3": "=SUM(A:A)"},
+                     names={"two": "Sheet1!$A$1,Sheet1!$A$10", "fx": "Sheet1!$A$4*2", "k": "0.05"})
+    graph = build_graph(snap)
+    assert graph.precedents(("Sheet1", "K1")) == [("Sheet1", "A1"), ("Sheet1", "A10")]
+    assert graph.precedents(("Sheet1", "K2")) == [("Sheet1", "A4")]
+    assert graph.precedents(("Sheet1", "K3")) == [("Sheet1", f"A{r}") for r in range(1, 41)]
+    assert graph.dependents(("Sheet1", "A10")) == [("Sheet1", "K1"), ("Sheet1", "K3")]
+    assert graph.unknown_names == {}
+
+
+@pytest.mark.parametrize("formulas", [{"A1": "=SUM(two)", "B1": "=A1"}, {"A1": "=fx", "B1": "=A1"},
+                                      {"A1": "=SUM(B:B)", "B1": "=A1"}, {"A2": "=SUM(A:A)"}])
+def test_a_circle_through_a_name_or_a_whole_column_is_found(tmp_path, formulas):
+    snap = _workbook(tmp_path / "circle.xlsx", {}, names={"two": "Sheet1!$C$1,Sheet1!$B$1", "fx": "Sheet1!$B$1*2"})
+    path = snap.path
+    book = openpyxl.load_workbook(path)
+    for cell, text in formulas.items():
+        book["Sheet1"][cell] = text
+    book.save(path)
+    assert find_cycle(build_graph(read_snapshot(path))) is not None
+
+
+def test_a_3d_reference_reads_the_cell_on_every_sheet_of_its_span(tmp_path):
+    wb = Workbook()
+    wb.active.title = "Main"
+    for title, value in (("Jan", 1), ("Feb", 2), ("Mar", 3), ("Apr", 4)):
+        wb.create_sheet(title)["B2"] = value
+    wb["Main"]["A1"] = "=SUM(Jan:Mar!B2)"
+    wb["Main"]["A2"] = "=SUM('Mar:Feb'!B2)"
+    wb.save(tmp_path / "3d.xlsx")
+    graph = build_graph(read_snapshot(tmp_path / "3d.xlsx"))
+    assert graph.precedents(("Main", "A1")) == [("Jan", "B2"), ("Feb", "B2"), ("Mar", "B2")]
+    assert graph.precedents(("Main", "A2")) == [("Feb", "B2"), ("Mar", "B2")]
+    assert graph.dependents(("Feb", "B2")) == [("Main", "A1"), ("Main", "A2")]

@@ -77,3 +77,10 @@ def test_column_patterns_of_the_shipped_customer_columns(built):
                 patterns, which = r1c1.column_patterns(texts, rows, col)
                 expected = [to_r1c1(t, r, col) for t, r in zip(texts, rows.tolist(), strict=True)]
                 assert [patterns[w] for w in which] == expected
+
+
+def test_column_patterns_of_texts_holding_a_control_character_are_found_cell_by_cell():
+    texts = ["=A1*2\x01", "=A2*2\x01", "=B3+1"]
+    rows = np.array([1, 2, 3])
+    patterns, which = r1c1.column_patterns(texts, rows, 3)
+    assert [patterns[k] for k in which] == [to_r1c1(t, r, 3) for t, r in zip(texts, rows.tolist(), strict=True)]

@@ -202,7 +202,7 @@ def _token_findings(formula: str) -> list[tuple[str, str]]:
         function = tok.value[:-1].upper().removeprefix("_XLFN.")
         if tok.type == "FUNC" and tok.subtype == "OPEN" and function in VOLATILE:
             out.append(("volatile function", f"{tok.value[:-1]} recalculates on every change: {{formula}}"))
-        if tok.type == "OPERAND" and tok.subtype == "ERROR":
+        if tok.type == "OPERAND" and (tok.subtype == "ERROR" or (tok.subtype == "RANGE" and "#REF!" in tok.value)):
             out.append(("error value", f"{tok.value} written into the formula {{formula}}"))
     return out
 

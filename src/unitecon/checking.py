@@ -28,7 +28,7 @@ from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_bo
 
 from .engines.legacy import function_name, is_range_text, with_implicit_intersection
 from .snapshot import Snapshot
-from .verdict import KINDS, MATCH, MISMATCH, NO_CACHED, NOT_VERIFIED, VOLATILE, Finding, Verdict, same, shown
+from .verdict import KINDS, MATCH, MISMATCH, NO_CACHED, NOT_VERIFIED, VOLATILE, Finding, Verdict, close, same, shown
 
 VOLATILE_FUNCTIONS = frozenset("""
 TODAY NOW RAND RANDBETWEEN RANDARRAY OFFSET INDIRECT CELL INFO
@@ -154,10 +154,7 @@ def judge(snap: Snapshot, grids: dict[str, np.ndarray], engine: str, rel_tol: fl
 def _differing(ours: np.ndarray, cached: np.ndarray, rel_tol: float) -> set[int]:
     types = set(map(type, ours)) | set(map(type, cached))
     if types <= {float, int}:
-        a, b = ours.astype(float), cached.astype(float)
-        with np.errstate(invalid="ignore"):
-            close = np.abs(a - b) <= np.maximum(rel_tol * np.maximum(np.abs(a), np.abs(b)), 1e-12)
-        candidates = np.flatnonzero(~close).tolist()
+        candidates = np.flatnonzero(~close(ours.astype(float), cached.astype(float), rel_tol)).tolist()
     else:
         candidates = range(len(ours))
     return {i for i in candidates if cached[i] is None or ours[i] == "#NAME?" or not same(ours[i], cached[i], rel_tol)}
@@ -300,12 +297,15 @@ class SecondOpinion:
         self.fixed: dict[Cell, Any] = {}
         self.opinion = None
         self.loaded = False
+        self.snap: Snapshot | None = None  # the workbook's formulas, checked against Excel's limits first
 
     def value(self, sheet: str, row: int, col: int) -> Any:
         if not self.loaded:
             from .engines import ironcalc_engine
 
-            self.opinion, self.loaded = ironcalc_engine.recalculate(self.path), True
+            texts = (t for cells in (self.snap.cells.values() if self.snap else ())
+                     for _, column in cells.formulas.values() for t in column)
+            self.opinion, self.loaded = ironcalc_engine.recalculate(self.path, texts), True
             if self.opinion is not None and self.fixed:
                 self.opinion.substitute(self.fixed)
         return None if self.opinion is None else self.opinion.value(sheet, row, col)
@@ -403,6 +403,7 @@ def verify_file(path: Path, engine: str = "formualizer", rel_tol: float = 1e-9) 
         from .verify import recompute
 
         snap = read_snapshot(path)
+        second.snap = snap
         placeholders = _placeholders(snap)
         rec = recompute(snap)
         grids = {name: rec.grids[upper] for upper, name in rec.sheets.items()}
@@ -425,6 +426,7 @@ def verify_file(path: Path, engine: str = "formualizer", rel_tol: float = 1e-9) 
         if recalculation is None:
             raise started.exception()
     placeholders = _placeholders(snap)
+    second.snap = snap
     recalculation.settle(snap)
     verdict = check(snap, recalculation, "formualizer", rel_tol, second)
     verdict.notes += placeholders
@@ -457,15 +459,16 @@ def _placeholders(snap: Snapshot) -> list[str]:
     no value. Returns the note saying so, if it applies."""
     if not snap.recalculate_on_load:
         return []
-    cells = 0
+    cells = placeholders = 0
     for sheet_cells in snap.cells.values():
         for col, (rows, _) in sheet_cells.formulas.items():
-            cached = sheet_cells.grid[rows, col]
-            if any(not (v is None or (type(v) in (int, float) and v == 0) or v == "") for v in cached.tolist()):
+            cached = sheet_cells.grid[rows, col].tolist()
+            if any(not (v is None or (type(v) in (int, float) and v == 0) or v == "") for v in cached):
                 return []
             cells += len(rows)
-    if not cells:
-        return []
+            placeholders += sum(v is not None for v in cached)
+    if not placeholders:
+        return []  # no value cached at all: said as such, with nothing to take back
     for sheet_cells in snap.cells.values():
         for col, (rows, _) in sheet_cells.formulas.items():
             sheet_cells.grid[rows, col] = None

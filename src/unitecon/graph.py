@@ -137,21 +137,46 @@ class Graph:
 
     def dependent_blocks(self, sheet: str, col: int, first: int, last: int) -> list[tuple[str, int, int, int]]:
         """The formula cells that read any of rows ``first`` to ``last`` of column ``col`` directly, as
-        (sheet, column, first row, last row) blocks in sheet and column order, none overlapping."""
-        blocks: set[tuple[float, int, int, int, str]] = set()
+        (sheet, column, first row, last row) blocks in sheet and column order, none overlapping, each
+        within one run."""
+        blocks: set[tuple[float, int, int, int, int, str]] = set()
         candidates = [*self._readers.get((sheet, col), ()),
                       *(entry for entry in self._wide_readers.get(sheet, ()) if _spans(entry, col))]
         for area, run in candidates:
             low, high = _rows_reading(area, run, first, last)
             if low <= high:
-                blocks.add((self._sheet_order.get(run.sheet, math.inf), run.col, low, high, run.sheet))
-        merged: list[list] = []  # runs of one column meet or overlap: merged, so each cell comes once
-        for order, c, low, high, s in sorted(blocks):
-            if merged and merged[-1][:2] == [order, c] and low <= merged[-1][3] + 1:
-                merged[-1][3] = max(merged[-1][3], high)
+                blocks.add((self._sheet_order.get(run.sheet, math.inf), run.col, run.first, low, high, run.sheet))
+        merged: list[list] = []  # a run's areas may reach overlapping rows: merged, so each cell comes once
+        for order, c, run, low, high, s in sorted(blocks):
+            if merged and merged[-1][:3] == [order, c, run] and low <= merged[-1][4] + 1:
+                merged[-1][4] = max(merged[-1][4], high)
             else:
-                merged.append([order, c, low, high, s])
-        return [(s, c, low, high) for _, c, low, high, s in merged]
+                merged.append([order, c, run, low, high, s])
+        return [(s, c, low, high) for _, c, _, low, high, s in merged]
+
+    def precedent_areas(self, sheet: str, col: int, first: int, last: int) -> list[tuple[str, int, int, int, int]]:
+        """What the formulas in rows ``first`` to ``last`` of column ``col`` (one run) read, together: for
+        each of the run's areas, the rectangle (sheet, top, bottom, left, right) its places over those rows
+        cover. Each end moves with the row or stays, so the rows one area reads are one stretch."""
+        run = self.run_at((sheet, f"{get_column_letter(col)}{first}"))
+        if run is None:
+            return []
+        out = []
+        for area in run.areas:
+            ends = [area.at(row, col) for row in (first, last)]
+            top, bottom = min(e[0] for e in ends), max(e[1] for e in ends)
+            out.append((area.sheet or sheet, top, bottom, ends[0][2], ends[0][3]))
+        return out
+
+    def patterns_down(self, sheet: str, col: int, first: int, last: int) -> np.ndarray:
+        """For each of rows ``first`` to ``last`` of column ``col``: which of the column's patterns its formula
+        has (-1 where it holds none)."""
+        out = np.full(last - first + 1, -1, dtype=np.int64)
+        column = self.columns.get((sheet, col))
+        if column is not None:
+            low, high = np.searchsorted(column.rows, [first, last + 1])
+            out[column.rows[low:high] - first] = column.which[low:high]
+        return out
 
     def formula_rows(self, sheet: str, col: int, first: int, last: int) -> int:
         """How many of rows ``first`` to ``last`` of column ``col`` hold a formula."""
@@ -225,52 +250,155 @@ def expand(sheet: str, ref: str) -> list[Key]:
 _Parsed = tuple[list[Area], list[str], list[str]]  # areas read, whole references, unknown names
 
 
-def _parse(text: str, row: int, col: int, sheets: dict[str, str], names: dict[str, Area],
-           constants: set[str]) -> _Parsed:
+def _parse(text: str, row: int, col: int, sheets: dict[str, str], names: dict[str, list[Area]],
+           constants: set[str], extents: dict[str, tuple[int, int]]) -> _Parsed:
     """What one formula reads, as R1C1 areas that hold for every cell of its run."""
     areas: list[Area] = []
     whole: list[str] = []
     unknown: list[str] = []
-    for token in references(text):
+    for group in _operands(text):
+        if len(group) > 1:  # the intersection operator: what the references have in common
+            found = [_parse(token, row, col, sheets, names, constants, extents) for token in group]
+            shared = _intersection([area for areas, _, _ in found for area in areas], len(group))
+            areas += shared if shared is not None else [a for areas_, _, _ in found for a in areas_]
+            whole += [w for _, ws, _ in found for w in ws]
+            unknown += [u for _, _, us in found for u in us]
+            continue
+        token = group[0]
         r1c1 = reference_r1c1(token, row, col)
         sheet, body = split_ref(r1c1, "")
+        targets = _span(sheet, sheets) if sheet else [None]
         parts = [cell_axes(part) for part in body.split(":")]
         if all(parts) and len(parts) <= 2:
             (top, left), (bottom, right) = parts[0], parts[-1]
-            areas.append(Area(sheets.get(sheet.upper(), sheet) if sheet else None, top, bottom, left, right))
+            areas += [Area(target, top, bottom, left, right) for target in targets]
         elif _WHOLE.match(body):
             whole.append(token)
+            areas += [area for target in targets for area in _whole(body, target, extents)]
         elif token.upper() in names:
-            areas.append(names[token.upper()])
-        elif token.upper() not in constants:  # a name defined as a constant or formula reads no cell
+            areas += names[token.upper()]
+        elif token.upper() not in constants and _could_be_name(token):  # a constant or formula name reads no cell
             unknown.append(token)
     return areas, whole, unknown
 
 
-def _name_areas(snap: Snapshot) -> dict[str, Area]:
+def _span(sheet: str, sheets: dict[str, str]) -> list[str]:
+    """The sheets a reference's sheet part names: one, or each sheet from the first to the last of a 3-D
+    reference (``Jan:Mar!B2``) in workbook order."""
+    if sheet.upper() in sheets or ":" not in sheet:
+        return [sheets.get(sheet.upper(), sheet)]
+    first, last = (part.strip("'").upper() for part in sheet.split(":", 1))
+    order = list(sheets)
+    if first not in sheets or last not in sheets:
+        return [sheet]
+    low, high = sorted((order.index(first), order.index(last)))
+    return [sheets[name] for name in order[low:high + 1]]
+
+
+def _operands(formula: str) -> list[list[str]]:
+    """The reference and name tokens of ``formula``, those joined by the intersection operator (a space
+    between two references: ``A1:B2 B1:C3``) together."""
+    try:
+        tokens = [t for t in Tokenizer(formula if formula.startswith("=") else "=" + formula).items]
+    except Exception:
+        return []
+    out: list[list[str]] = []
+    for i, token in enumerate(tokens):
+        if token.type != "OPERAND" or token.subtype != "RANGE":
+            continue
+        joined = i >= 2 and tokens[i - 1].type == "WHITE-SPACE" and tokens[i - 2].type == "OPERAND" and \
+            tokens[i - 2].subtype == "RANGE"
+        if joined and out:
+            out[-1].append(token.value)
+        else:
+            out.append([token.value])
+    return out
+
+
+def _intersection(areas: list[Area], count: int) -> list[Area] | None:
+    """The one area ``count`` areas (one each) of one sheet share, [] when they share no cell; None when it
+    cannot be told once for every cell of a run (an end fixed in one and moving in another)."""
+    if len(areas) != count or len({a.sheet for a in areas}) != 1:
+        return None
+    ends = []
+    for low, high in (("top", "bottom"), ("left", "right")):
+        lows, highs = [getattr(a, low) for a in areas], [getattr(a, high) for a in areas]
+        crossed = any(lo[1] > hi[1] for lo, hi in zip(lows, highs, strict=True))
+        if len({fixed for fixed, _ in lows + highs}) != 1 or crossed:
+            return None
+        ends.append(((lows[0][0], max(n for _, n in lows)), (highs[0][0], min(n for _, n in highs))))
+    (top, bottom), (left, right) = ends
+    if top[1] > bottom[1] or left[1] > right[1]:
+        return []  # Excel's #NULL!: no cell in common
+    return [Area(areas[0].sheet, top, bottom, left, right)]
+
+
+def _whole(body: str, sheet: str | None, extents: dict[str, tuple[int, int]]) -> list[Area]:
+    """A whole-column or whole-row reference as the area of its sheet that holds cells (``extents``: each
+    sheet's last row and column; None: the sheet of the formula, looked up when the run is placed)."""
+    left, top, right, bottom = range_boundaries(body.replace("$", ""))
+    height, width = extents.get(sheet, (1, 1)) if sheet else (_USED, _USED)
+    if top is None:
+        top, bottom = 1, height
+    if left is None:
+        left, right = 1, width
+    return [Area(sheet, (True, top), (True, bottom), (True, left), (True, right))]
+
+
+_USED = 0  # as a fixed end: the last row or column of the formula's own sheet, until the run is placed
+
+
+def _could_be_name(token: str) -> bool:
+    """False for what the tokenizer hands over as a reference but is no name: a structured reference to a
+    table (``Table1[Col]``), a reference already broken (``Sheet3!#REF!``), or the rest of a range whose
+    first end is a function (``:D22`` in ``OFFSET(A1,0,1):D22``)."""
+    return "[" not in token and "#REF!" not in token.upper() and not token.startswith(":")
+
+
+def _name_areas(snap: Snapshot, local: dict[str, Key] | None = None) -> dict[str, list[Area]]:
+    """Each defined name (upper-case) as the areas it reads: a reference's one or several areas, or the
+    references inside a name defined as a formula (``=Main!$A$4*2``). ``local``: a sheet's own names."""
     out = {}
-    for name, (sheet, ref) in snap.names.items():
+    sheets = {s.upper(): s for s in snap.sheets}
+    for name, (sheet, ref) in (local or snap.names).items():
+        out[name.upper()] = _fixed_areas([f"{sheet}!{ref}"], sheets)
+    for name, text in () if local else (*snap.area_names.items(), *snap.formula_names.items()):
+        found = _fixed_areas([t for t in references("=" + text.lstrip("=")) if "!" in t], sheets)
+        if found:
+            out[name.upper()] = found
+    return out
+
+
+def _fixed_areas(tokens: list[str], sheets: dict[str, str]) -> list[Area]:
+    """The areas ``Sheet!$A$1:$B$2`` tokens name, wherever they are read from."""
+    out = []
+    for token in tokens:
+        sheet, ref = split_ref(token, "")
         try:
-            left, top, right, bottom = range_boundaries(ref)
+            left, top, right, bottom = range_boundaries(ref.replace("$", ""))
         except (TypeError, ValueError):
             continue
         if None in (left, top, right, bottom):
-            continue  # a name for whole columns or rows: read as no cell, as before
-        out[name.upper()] = Area(sheet, (True, top), (True, bottom), (True, left), (True, right))
+            continue  # a name for whole columns or rows: read as no cell
+        out.append(Area(sheets.get(sheet.upper(), sheet), (True, top), (True, bottom), (True, left), (True, right)))
     return out
 
 
 def build_graph(snap: Snapshot) -> Graph:
     """The runs of every formula column of ``snap``, and which runs read which columns."""
     graph = Graph(snap, _sheet_order={s: i for i, s in enumerate(snap.cells)})
-    for name, (sheet, ref) in sorted(snap.names.items()):
+    for name, (sheet, ref) in sorted(snap.names.items()) + sorted(n for local in snap.local_names.values()
+                                                                    for n in local.items()):
         if ":" not in ref:
             graph.names_by_cell.setdefault((sheet, ref), name)
     sheets = {s.upper(): s for s in snap.sheets}
-    names = _name_areas(snap)
+    workbook_names = _name_areas(snap)
     constants = {n.upper() for n in snap.formula_names}
-    parsed: dict[str, _Parsed] = {}  # by pattern: the same R1C1 formula reads the same areas anywhere
+    extents = {sheet: (cells.grid.shape[0] - 1, cells.grid.shape[1] - 1) for sheet, cells in snap.cells.items()}
+    parsed: dict[tuple[str, str], _Parsed] = {}  # the same R1C1 formula reads the same areas where the same names hold
     for sheet, cells in snap.cells.items():
+        names = {**workbook_names, **_name_areas(snap, snap.local_names.get(sheet, {}))}  # a sheet's own first
+        scope = sheet if sheet in snap.local_names else ""
         for col, (rows, texts) in cells.formulas.items():
             patterns, which = column_patterns(texts, rows, col)
             starts = np.flatnonzero(np.r_[True, (np.diff(rows) != 1) | (np.diff(which) != 0)])
@@ -278,13 +406,25 @@ def build_graph(snap: Snapshot) -> Graph:
             runs = []
             for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
                 pattern, first = patterns[int(which[start])], int(rows[start])
-                if pattern not in parsed:
-                    parsed[pattern] = _parse(texts[start], first, col, sheets, names, constants)
-                runs.append(Run(sheet, col, first, int(rows[end]), pattern, *parsed[pattern]))
+                if (pattern, scope) not in parsed:
+                    parsed[(pattern, scope)] = _parse(texts[start], first, col, sheets, names, constants, extents)
+                areas, whole, unknown = parsed[(pattern, scope)]
+                runs.append(Run(sheet, col, first, int(rows[end]), pattern, _placed(areas, extents[sheet]), whole,
+                                unknown))
             graph.columns[(sheet, col)] = FormulaColumn(rows, patterns, which, starts, runs)
             for run in runs:
                 _index(graph, run)
     return graph
+
+
+def _placed(areas: list[Area], extent: tuple[int, int]) -> list[Area]:
+    """``areas`` with a whole row or column of the formula's own sheet ended where that sheet's cells end."""
+    used = (True, _USED)
+    if all(used not in (a.bottom, a.right) for a in areas):
+        return areas
+    height, width = extent
+    return [Area(a.sheet, a.top, (True, height) if a.bottom == used else a.bottom, a.left,
+                 (True, width) if a.right == used else a.right) for a in areas]
 
 
 def _index(graph: Graph, run: Run) -> None:

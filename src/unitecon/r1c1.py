@@ -36,8 +36,9 @@ def _range_to_r1c1(token: str, row: int, col: int) -> str:
     return f"{sheet}{sep}" + ":".join(_cell_to_r1c1(p, row, col) for p in parts)
 
 
-# A cell reference not inside a name or a function name: the fast path for formulas without quotes.
-_FAST = re.compile(r"(?<![A-Za-z0-9_.])(\$?)([A-Z]{1,3})(\$?)([0-9]+)(?![A-Za-z0-9_(.])")
+# A cell reference (either case, as Excel reads it) not inside a name or a function name: the fast path for
+# formulas without quotes.
+_FAST = re.compile(r"(?<![A-Za-z0-9_.])(\$?)([A-Za-z]{1,3})(\$?)([0-9]+)(?![A-Za-z0-9_(.])")
 
 
 def to_r1c1(formula: str, row: int, col: int) -> str:
@@ -55,7 +56,7 @@ def to_r1c1(formula: str, row: int, col: int) -> str:
 
 
 _DIGITS = re.compile(r"[0-9]+")
-_SLOT = "\x01"  # cannot occur in a worksheet's XML text
+_SLOT = "\x01"  # XML forbids it in a worksheet's text (checked for all the same)
 _JOIN = "\x00"
 
 
@@ -77,6 +78,10 @@ def column_patterns(texts: list[str], rows: np.ndarray, col: int) -> tuple[list[
             patterns.append(pattern)
 
     joined = _JOIN.join(texts)
+    if _SLOT in joined:  # a control character XML forbids, yet a reader let through: cell by cell
+        for i, text in enumerate(texts):
+            assign(np.array([i]), to_r1c1(text, int(rows[i]), col))
+        return patterns, which
     templates = _DIGITS.sub(_SLOT, joined).split(_JOIN)
     if len(templates) != len(texts):
         templates = [_DIGITS.sub(_SLOT, t) for t in texts]

@@ -121,6 +121,7 @@ class Snapshot:
     broken_names: dict[str, str] = field(default_factory=dict)  # name -> what it refers to
     formula_names: dict[str, str] = field(default_factory=dict)  # name -> its constant or formula (=0.05)
     area_names: dict[str, str] = field(default_factory=dict)  # name of several areas -> them (names: the first)
+    local_names: dict[str, dict[str, Key]] = field(default_factory=dict)  # sheet -> its own names (one area each)
     epoch: dt.datetime = EXCEL_EPOCH  # serial 0; 1904-01-01 in a workbook using the 1904 date system
     recalculate_on_load: bool = False  # the file asks Excel to recalculate every formula when it opens it
 
@@ -734,7 +735,25 @@ def _read_workbook_part(path: Path, snap: Snapshot) -> dict[str, str]:
             snap.names[name] = (sheet, ref.replace("$", ""))
         if len(destinations) > 1:
             snap.area_names[name] = text
+    for sheet in wb._sheets:  # names scoped to one sheet, which shadow the workbook's there
+        for name, defined in getattr(sheet, "defined_names", {}).items():
+            found = _single_area(defined, parts)
+            if found is not None and sheet.title in parts:
+                snap.local_names.setdefault(sheet.title, {})[name] = found
     return parts
+
+
+def _single_area(defined, parts: dict[str, str]) -> Key | None:
+    """Where a sheet-scoped name points, when it is one area of a sheet of the workbook."""
+    if not _AREAS.fullmatch(str(defined.attr_text or "").strip()):
+        return None
+    try:
+        destinations = list(defined.destinations)
+    except Exception:
+        return None
+    if len(destinations) != 1 or destinations[0][0] not in parts or "#REF" in destinations[0][1]:
+        return None
+    return destinations[0][0], destinations[0][1].replace("$", "")
 
 
 # A defined name that is a reference: one area or several, each sheet!cell or sheet!range (quoted or not).

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, get_column_letter
 
 from .errors import UniteconError
-from .graph import Graph, build_graph, split_ref
+from .graph import MAX_RANGE_CELLS, Graph, build_graph, split_ref
 from .limits import EXCEL_COLUMNS, EXCEL_ROWS
 from .sheets import CUSTOMER_NAME_ROW, CUSTOMER_UNIT_ROW, CUSTOMERS, HEADER_ROW, INPUTS, NAME, UNIT
 from .snapshot import Key, Snapshot, read_snapshot
@@ -129,10 +130,18 @@ def resolve_target(graph: Graph, target: str) -> Key:
     shown = f"{target[:60]!r}" + ("…" if len(target) > 60 else "")
     by_upper = {n.upper(): dest for n, dest in snap.names.items()}
     if target.upper() in by_upper:
-        sheet, ref = by_upper[target.upper()]
-        if ":" in ref:
-            raise UniteconError(f"{snap.path}: {target} names a range ({sheet}!{ref}); trace a single cell")
-        return sheet, ref
+        return _single(snap, target, *by_upper[target.upper()])
+    local = {sheet: names[hit] for sheet, names in snap.local_names.items()
+             for hit in [n for n in names if n.upper() == target.split("!")[-1].upper()]}
+    if "!" not in target and len(local) == 1:  # a name only one sheet defines, for itself
+        return _single(snap, target, *next(iter(local.values())))
+    if "!" in target and split_ref(target, "")[0].upper() in {s.upper() for s in local}:
+        sheet = next(s for s in local if s.upper() == split_ref(target, "")[0].upper())
+        return _single(snap, target, *local[sheet])
+    constant = next((n for n in snap.formula_names if n.upper() == target.upper()), None)
+    if constant is not None:
+        raise UniteconError(f"{snap.path}: {constant} is a name defined as {snap.formula_names[constant][:60]}, "
+                            "not a cell; trace a cell whose formula uses it, or add --dependents to a cell it reads")
     if "!" not in target:
         a1 = target.replace("$", "").upper()
         holding = next((s for s in snap.sheets if _A1.match(target) and _holds(snap, (s, a1))),
@@ -154,6 +163,13 @@ def resolve_target(graph: Graph, target: str) -> Key:
         raise UniteconError(f"{snap.path}: {shown} is not a cell reference (a column A to XFD, then a row 1 to "
                             f"1048576), nor a defined name; expected e.g. {sheet}!C7")
     return sheet, f"{cell[1].upper()}{int(cell[2])}"
+
+
+def _single(snap: Snapshot, target: str, sheet: str, ref: str) -> Key:
+    """The cell a name points at; one line if it names a range."""
+    if ":" in ref:
+        raise UniteconError(f"{snap.path}: {target} names a range ({sheet}!{ref}); trace a single cell")
+    return sheet, ref
 
 
 def _empty_target(graph: Graph, key: Key) -> UniteconError:
@@ -209,14 +225,9 @@ def trace(path: str, target: str, depth: int | None = None, dependents: bool = F
             if len(group) == 1:
                 child = _node(graph, group[0])
                 queue.append((child, group, level + 1))
-            elif dependents:  # what depends on any cell of the run
+            else:  # a run of one copied formula (or of data): what any of its cells reads or is read by
                 child = _run_node(graph, group, None)
                 queue.append((child, group, level + 1))
-            else:  # the cells of a run share one formula: its first cell shows what they all rest on
-                first = _node(graph, group[0])
-                child = _run_node(graph, group, first)
-                queue.append((first, group[:1], level + 1))
-                used += 1
             node.children.append(child)
     return root
 
@@ -243,18 +254,32 @@ Lines = list[list[Key]]  # runs of neighbouring cells down a column
 
 
 def _children(graph: Graph, edges: _Edges, keys: list[Key], dependents: bool) -> tuple[list[Key], Lines | None]:
-    """The cells ``keys`` point at along ``edges``, in order, without ``keys`` themselves. The dependents
-    of a run of cells down a column are found for the run at once, and come as lines down columns too."""
+    """The cells ``keys`` point at along ``edges``, in order, without ``keys`` themselves. For a run of
+    cells down a column, found for the whole run at once (what any of its cells reads, or what reads any
+    of them), as lines down columns."""
     own = set(keys)
     (sheet, first, col), (last_sheet, last, last_col) = _split(keys[0]), _split(keys[-1])
-    if dependents and len(keys) > 1 and (sheet, col) == (last_sheet, last_col) and last - first == len(keys) - 1:
-        lines = []
-        for s, c, low, high in graph.dependent_blocks(sheet, col, first, last):
-            letter = get_column_letter(c)
-            spans = [(low, high)] if (s, c) != (sheet, col) else [(low, min(high, first - 1)),
-                                                                  (max(low, last + 1), high)]
-            lines += [[(s, f"{letter}{r}") for r in range(a, b + 1)] for a, b in spans if a <= b]
-        return [k for line in lines for k in line], lines
+    if len(keys) > 1 and (sheet, col) == (last_sheet, last_col) and last - first == len(keys) - 1:
+        if dependents:  # blocks of distinct runs: no cell twice
+            lines = []
+            for s, c, low, high in graph.dependent_blocks(sheet, col, first, last):
+                letter = get_column_letter(c)
+                spans = [(low, high)] if (s, c) != (sheet, col) else [(low, min(high, first - 1)),
+                                                                      (max(low, last + 1), high)]
+                lines += [[(s, f"{letter}{r}") for r in range(a, b + 1)] for a, b in spans if a <= b]
+            return [k for line in lines for k in line], lines
+        areas = [(s, top, bottom, left, right) for s, top, bottom, left, right
+                 in graph.precedent_areas(sheet, col, first, last)
+                 if (bottom - top + 1) * (right - left + 1) <= MAX_RANGE_CELLS and top > 0 and left > 0]
+        found: dict[Key, None] = {}  # each cell once (a run's areas may overlap), in the order they name them
+        for s, top, bottom, left, right in areas:
+            for c in range(left, right + 1):
+                spans = [(top, bottom)] if (s, c) != (sheet, col) else [(top, min(bottom, first - 1)),
+                                                                        (max(top, last + 1), bottom)]
+                letter = get_column_letter(c)
+                for a, b in spans:
+                    found.update(((s, f"{letter}{r}"), None) for r in range(a, b + 1))
+        return list(found), None
     found = dict.fromkeys(k for key in keys for k in edges(key))
     return [k for k in found if k not in own], None
 
@@ -286,14 +311,36 @@ def _groups(keys: list[Key], lines: Lines | None, graph: Graph, parents: list[Ke
     position = {k: i for i, k in enumerate(keys)}
     runs: list[list[Key]] = []
     singles: list[Key] = []
-    for line in lines if lines is not None else _lines(keys, by_column=True):
+    for line in (part for whole in (lines if lines is not None else _lines(keys, by_column=True))
+                 for part in _same_formula(whole, graph)):
         if len(line) > RUN_SHOWN:
             runs.append(line)
         else:
             singles += line
-    for line in _lines(singles, by_column=False):
+    for line in (part for whole in _lines(singles, by_column=False) for part in _same_formula(whole, graph)):
         runs += [line] if len(line) > RUN_SHOWN else [[k] for k in line]
     return sorted(runs, key=lambda group: min(position[k] for k in group))
+
+
+def _same_formula(line: list[Key], graph: Graph) -> Lines:
+    """``line`` cut where the formula changes: a node for several cells stands for one copied formula (or
+    for data), never for different formulas side by side."""
+    if len(line) <= RUN_SHOWN:
+        return [line]
+    (sheet, first, col), (_, last, last_col) = _split(line[0]), _split(line[-1])
+    if col == last_col and last - first == len(line) - 1:  # down a column: the column's patterns at once
+        cuts = np.flatnonzero(np.diff(graph.patterns_down(sheet, col, first, last))) + 1
+        return [line[i:j] for i, j in zip([0, *cuts.tolist()], [*cuts.tolist(), len(line)], strict=True)]
+    out: Lines = []
+    last: object = ()
+    for key in line:
+        pattern = graph.pattern_of(key)
+        if pattern == last:
+            out[-1].append(key)
+        else:
+            out.append([key])
+        last = pattern
+    return out
 
 
 def _lines(keys: list[Key], by_column: bool) -> list[list[Key]]:
@@ -327,9 +374,17 @@ def _with_chain(keys: list[Key], graph: Graph, parent: Key, edges: _Edges) -> li
         at = row + step
         if (sheet, f"{letter}{at}") not in present or graph.pattern_of((sheet, f"{letter}{at}")) != pattern:
             continue
+        run = graph.run_at(parent)
+        moving = run is not None and all(not a.top[0] and not a.bottom[0] for a in run.areas)
         while True:
             here, there = (sheet, f"{letter}{at}"), (sheet, f"{letter}{at + step}")
             if at + step < 1 or graph.pattern_of(there) != pattern or there not in edges(here):
+                break
+            if moving:  # every reference moves with the row: each next cell of the run links as this one did
+                end = run.last if step > 0 else run.first
+                rest = [(sheet, f"{letter}{r}") for r in range(at + step, end + step, step)]
+                out += [k for k in rest if k not in present]
+                present.update(rest)
                 break
             if there not in present:
                 out.append(there)
@@ -339,7 +394,7 @@ def _with_chain(keys: list[Key], graph: Graph, parent: Key, edges: _Edges) -> li
 
 
 def _run_node(graph: Graph, run: list[Key], first: Node | None) -> Node:
-    """One node for a run of cells; for precedents its child is the first cell, traced as usual."""
+    """One node for a run of cells (``first``: its first cell's node, if made already)."""
     sheet = run[0][0]
     cells = f"{run[0][1]}:{run[-1][1]}"
     sample = first or _node(graph, run[0])

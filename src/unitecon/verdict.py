@@ -12,6 +12,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .snapshot import CellError
 
 MATCH, MISMATCH, NOT_VERIFIED, VOLATILE, NO_CACHED = "matching", "mismatch", "not verified", "volatile", \
@@ -125,6 +127,14 @@ def shown(value: Any, width: int = 30) -> str:
 
 def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def close(a: np.ndarray, b: np.ndarray, rel_tol: float) -> np.ndarray:
+    """Where two float arrays are equal within ``rel_tol`` (1e-12 absolute near zero), as :func:`same` says of
+    two numbers; never where either is infinite or NaN (which no cell holds: :func:`same` looks at those)."""
+    with np.errstate(invalid="ignore"):
+        near = np.abs(a - b) <= np.maximum(rel_tol * np.maximum(np.abs(a), np.abs(b)), 1e-12)
+    return near & np.isfinite(a) & np.isfinite(b)
 
 
 def same(a: Any, b: Any, rel_tol: float) -> bool:

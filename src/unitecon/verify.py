@@ -11,7 +11,6 @@ import functools
 import logging
 import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -25,6 +24,7 @@ from .graph import references
 from .r1c1 import column_patterns
 from .sheets import CUSTOMERS, FIRST_CUSTOMER_ROW
 from .snapshot import CellError, Snapshot, grid_cells, read_snapshot, value_at, values_at
+from .verdict import close
 
 Key = tuple[str, str]  # (SHEET upper-case, "A1")
 T = TypeVar("T")
@@ -130,11 +130,9 @@ class Mismatch:
         """One line of at most ~200 characters: a long formula or value is cut short."""
         where = f"{self.sheet}!{self.cell}: {shorten(self.formula, 64)}"
         ours = f"{where} recomputes to {shorten(repr(self.recomputed), 30)}"
-        return f"{ours}; {NO_CACHED}" if self.other == NO_CACHED else \
-            f"{ours}, {self.other} {shorten(repr(self.cached), 30)}"
+        return f"{ours}, {self.other} {shorten(repr(self.cached), 30)}"
 
 
-NO_CACHED = "the file caches no value"
 
 
 def shorten(text: str, width: int) -> str:
@@ -619,10 +617,7 @@ def _objects(values: list[Any]) -> np.ndarray:
 def _mismatched(ours: np.ndarray, theirs: np.ndarray, rel_tol: float) -> list[int]:
     """Positions where two columns of values differ (numbers within ``rel_tol``, as :func:`_same`)."""
     if set(map(type, ours)) <= _NUMBERS and set(map(type, theirs)) <= _NUMBERS:
-        a, b = ours.astype(float), theirs.astype(float)
-        with np.errstate(invalid="ignore"):
-            close = np.abs(a - b) <= np.maximum(rel_tol * np.maximum(np.abs(a), np.abs(b)), 1e-12)
-        candidates = np.flatnonzero(~close).tolist()  # confirmed one by one below (inf, nan)
+        candidates = np.flatnonzero(~close(ours.astype(float), theirs.astype(float), rel_tol)).tolist()
     else:
         candidates = range(len(ours))
     return [i for i in candidates if not _same(ours[i], theirs[i], rel_tol)]
@@ -637,44 +632,6 @@ def compare(rec: Recomputed, rel_tol: float = 1e-9) -> list[Mismatch]:
         out.extend(Mismatch(rec.sheets[sheet], f"{letter}{rows[i]}", texts[i], ours[i], cached[i])
                    for i in _mismatched(ours, cached, rel_tol))
     return out
-
-
-@dataclass
-class CachedComparison:
-    """The recomputed formula cells against the values the file caches beside them."""
-
-    cells: int
-    stored: int  # formula cells the file caches a value for
-    mismatches: list[Mismatch]
-    uncached: list[Mismatch]  # a formula cell the file holds no value for: nothing to compare, not a mismatch
-
-    @property
-    def compared(self) -> int:
-        return self.cells - len(self.uncached)
-
-    @property
-    def matching(self) -> int:
-        return self.compared - len(self.mismatches)
-
-
-def compare_cached(rec: Recomputed, rel_tol: float = 1e-9) -> CachedComparison:
-    """Like :func:`compare`, but a cell without a cached value (a file saved by a program that does not
-    calculate, such as openpyxl) is counted apart instead of as a mismatch."""
-    mismatches, uncached, cells, stored = [], [], 0, 0
-    for sheet, col, rows, texts in rec.formula_columns():
-        ours, cached = rec.grids[sheet][rows, col], rec.snap.cells[rec.sheets[sheet]].grid[rows, col]
-        cells += len(rows)
-        letter = get_column_letter(col)
-        missing = cached == None  # noqa: E711  (element-wise)
-        blank = np.array([v is None or v == "" for v in ours[missing]], dtype=bool)  # "" is stored as no value
-        uncached.extend(Mismatch(rec.sheets[sheet], f"{letter}{rows[i]}", texts[i], ours[i], None, NO_CACHED)
-                        for i in np.flatnonzero(missing)[~blank].tolist())
-        present = np.flatnonzero(~missing)
-        stored += len(present)
-        mismatches.extend(Mismatch(rec.sheets[sheet], f"{letter}{rows[present[i]]}", texts[present[i]],
-                                   ours[present[i]], cached[present[i]])
-                          for i in _mismatched(ours[present], cached[present], rel_tol))
-    return CachedComparison(cells, stored, mismatches, uncached)
 
 
 def compare_with_engine(rec: Recomputed, other: Snapshot, engine: str, rel_tol: float = 1e-9) -> list[Mismatch]:
@@ -746,31 +703,3 @@ def compare_with_model(rec: Recomputed, layout, rel_tol: float = 1e-9) -> list[M
     return out
 
 
-def report(workbook: str | Path, cached: CachedComparison, others: list[tuple[str, str, list[Mismatch]]],
-           limit: int, notes: Sequence[str] = ()) -> list[str]:
-    """What ``unitecon verify`` prints: a summary first, then at most ``limit`` cells of each kind (0: all).
-
-    ``others`` holds (kind, what it is, mismatches) for each comparison beyond the cached values, e.g.
-    ("model", "inputs/zhipu.yaml", [...]); ``notes`` follow the summary.
-    """
-    none_cached = cached.cells and not cached.stored
-    against = ([] if none_cached else ["cached values"]) + [what for _, what, _ in others]
-    count = len(cached.mismatches) + sum(len(found) for _, _, found in others)
-    head = f"against {' and '.join(against)}" if against else "with nothing to compare them against"
-    lines = [f"{workbook}: {cached.cells} formula cells recomputed {head}, {count} mismatches"]
-    if none_cached:
-        lines.append(f"  cached values: could not be compared: the file has no cached values for its {cached.cells:,} "
-                     "formula cells (saved by a program that does not calculate, such as openpyxl)")
-        lines.append("  to compare them too, open and save it in Excel or LibreOffice, then run verify again")
-    else:
-        lines.append(f"  cached values: {cached.cells:,} formula cells, {cached.compared:,} with a cached value: "
-                     f"{cached.matching:,} match, {len(cached.mismatches):,} mismatch"
-                     + (f"; {len(cached.uncached):,} with no cached value (not compared)" if cached.uncached else ""))
-    lines += [f"  {what}: {len(found):,} mismatch{'es' if len(found) != 1 else ''}" for _, what, found in others]
-    lines += list(notes)
-    lines += capped([f"mismatch cached: {m.brief()}" for m in cached.mismatches], limit, "cached mismatches")
-    if not none_cached:  # when none is cached, listing the cells says nothing the summary does not
-        lines += capped([f"no cached value: {m.brief()}" for m in cached.uncached], limit, "cells with no cached value")
-    for kind, _, found in others:
-        lines += capped([f"mismatch {kind}: {m.brief()}" for m in found], limit, f"{kind} mismatches")
-    return lines

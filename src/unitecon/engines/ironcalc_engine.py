@@ -8,6 +8,7 @@ pays for it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,33 @@ class Opinion:
             _unless_interrupted(exc)
 
 
-def recalculate(path: Path) -> Opinion | None:
-    """Load and recompute ``path`` in IronCalc; None when IronCalc cannot load it (no second opinion)."""
+# Excel's own limits on one formula. IronCalc parses and evaluates recursively, and a formula nested
+# thousands deep overflows its stack and ends the process; no file Excel wrote goes past these.
+MAX_FORMULA_LENGTH = 8192
+MAX_NESTING = 64
+
+
+def within_excel_limits(formulas: Iterable[str]) -> bool:
+    """True when no formula is longer or nested deeper (in parentheses) than Excel allows."""
+    for text in formulas:
+        if len(text) <= 2 * MAX_NESTING:
+            continue  # too short to nest that deep
+        if len(text) > MAX_FORMULA_LENGTH:
+            return False
+        depth = 0
+        for char in text:
+            depth += char == "("
+            depth -= char == ")"
+            if depth > MAX_NESTING:
+                return False
+    return True
+
+
+def recalculate(path: Path, formulas: Iterable[str] = ()) -> Opinion | None:
+    """Load and recompute ``path`` in IronCalc; None when IronCalc cannot load it, or when one of the
+    workbook's ``formulas`` goes past Excel's limits (no second opinion)."""
+    if not within_excel_limits(formulas):
+        return None
     try:
         model = ironcalc.load_from_xlsx(str(path), "en", "UTC")
         model.evaluate()
