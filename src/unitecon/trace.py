@@ -82,7 +82,7 @@ def _row_info(graph: Graph, key: Key) -> tuple[str | None, str | None, str | Non
         header = snap.columns_by_header(INPUTS, HEADER_ROW + 1)
 
         def under(text: str) -> Any:
-            return get((sheet, f"{header.get(text, 'A')}{row}")) if text in header else None
+            return get((sheet, f"{header[text]}{row}")) if text in header else None
 
         return col(1), under("Unit"), under("Source document"), under("Quote")
     if sheet in ROW_SHEETS or (get((sheet, f"A{HEADER_ROW + 1}")) == "Label"
@@ -217,7 +217,7 @@ def trace(path: str, target: str, depth: int | None = None, dependents: bool = F
                 break
             used += 1
             if all(k in shown for k in group):
-                child = _node(graph, group[0]) if len(group) == 1 else _run_node(graph, group, None)
+                child = _node(graph, group[0]) if len(group) == 1 else _run_node(graph, group)
                 child.seen = any(edges(k) for k in group)
                 node.children.append(child)
                 continue
@@ -226,7 +226,7 @@ def trace(path: str, target: str, depth: int | None = None, dependents: bool = F
                 child = _node(graph, group[0])
                 queue.append((child, group, level + 1))
             else:  # a run of one copied formula (or of data): what any of its cells reads or is read by
-                child = _run_node(graph, group, None)
+                child = _run_node(graph, group)
                 queue.append((child, group, level + 1))
             node.children.append(child)
     return root
@@ -393,11 +393,11 @@ def _with_chain(keys: list[Key], graph: Graph, parent: Key, edges: _Edges) -> li
     return out
 
 
-def _run_node(graph: Graph, run: list[Key], first: Node | None) -> Node:
-    """One node for a run of cells (``first``: its first cell's node, if made already)."""
+def _run_node(graph: Graph, run: list[Key]) -> Node:
+    """One node for a run of cells: one copied formula, or data."""
     sheet = run[0][0]
     cells = f"{run[0][1]}:{run[-1][1]}"
-    sample = first or _node(graph, run[0])
+    sample = _node(graph, run[0])
     name = next((n for n, (s, ref) in graph.snap.names.items() if s == sheet and ref == cells), None)
     if name is None:  # rows of different metrics on one sheet (or one customer column): name both ends
         last = _node(graph, run[-1]).name
@@ -409,7 +409,7 @@ def _run_node(graph: Graph, run: list[Key], first: Node | None) -> Node:
         formulas = sum(_formula(graph.snap, k) is not None for k in run)
     what = (f"{len(run):,} cells, the formula {sample.formula} copied" if formulas == len(run) else
             f"{len(run):,} cells of data" if formulas == 0 else f"{len(run):,} cells, some formulas")
-    return Node(sheet, cells, name, what, f"{len(run):,} cells", None, children=[first] if first else [])
+    return Node(sheet, cells, name, what, f"{len(run):,} cells", None)
 
 
 def _fmt(value: Any) -> str:
