@@ -16,8 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import xlsxwriter
-from xlsxwriter.utility import xl_rowcol_to_cell, xl_rowcol_to_cell_fast
-from xlsxwriter.worksheet import CellFormulaTuple, CellNumberTuple, Worksheet
+from xlsxwriter.utility import xl_rowcol_to_cell
 
 from . import __version__, fingerprint
 from .atomic import replacing
@@ -64,6 +63,7 @@ from .sheets import (
     UNIT,
 )
 from .units import Unit, input_bounds
+from .xlsxwriter_adapter import CachedColumnSheet
 
 #: Fixed document timestamp: same inputs give the same bytes.
 DOCUMENT_DATE = dt.datetime(2026, 1, 1)
@@ -72,65 +72,6 @@ BLUE, GREEN, INPUT_FILL, HEAD_FILL, EDITED_FILL = "#0000FF", "#007A33", "#FFF2CC
 OK_FILL, FAIL_FILL = "#C6EFCE", "#FFC7CE"
 ACTIVE_FILL = "#DDEBF7"  # the active scenario's column in the Summary's comparison
 HEAT_GOOD, HEAT_MID, HEAT_BAD = "#63BE7B", "#FFEB84", "#F8696B"  # sensitivity heat map
-
-
-class _Sheet(Worksheet):
-    """A worksheet that writes formula text as rendered, and tall columns in bulk.
-
-    XlsxWriter runs ~30 regular expressions over every formula to add the ``_xlfn.`` prefix to
-    dynamic-array functions; unitecon's formulas come only from :mod:`unitecon.formula_text` and use only
-    allow-listed functions, none of which need a prefix, so that pass (60 % of writing a 25,000-customer
-    sheet) is skipped. :meth:`write_column` and :meth:`_write_cell` take the per-cell overhead out of
-    the Customers sheet. These use XlsxWriter internals; the output is byte-identical (the tests compare
-    the committed workbooks with a fresh build).
-    """
-
-    def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
-        return formula[1:] if formula.startswith("=") else formula
-
-    def write_column(self, first_row: int, col: int, formulas: list[str] | None, values: list[float],
-                     cell_format) -> None:
-        """Numbers (``formulas`` None) or formulas with their cached numbers down one column, stored as
-        ``write_number`` / ``write_formula`` store each cell, with the checks they make per cell made
-        once: the column is inside the sheet, the numbers are finite, the formulas come from
-        :mod:`unitecon.formula_text` (no array or dynamic-array formula among them)."""
-        if not values:
-            return
-        last = first_row + len(values) - 1
-        if self._check_dimensions(first_row, col) or self._check_dimensions(last, col):
-            raise ValueError(f"column {col} rows {first_row}..{last} are outside the sheet")
-        if not all(type(v) in (float, int) and math.isfinite(v) for v in values):
-            raise ValueError("a column of cached values must hold finite numbers only")
-        table = self.table
-        if formulas is None:
-            for row, value in enumerate(values, start=first_row):
-                table[row][col] = CellNumberTuple(value, cell_format)
-            return
-        for row, text, value in zip(range(first_row, last + 1), formulas, values, strict=True):
-            table[row][col] = CellFormulaTuple(text[1:], cell_format, value)
-
-    def _write_cell(self, row: int, col: int, cell) -> None:
-        """XlsxWriter's innermost loop, with the three cells a customer sheet is made of (a formula whose
-        cached value is a number, a number, a shared string, each with its own format) written in one
-        step, as XlsxWriter writes them; every other cell goes to XlsxWriter. About 40 % of writing a
-        100,000-customer sheet; the committed workbooks stay byte-identical (tests compare them)."""
-        kind = cell.__class__.__name__
-        if kind == "String" and cell.format and type(cell.string) is int and not self.constant_memory:
-            self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{cell.format._get_xf_index()}" t="s">'
-                          f"<v>{cell.string}</v></c>")  # an index into the shared strings
-            return
-        value = cell.value if kind == "Formula" else cell.number if kind == "Number" else None
-        if not cell.format or type(value) not in (float, int):
-            super()._write_cell(row, col, cell)
-            return
-        where = f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{cell.format._get_xf_index()}">'
-        if kind == "Number":
-            self.fh.write(f"{where}<v>{value:.16G}</v></c>")
-        else:
-            text = cell.formula
-            if "&" in text or "<" in text or ">" in text:
-                text = self._escape_data(text)
-            self.fh.write(f"{where}<f>{text}</f><v>{value}</v></c>")
 
 
 class _Styles:
@@ -191,7 +132,7 @@ def _write(layout: Layout, path: Path, progress: Callable[[str], None]) -> int:
     })
     wb.set_calc_mode("auto")
     styles = _Styles(wb)
-    sheets = {name: wb.add_worksheet(name, worksheet_class=_Sheet) for name in layout.sheets}
+    sheets = {name: wb.add_worksheet(name, worksheet_class=CachedColumnSheet) for name in layout.sheets}
     for ws in sheets.values():
         ws.set_row(0, 20)  # the title is 14 pt; previewers do not grow rows to fit
         ws.set_landscape()
@@ -813,7 +754,7 @@ def _write_customers(ws, layout: Layout, styles: _Styles, progress: Callable[[st
         cached = [_cached(v) for v in values.astype(float).tolist()]
         texts = [template.format(r=r, a=r - 1, b=r + 1) for r in range(first + 1, first + n + 1)]
         if all(type(v) is float for v in cached):
-            ws.write_column(first, c, texts, cached, fmt)
+            ws.write_cached_column(first, c, texts, cached, fmt)
         else:  # a #DIV/0! among the cached values: cell by cell
             for i, (text, value) in enumerate(zip(texts, cached, strict=True)):
                 ws.write_formula(first + i, c, text, fmt, value)
@@ -842,5 +783,5 @@ def _write_ledger_column(ws, column, model, styles: _Styles) -> list:
         for i, text in enumerate(values):
             ws.write_string(first + i, column.col, text, styles.text)
         return values
-    ws.write_column(first, column.col, None, values, styles.value("input", column.unit))
+    ws.write_cached_column(first, column.col, None, values, styles.value("input", column.unit))
     return values
