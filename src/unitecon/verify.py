@@ -34,7 +34,7 @@ T = TypeVar("T")
 def _compile(text: str):
     import formulas
 
-    from .fastops import install
+    from .engines.formulas_operators import install
 
     install()
     # schedula logs a traceback for every function formulas lacks before raising it; the cell that

@@ -7,7 +7,7 @@ import pytest
 import schedula as sh
 from formulas.functions.operators import OPERATORS
 
-from unitecon.fastops import _fast
+from unitecon.engines.formulas_operators import _fast
 
 OPS = ("+", "-", "*", "/", "<", "=", ">=")
 
@@ -59,7 +59,7 @@ def test_plain_number_columns_never_reach_the_element_wise_operator():
 def test_fast_abs_equals_formulas_abs(case):
     from formulas.functions import get_functions
 
-    from unitecon.fastops import _fast_function
+    from unitecon.engines.formulas_operators import _fast_function
 
     abs_ = get_functions()["ABS"]
     slow = getattr(abs_, "slow", abs_)
