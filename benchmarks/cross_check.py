@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from unitecon.libreoffice import find_soffice, recalculate
+from unitecon.engines.libreoffice import find_soffice, recalculate
 from unitecon.snapshot import read_snapshot
 from unitecon.verify import compare_with_engine, recompute
 

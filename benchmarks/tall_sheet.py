@@ -18,7 +18,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from unitecon.libreoffice import find_soffice, recalculate
+from unitecon.engines.libreoffice import find_soffice, recalculate
 
 FORMULAS = {  # column -> formula for row r (1-based), the same in R1C1 down the column
     "E": "=D{r}*fx",

@@ -27,8 +27,8 @@ from openpyxl.utils.cell import coordinate_to_tuple
 
 from unitecon.build import build
 from unitecon.cli import main
+from unitecon.engines.libreoffice import find_soffice, recalculate
 from unitecon.inputs import load_inputs
-from unitecon.libreoffice import find_soffice, recalculate
 from unitecon.sample import write_sample_ledger
 from unitecon.snapshot import read_snapshot
 from unitecon.verify import compare_with_engine, recompute
@@ -195,7 +195,7 @@ def test_render_without_a_workbook_says_so_in_one_line(tmp_path):
 def test_a_single_sheet_copy_hides_every_other_sheet_and_shows_that_one():
     from lxml import etree
 
-    from unitecon.libreoffice import _only_sheet_visible
+    from unitecon.engines.libreoffice import _only_sheet_visible
 
     main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
     xml = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="{main}"><bookViews>'

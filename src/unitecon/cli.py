@@ -454,7 +454,7 @@ def verify(workbook: Path, inputs_file: Path | None, engine: str, rel_tol: float
 def _libreoffice_mismatches(workbook: Path, rec, rel_tol: float) -> list:
     import tempfile
 
-    from .libreoffice import recalculate
+    from .engines.libreoffice import recalculate
     from .snapshot import read_snapshot
     from .verify import compare_with_engine
 
@@ -474,7 +474,7 @@ def render(workbook: Path, out_dir: Path, dpi: int) -> None:
 
     Needs LibreOffice (`soffice`) and poppler's `pdftoppm` on the PATH. The workbook is not modified.
     """
-    from .libreoffice import render as render_sheets
+    from .engines.libreoffice import render as render_sheets
 
     try:
         _readable(workbook)

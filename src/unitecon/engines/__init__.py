@@ -2,8 +2,11 @@
 
 * :mod:`.formualizer_engine` - formualizer (Rust), what ``verify`` recomputes with by default;
 * :mod:`.ironcalc_engine` - IronCalc (Rust), the second opinion on a cell formualizer and the file disagree on;
-* :mod:`.legacy` - plain formulas from older Excel, rewritten so a dynamic-array engine computes them as Excel does.
+* :mod:`.legacy` - plain formulas from older Excel, rewritten so a dynamic-array engine computes them as Excel does;
+* :mod:`.libreoffice` - LibreOffice headless: a forced recalculation (``verify --libreoffice``) and printing
+  (``unitecon render``);
+* :mod:`.formulas_operators` - the numpy fast path in front of ``formulas``' operators.
 
 ``formulas`` (Python), the tests' independent recomputation and ``verify --engine formulas``, is driven by
-:mod:`unitecon.verify`; LibreOffice by :mod:`unitecon.libreoffice`.
+:mod:`unitecon.verify` through its public parser.
 """

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from .errors import UniteconError
+from ..errors import UniteconError
 
 SOFFICE_TIMEOUT = 600  # seconds; a 100,000-customer workbook recalculates in about 15
 
@@ -128,7 +128,7 @@ def render(workbook: str | Path, out_dir: str | Path, resolution: int = 110,
 
     Returns the files written, PDF before PNG, in sheet order.
     """
-    from .snapshot import check_zip
+    from ..snapshot import check_zip
 
     workbook, out_dir = Path(workbook), Path(out_dir)
     if not workbook.is_file():
