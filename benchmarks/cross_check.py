@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from unitecon.auditor.verify import compare_with_engine, recompute
 from unitecon.engines.libreoffice import find_soffice, recalculate
-from unitecon.snapshot import read_snapshot
-from unitecon.verify import compare_with_engine, recompute
+from unitecon.reading.snapshot import read_snapshot
 
 
 def main() -> None:

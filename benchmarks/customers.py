@@ -44,7 +44,7 @@ if kind == "cli":
         code = 0
 else:  # the openpyxl write-only dump of the cells of workbook args[0]
     import openpyxl
-    from unitecon.snapshot import read_snapshot
+    from unitecon.reading.snapshot import read_snapshot
     from openpyxl.utils.cell import coordinate_to_tuple
     snap = read_snapshot(args[0])
     grids = {}
@@ -95,7 +95,7 @@ def main() -> None:
             assert verify["exit"] == 0, verify
             lo = libreoffice_recalc(book)
             count = int(subprocess.run(
-                [sys.executable, "-c", "import sys; from unitecon.snapshot import read_snapshot; "
+                [sys.executable, "-c", "import sys; from unitecon.reading.snapshot import read_snapshot; "
                  "print(len(read_snapshot(sys.argv[1]).formulas))", str(book)],
                 capture_output=True, text=True, check=True).stdout)
             print(f"| {n:,} | {count:,} | {book.stat().st_size / 2**20:.1f} | {build['seconds']:.1f} | "

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import formualizer
 
+from unitecon.auditor.verdict import same
+from unitecon.auditor.verify import recompute
 from unitecon.engines import formualizer_engine, ironcalc_engine
-from unitecon.snapshot import read_snapshot
-from unitecon.verdict import same
-from unitecon.verify import recompute
+from unitecon.reading.snapshot import read_snapshot
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 

@@ -79,7 +79,7 @@ def libreoffice_recalc(path: Path) -> float:
 
 VERIFY = r"""
 import json, resource, sys, time
-from unitecon.verify import compare, recompute
+from unitecon.auditor.verify import compare, recompute
 t = time.perf_counter()
 rec = recompute(sys.argv[1])
 bad = compare(rec)

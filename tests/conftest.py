@@ -20,10 +20,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from reference import load_reference  # noqa: E402
 
+from unitecon.auditor.verify import recompute  # noqa: E402
 from unitecon.build import build, plan_peers  # noqa: E402
 from unitecon.inputs import load_inputs  # noqa: E402
 from unitecon.sample import write_sample_ledger  # noqa: E402
-from unitecon.verify import recompute  # noqa: E402
 from unitecon.writer import write_workbook  # noqa: E402
 
 SMALL_LEDGER = 300  # customers in the ledgers of the quick fixtures

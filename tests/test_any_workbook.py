@@ -16,9 +16,9 @@ import pytest
 import xlsxwriter
 from click.testing import CliRunner
 
-from unitecon.checking import verify_file
+from unitecon.auditor.checking import verify_file
+from unitecon.auditor.verdict import EXIT_CLEAN, EXIT_MISMATCH, EXIT_NOT_VERIFIED, EXIT_UNREADABLE
 from unitecon.cli import main
-from unitecon.verdict import EXIT_CLEAN, EXIT_MISMATCH, EXIT_NOT_VERIFIED, EXIT_UNREADABLE
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 REPROS = sorted((CORPUS / "repro").glob("*.xlsx"))

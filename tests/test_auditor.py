@@ -202,7 +202,7 @@ def test_diff_by_name_with_a_bridge_that_adds_up(tmp_path, small_inputs):
                     .replace("value: 18750000", "value: 20000000", 1), encoding="utf-8")
     old = build(small_inputs / "minimax.yaml", tmp_path / "old.xlsx").path
     new = build(yaml, tmp_path / "new.xlsx").path
-    from unitecon.diff import diff
+    from unitecon.auditor.diff import diff
 
     d = diff(old, new)
     assert {c.name for c in d.inputs} == {"hailuo_paying_users", "hailuo_revenue_usd"}

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from conftest import MODELS
 from reference import load_reference
 
+from unitecon.auditor.verify import recompute
 from unitecon.cli import main
 from unitecon.inputs import load_inputs
-from unitecon.verify import recompute
 
 NAME_ROW, FIRST_ROW = 6, 9  # 1-based: the defined name of each column; the first customer
 

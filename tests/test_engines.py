@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from unitecon.checking import verify_file
+from unitecon.auditor.checking import verify_file
 from unitecon.engines import formualizer_engine, ironcalc_engine
 from unitecon.engines.legacy import is_range_text, with_areas, with_implicit_intersection
-from unitecon.snapshot import excel_serial, read_snapshot
+from unitecon.reading.snapshot import excel_serial, read_snapshot
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 

@@ -16,12 +16,12 @@ from openpyxl.formula.tokenizer import Tokenizer
 from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_boundaries
 from openpyxl.workbook.defined_name import DefinedName
 
-from unitecon import cycles
-from unitecon.audit import audit
-from unitecon.cycles import find_cycle
-from unitecon.graph import build_graph
-from unitecon.snapshot import read_snapshot
-from unitecon.trace import trace
+from unitecon.auditor import cycles
+from unitecon.auditor.audit import audit
+from unitecon.auditor.cycles import find_cycle
+from unitecon.auditor.graph import build_graph
+from unitecon.auditor.trace import trace
+from unitecon.reading.snapshot import read_snapshot
 
 
 def _brute_precedents(snap) -> dict[tuple[str, str], set[tuple[str, str]]]:

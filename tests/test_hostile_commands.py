@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT
 
+from unitecon.auditor.diff import diff
 from unitecon.cli import main
-from unitecon.diff import diff
-from unitecon.snapshot import read_snapshot
+from unitecon.reading.snapshot import read_snapshot
 
 FEW_DOZEN = 60  # the most lines any default run of verify, trace or diff may print
 WIDTH = 200  # the longest line diff may print

@@ -25,13 +25,13 @@ from click.testing import CliRunner
 from conftest import EXAMPLES, INPUTS, SHIPPED
 from openpyxl.utils.cell import coordinate_to_tuple
 
+from unitecon.auditor.verify import compare_with_engine, recompute
 from unitecon.build import build
 from unitecon.cli import main
 from unitecon.engines.libreoffice import find_soffice, recalculate
 from unitecon.inputs import load_inputs
+from unitecon.reading.snapshot import read_snapshot
 from unitecon.sample import write_sample_ledger
-from unitecon.snapshot import read_snapshot
-from unitecon.verify import compare_with_engine, recompute
 
 REL_TOL = 1e-9
 LARGE_LEDGER = 10_000

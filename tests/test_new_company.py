@@ -13,9 +13,9 @@ from conftest import EXAMPLES, sheet_rows
 from reference import load_reference
 from ruamel.yaml import YAML
 
-from unitecon.audit import audit
+from unitecon.auditor.audit import audit
+from unitecon.auditor.verify import compare, recompute
 from unitecon.cli import main
-from unitecon.verify import compare, recompute
 
 LUMEN = EXAMPLES / "lumen" / "lumen.yaml"
 

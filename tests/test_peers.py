@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from conftest import COMPANIES, INPUTS, sheet_rows, workings_sheets
 from ruamel.yaml import YAML
 
+from unitecon.auditor.trace import render_text, trace
 from unitecon.cli import main
-from unitecon.trace import render_text, trace
 
 #: Each company's headline period for the exchange rate, from the issue and the documents.
 HEADLINE = {"minimax": "9M2025", "zhipu": "FY2024", "openai": "FY2024"}

@@ -7,8 +7,8 @@ import openpyxl
 import pytest
 from openpyxl.formula.tokenizer import Tokenizer
 
-from unitecon import r1c1
-from unitecon.r1c1 import to_r1c1
+from unitecon.reading import r1c1
+from unitecon.reading.r1c1 import to_r1c1
 
 
 @pytest.mark.parametrize(
@@ -68,7 +68,7 @@ def test_column_patterns_equal_cell_by_cell_conversion_on_a_mixed_column():
 
 
 def test_column_patterns_of_the_shipped_customer_columns(built):
-    from unitecon.snapshot import read_snapshot
+    from unitecon.reading.snapshot import read_snapshot
 
     for path in built.values():
         snap = read_snapshot(path)

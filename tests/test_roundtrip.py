@@ -12,8 +12,8 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from unitecon.auditor.verify import compare, recompute
 from unitecon.cli import main
-from unitecon.verify import compare, recompute
 
 
 @pytest.fixture

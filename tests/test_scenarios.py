@@ -13,10 +13,10 @@ from conftest import INPUTS, MODELS, sheet_rows
 from reference import load_reference, sensitivity_grids
 from ruamel.yaml import YAML
 
-from unitecon import fingerprint
+from unitecon.auditor.verify import recompute
 from unitecon.cli import main
-from unitecon.snapshot import read_snapshot
-from unitecon.verify import recompute
+from unitecon.reading import fingerprint
+from unitecon.reading.snapshot import read_snapshot
 
 SCENARIOS = ("base", "bull", "bear")
 FORWARD = ("payers_next", "arppu_next", "revenue_next", "revenue_growth_next", "compute_spend_next",

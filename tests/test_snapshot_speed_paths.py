@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from lxml import etree
 
-from unitecon.snapshot import (
+from unitecon.reading.snapshot import (
     _CELL_REF,
     _ERROR_CELL,
     _ERROR_CELL_AT_T,

@@ -117,7 +117,7 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
     named in a warning.
     """
     from .build import plan, plan_peers
-    from .guard import inspect_target
+    from .roundtrip.guard import inspect_target
     from .writer import write_workbook
     try:
         paths = _inputs_files(models, inputs_dir)
@@ -145,7 +145,7 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
             found = [p for p in found if "lock file" in p.message]
         problems += found
         if found and not force:
-            from .guard import refusal
+            from .roundtrip.guard import refusal
 
             advice = refusal(target, found, inputs.path, peers=bool(inputs.members))
             problems += [advice] if advice else []
@@ -371,10 +371,10 @@ def verify(workbook: Path, inputs_file: Path | None, engine: str, rel_tol: float
     matches, 1 on any mismatch, 3 when some cells could not be verified (and nothing mismatches),
     4 when the file could not be read or recomputed.
     """
-    from .checking import verify_file
+    from .auditor.checking import verify_file
+    from .auditor.verdict import EXIT_UNREADABLE
+    from .auditor.verify import Recomputed, capped, compare_with_model
     from .engines.formualizer_engine import EngineError
-    from .verdict import EXIT_UNREADABLE
-    from .verify import Recomputed, capped, compare_with_model
 
     others = []
     try:
@@ -454,9 +454,9 @@ def verify(workbook: Path, inputs_file: Path | None, engine: str, rel_tol: float
 def _libreoffice_mismatches(workbook: Path, rec, rel_tol: float) -> list:
     import tempfile
 
+    from .auditor.verify import compare_with_engine
     from .engines.libreoffice import recalculate
-    from .snapshot import read_snapshot
-    from .verify import compare_with_engine
+    from .reading.snapshot import read_snapshot
 
     with tempfile.TemporaryDirectory(prefix="unitecon-verify-") as tmp:
         theirs = read_snapshot(recalculate(workbook, tmp))
@@ -512,7 +512,7 @@ def trace(workbook: Path, target: str, depth: int | None, dependents: bool, fmt:
     """
     import json
 
-    from . import trace as tracing
+    from .auditor import trace as tracing
 
     try:
         _readable(workbook)
@@ -539,7 +539,7 @@ def audit(workbook: Path, fmt: str, limit: int) -> None:
     """
     import json
 
-    from . import audit as auditing
+    from .auditor import audit as auditing
 
     try:
         _readable(workbook)
@@ -575,7 +575,7 @@ def diff(old: Path, new: Path, limit: int) -> None:
     an input; its step is split by the inputs it switches. A residual is shown where the single moves
     do not add up (interactions, changed formulas).
     """
-    from . import diff as diffing
+    from .auditor import diff as diffing
 
     try:
         _readable(old)
@@ -599,8 +599,8 @@ def pull(workbook: Path, inputs_file: Path | None, yes: bool) -> None:
     cell is unusable (text, a formula, NaN or a number beyond Excel's range, out of range). Formulas
     changed by hand are not pulled: a note names them.
     """
-    from .pull import apply_pull, hand_changes, plan_pull, rebuild_command
-    from .snapshot import read_snapshot
+    from .reading.snapshot import read_snapshot
+    from .roundtrip.pull import apply_pull, hand_changes, plan_pull, rebuild_command
 
     try:
         if not workbook.is_file():

@@ -18,7 +18,7 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from . import __version__, fingerprint
+from . import __version__
 from .atomic import replacing
 from .expr import ref
 from .formula_text import (
@@ -35,7 +35,8 @@ from .lineage import lineage
 from .metrics.arppu import SUMMARY as ARPPU_SUMMARY
 from .model import SCALAR, Row, written_out
 from .peers import HEADLINES as PEERS_HEADLINES
-from .r1c1 import to_r1c1
+from .reading import fingerprint
+from .reading.r1c1 import to_r1c1
 from .sheets import (
     AUDIT,
     AUDIT_COLUMNS,

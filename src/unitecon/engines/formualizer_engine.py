@@ -19,7 +19,7 @@ import numpy as np
 from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter
 
 from ..limits import MAX_INFLATED_BYTES, MAX_XML_DEPTH
-from ..snapshot import EXCEL_EPOCH, CellError, Snapshot, excel_serial
+from ..reading.snapshot import EXCEL_EPOCH, CellError, Snapshot, excel_serial
 from .legacy import is_range_text, with_areas, with_implicit_intersection
 
 NAME = "formualizer"

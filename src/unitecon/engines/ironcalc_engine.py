@@ -14,7 +14,7 @@ from typing import Any
 
 import ironcalc
 
-from ..snapshot import CellError
+from ..reading.snapshot import CellError
 
 NAME = "IronCalc"
 ERROR_TYPE = ironcalc.CellType.ErrorValue

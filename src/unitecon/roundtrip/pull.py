@@ -19,17 +19,17 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
 
-from . import fingerprint
-from .atomic import replacing
-from .errors import InputsError, Problem
-from .fingerprint import same_number
+from ..atomic import replacing
+from ..errors import InputsError, Problem
+from ..inputs import Figure, Inputs, load_inputs
+from ..limits import EXCEL_MAX, excel_number
+from ..model import build_model
+from ..reading import fingerprint
+from ..reading.fingerprint import same_number
+from ..reading.snapshot import Snapshot, read_snapshot
+from ..units import input_bounds
 from .guard import DATA, FORMULA, workbook_edits
 from .guard import rebuild_command as _rebuild_command
-from .inputs import Figure, Inputs, load_inputs
-from .limits import EXCEL_MAX, excel_number
-from .model import build_model
-from .snapshot import Snapshot, read_snapshot
-from .units import input_bounds
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from typing import Any
 
 from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
 
-from .errors import UniteconError
+from ..errors import UniteconError
+from ..reading.r1c1 import to_r1c1
+from ..reading.snapshot import Key, SheetCells, Snapshot, read_snapshot
 from .graph import references, split_ref
-from .r1c1 import to_r1c1
-from .snapshot import Key, SheetCells, Snapshot, read_snapshot
 from .verify import capped, recompute, shorten
 
 STEPS_SHOWN = 5  # inputs listed under one output's bridge; the rest summed on one line

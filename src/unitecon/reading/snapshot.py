@@ -29,8 +29,8 @@ from openpyxl.reader.excel import ExcelReader
 from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, get_column_letter
 from python_calamine import CalamineWorkbook
 
-from .errors import Problem, UniteconError
-from .limits import (
+from ..errors import Problem, UniteconError
+from ..limits import (
     EXCEL_COLUMNS,
     EXCEL_ROWS,
     MAX_GRID_CELLS,
@@ -49,7 +49,7 @@ EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # serial 0 as Excel's 1900 date system 
 
 class CellError(str):
     """An error value a cell holds (#DIV/0!, #N/A, …): equal as text to the same characters typed into a
-    cell, but not the same value; :func:`unitecon.verdict.same` tells them apart."""
+    cell, but not the same value; :func:`unitecon.auditor.verdict.same` tells them apart."""
 
     __slots__ = ()
 

@@ -16,12 +16,12 @@ import numpy as np
 from openpyxl.formula.tokenizer import Tokenizer
 from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, get_column_letter
 
-from . import fingerprint
+from ..expr import UNIT_CONSTANTS
+from ..reading import fingerprint
+from ..reading.snapshot import CellError, SheetCells, Snapshot, read_snapshot
+from ..sheets import HEADER_ROW, INPUTS
 from .cycles import MAX_CELL_LINKS, find_cycle
-from .expr import UNIT_CONSTANTS
 from .graph import Run, build_graph
-from .sheets import HEADER_ROW, INPUTS
-from .snapshot import CellError, SheetCells, Snapshot, read_snapshot
 
 ERRORS = ("#DIV/0!", "#REF!", "#NAME?", "#VALUE!", "#N/A", "#NUM!", "#NULL!")
 VOLATILE = ("OFFSET", "INDIRECT", "NOW", "TODAY", "RAND", "RANDBETWEEN", "CELL", "INFO")

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..reading.snapshot import Key
 from .graph import FormulaColumn, Graph, Run
-from .snapshot import Key
 
 MAX_CELL_LINKS = 5_000_000  # links between cells of runs that read each other, followed cell by cell
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import fingerprint
-from .errors import Problem, UniteconError
-from .fingerprint import same_number
-from .limits import excel_number
-from .model import SCENARIO
-from .snapshot import Snapshot, read_snapshot
+from ..errors import Problem, UniteconError
+from ..limits import excel_number
+from ..model import SCENARIO
+from ..reading import fingerprint
+from ..reading.fingerprint import same_number
+from ..reading.snapshot import Snapshot, read_snapshot
 
 # What a finding is, which decides the advice: a lock file (close the workbook), a file that is no
 # unitecon workbook of this model (move it away), an input edit pull keeps, an input cell pull refuses

@@ -26,8 +26,8 @@ import numpy as np
 from openpyxl.formula.tokenizer import Token, Tokenizer
 from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_boundaries
 
-from .engines.legacy import function_name, is_range_text, with_implicit_intersection
-from .snapshot import Snapshot
+from ..engines.legacy import function_name, is_range_text, with_implicit_intersection
+from ..reading.snapshot import Snapshot
 from .verdict import KINDS, MATCH, MISMATCH, NO_CACHED, NOT_VERIFIED, VOLATILE, Finding, Verdict, close, same, shown
 
 VOLATILE_FUNCTIONS = frozenset("""
@@ -301,7 +301,7 @@ class SecondOpinion:
 
     def value(self, sheet: str, row: int, col: int) -> Any:
         if not self.loaded:
-            from .engines import ironcalc_engine
+            from ..engines import ironcalc_engine
 
             texts = (t for cells in (self.snap.cells.values() if self.snap else ())
                      for _, column in cells.formulas.values() for t in column)
@@ -395,7 +395,7 @@ def verify_file(path: Path, engine: str = "formualizer", rel_tol: float = 1e-9) 
     formualizer the engine loads and recomputes while the snapshot is read (both release Python's lock
     for their parsing), after the zip's directory has been checked.
     """
-    from .snapshot import check_zip, read_snapshot
+    from ..reading.snapshot import check_zip, read_snapshot
 
     second = SecondOpinion(path)
 
@@ -414,7 +414,7 @@ def verify_file(path: Path, engine: str = "formualizer", rel_tol: float = 1e-9) 
         verdict.notes += placeholders
         _rests_on_unverified(snap, verdict)
         return snap, verdict, grids
-    from .engines.formualizer_engine import Recalculation
+    from ..engines.formualizer_engine import Recalculation
 
     check_zip(path, parts=False)
     with ThreadPoolExecutor(max_workers=1) as pool:

@@ -1,7 +1,7 @@
 """What ``verify`` concludes about each formula cell of any workbook, and how it is reported.
 
 Each formula cell is *matching*, a *mismatch*, *not verified*, *volatile* or has *no cached value*
-(:mod:`unitecon.checking` decides which, and why); :class:`Verdict` counts them, prints the summary and at
+(:mod:`unitecon.auditor.checking` decides which, and why); :class:`Verdict` counts them, prints the summary and at
 most ``--limit`` cells of each kind, and gives the exit code.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .snapshot import CellError
+from ..reading.snapshot import CellError
 
 MATCH, MISMATCH, NOT_VERIFIED, VOLATILE, NO_CACHED = "matching", "mismatch", "not verified", "volatile", \
     "no cached value"

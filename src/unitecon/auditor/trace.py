@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, get_column_letter
 
-from .errors import UniteconError
+from ..errors import UniteconError
+from ..limits import EXCEL_COLUMNS, EXCEL_ROWS
+from ..reading.snapshot import Key, Snapshot, read_snapshot
+from ..sheets import CUSTOMER_NAME_ROW, CUSTOMER_UNIT_ROW, CUSTOMERS, HEADER_ROW, INPUTS, NAME, UNIT
 from .graph import MAX_RANGE_CELLS, Graph, build_graph, split_ref
-from .limits import EXCEL_COLUMNS, EXCEL_ROWS
-from .sheets import CUSTOMER_NAME_ROW, CUSTOMER_UNIT_ROW, CUSTOMERS, HEADER_ROW, INPUTS, NAME, UNIT
-from .snapshot import Key, Snapshot, read_snapshot
 
 ROW_SHEETS = ("Calculations", "Checks", "Summary")
 

@@ -20,10 +20,10 @@ import numpy as np
 import schedula as sh
 from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, get_column_letter, range_boundaries
 
+from ..reading.r1c1 import column_patterns
+from ..reading.snapshot import CellError, Snapshot, grid_cells, read_snapshot, value_at, values_at
+from ..sheets import CUSTOMERS, FIRST_CUSTOMER_ROW
 from .graph import references
-from .r1c1 import column_patterns
-from .sheets import CUSTOMERS, FIRST_CUSTOMER_ROW
-from .snapshot import CellError, Snapshot, grid_cells, read_snapshot, value_at, values_at
 from .verdict import close
 
 Key = tuple[str, str]  # (SHEET upper-case, "A1")
@@ -34,7 +34,7 @@ T = TypeVar("T")
 def _compile(text: str):
     import formulas
 
-    from .engines.formulas_operators import install
+    from ..engines.formulas_operators import install
 
     install()
     # schedula logs a traceback for every function formulas lacks before raising it; the cell that

@@ -20,8 +20,8 @@ import numpy as np
 from openpyxl.formula.tokenizer import Tokenizer
 from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_boundaries
 
-from .r1c1 import Axis, cell_axes, column_patterns, reference_r1c1
-from .snapshot import Key, Snapshot
+from ..reading.r1c1 import Axis, cell_axes, column_patterns, reference_r1c1
+from ..reading.snapshot import Key, Snapshot
 
 _WHOLE = re.compile(r"^(\$?[A-Za-z]{1,3}:\$?[A-Za-z]{1,3}|\$?[0-9]+:\$?[0-9]+)$")
 MAX_RANGE_CELLS = 2_000_000  # a range's cells are listed as precedents up to this many

@@ -16,8 +16,8 @@ from typing import Any
 
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 
+from ..sheets import FINGERPRINT, HEADER_ROW
 from .r1c1 import to_r1c1
-from .sheets import FINGERPRINT, HEADER_ROW
 from .snapshot import Key, Snapshot
 
 COLUMNS = ("Kind", "Sheet", "Cells", "Name", "Written")

@@ -1,0 +1,1 @@
+"""The auditor commands: verify, audit, trace and diff, and the precedent graph they share."""
