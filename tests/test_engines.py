@@ -148,3 +148,20 @@ def test_verify_of_a_formula_nested_thousands_deep_is_not_verified_not_a_crash(t
     done = subprocess.run([sys.executable, "-m", "unitecon.cli", "verify", str(path)], capture_output=True, text=True)
     assert done.returncode == 3, (done.returncode, done.stdout, done.stderr)  # IronCalc overflowed its stack: -11
     assert "not verified: S!B1" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_a_long_chain_of_operators_within_excels_limits_is_evaluated_not_a_crash(tmp_path):
+    import subprocess
+    import sys
+
+    import xlsxwriter
+
+    path = tmp_path / "chain.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("S")
+    sheet.write_number("A1", 1)
+    sheet.write_formula("B1", "=" + "^".join(["A1"] * 2730), None, 7)  # 8,189 characters; the cache is wrong
+    book.close()
+    done = subprocess.run([sys.executable, "-m", "unitecon.cli", "verify", str(path)], capture_output=True, text=True)
+    assert done.returncode == 3, (done.returncode, done.stdout, done.stderr)  # before: -11, IronCalc's stack
+    assert "IronCalc gives 1" in done.stdout  # 1^1^…^1 is 1: evaluated on a deep stack (formualizer gives up)

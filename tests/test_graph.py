@@ -317,3 +317,18 @@ def test_a_3d_reference_reads_the_cell_on_every_sheet_of_its_span(tmp_path):
     assert graph.precedents(("Main", "A1")) == [("Jan", "B2"), ("Feb", "B2"), ("Mar", "B2")]
     assert graph.precedents(("Main", "A2")) == [("Feb", "B2"), ("Mar", "B2")]
     assert graph.dependents(("Feb", "B2")) == [("Main", "A1"), ("Main", "A2")]
+
+
+def test_a_name_on_a_sheet_whose_name_holds_an_apostrophe_is_followed(tmp_path):
+    wb = Workbook()
+    wb.active.title = "S"
+    data = wb.create_sheet("Bob's data")
+    wb.defined_names["bob"] = DefinedName("bob", attr_text="'Bob''s data'!$A$1")
+    wb["S"]["A1"], data["A1"] = "=bob+1", "=S!A1"
+    wb["S"]["B1"] = "=SUM(bob:B2)"  # a range with a name at one end: no unknown name
+    wb.save(tmp_path / "quoted.xlsx")
+    snap = read_snapshot(tmp_path / "quoted.xlsx")
+    assert snap.names["bob"] == ("Bob's data", "A1") and not snap.broken_names
+    graph = build_graph(snap)
+    assert graph.precedents(("S", "A1")) == [("Bob's data", "A1")] and graph.unknown_names == {}
+    assert find_cycle(graph) is not None

@@ -350,9 +350,9 @@ _USED = 0  # as a fixed end: the last row or column of the formula's own sheet, 
 
 def _could_be_name(token: str) -> bool:
     """False for what the tokenizer hands over as a reference but is no name: a structured reference to a
-    table (``Table1[Col]``), a reference already broken (``Sheet3!#REF!``), or the rest of a range whose
-    first end is a function (``:D22`` in ``OFFSET(A1,0,1):D22``)."""
-    return "[" not in token and "#REF!" not in token.upper() and not token.startswith(":")
+    table (``Table1[Col]``), a reference already broken (``Sheet3!#REF!``), or a range with a function or a
+    name at one end (``:D22`` in ``OFFSET(A1,0,1):D22``, ``nx:B2``)."""
+    return "[" not in token and "#REF!" not in token.upper() and ":" not in token  # no name holds ":"
 
 
 def _name_areas(snap: Snapshot, local: dict[str, Key] | None = None) -> dict[str, list[Area]]:

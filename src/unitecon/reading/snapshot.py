@@ -724,10 +724,7 @@ def _read_workbook_part(path: Path, snap: Snapshot) -> dict[str, str]:
             else:
                 snap.formula_names[name] = text
             continue
-        try:
-            destinations = list(defined.destinations)
-        except Exception:
-            destinations = []
+        destinations = _destinations(defined)
         good = [(sheet, ref) for sheet, ref in destinations if sheet in parts and "#REF" not in ref]
         if not good:
             snap.broken_names[name] = text
@@ -743,14 +740,20 @@ def _read_workbook_part(path: Path, snap: Snapshot) -> dict[str, str]:
     return parts
 
 
+def _destinations(defined) -> list[tuple[str, str]]:
+    """(sheet, reference) of each area a defined name points at. openpyxl leaves a quoted sheet name's
+    doubled apostrophe doubled (``'Bob''s data'!$A$1`` gives ``Bob''s data``): undone here."""
+    try:
+        return [(sheet.replace("''", "'"), ref) for sheet, ref in defined.destinations]
+    except Exception:
+        return []
+
+
 def _single_area(defined, parts: dict[str, str]) -> Key | None:
     """Where a sheet-scoped name points, when it is one area of a sheet of the workbook."""
     if not _AREAS.fullmatch(str(defined.attr_text or "").strip()):
         return None
-    try:
-        destinations = list(defined.destinations)
-    except Exception:
-        return None
+    destinations = _destinations(defined)
     if len(destinations) != 1 or destinations[0][0] not in parts or "#REF" in destinations[0][1]:
         return None
     return destinations[0][0], destinations[0][1].replace("$", "")
