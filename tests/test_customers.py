@@ -233,4 +233,6 @@ def test_trace_shows_a_named_customer_column_as_one_node(small_built):
     tree = json.loads(result.output)
     (column,) = tree["children"]  # SUMPRODUCT(customer_share, customer_share): one range, shown once
     assert column["cell"].endswith(f":{column['cell'].split(':')[0][0]}{FIRST_ROW + 299}")
-    assert len(column["children"]) == 1 and column["children"][0]["name"] == "customer_share"
+    # below it, what any of its cells reads: customer_share is each customer's total over the ledger's
+    assert [child["name"] for child in column["children"]] == ["customer_total_revenue", "ledger_total_revenue"]
+    assert column["children"][0]["cell"].endswith(f"{FIRST_ROW + 299}")  # the whole column of totals, one node
