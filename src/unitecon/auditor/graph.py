@@ -4,8 +4,10 @@ A run is a stretch of one column whose cells hold the same formula in R1C1 terms
 25,000 customers is one run, read once. A cell's precedents are its run's references placed at its row;
 the cells that read a given cell are found by interval arithmetic over the runs whose references can
 reach it. No graph of every cell is built, and nothing recurses, so a 100,000-row running total is as
-easy to follow as one cell. References are found with openpyxl's tokenizer; defined names are followed
-to the cells they name. Whole-column or whole-row references are kept as findings, not expanded.
+easy to follow as one cell. References are found with openpyxl's tokenizer and read as Excel reads them:
+defined names (a sheet's own first) to the cells they name, 3-D references on every sheet of their span,
+the intersection operator as what its operands share, whole columns or rows within the cells their sheet
+uses (and kept as findings for audit).
 """
 
 from __future__ import annotations
@@ -236,15 +238,6 @@ def references(formula: str) -> list[str]:
     except Exception:
         return []
     return [t.value for t in tokens if t.type == "OPERAND" and t.subtype == "RANGE"]
-
-
-def expand(sheet: str, ref: str) -> list[Key]:
-    """The cells of ``ref`` (``A1`` or ``A1:C3``) on ``sheet``."""
-    min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
-    if (max_col - min_col + 1) * (max_row - min_row + 1) > MAX_RANGE_CELLS:
-        return []
-    return [(sheet, f"{get_column_letter(c)}{r}") for r in range(min_row, max_row + 1)
-            for c in range(min_col, max_col + 1)]
 
 
 _Parsed = tuple[list[Area], list[str], list[str]]  # areas read, whole references, unknown names
