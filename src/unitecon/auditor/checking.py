@@ -28,7 +28,7 @@ from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_bo
 
 from ..engines.legacy import function_name, is_range_text, with_implicit_intersection
 from ..reading.snapshot import Snapshot
-from .verdict import KINDS, MATCH, MISMATCH, NO_CACHED, NOT_VERIFIED, VOLATILE, Finding, Verdict, close, same, shown
+from .verdict import KINDS, MATCH, MISMATCH, NO_CACHED, NOT_VERIFIED, VOLATILE, Finding, Verdict, same, shown, unsettled
 
 VOLATILE_FUNCTIONS = frozenset("""
 TODAY NOW RAND RANDBETWEEN RANDARRAY OFFSET INDIRECT CELL INFO
@@ -152,12 +152,8 @@ def judge(snap: Snapshot, grids: dict[str, np.ndarray], engine: str, rel_tol: fl
 
 
 def _differing(ours: np.ndarray, cached: np.ndarray, rel_tol: float) -> set[int]:
-    types = set(map(type, ours)) | set(map(type, cached))
-    if types <= {float, int}:
-        candidates = np.flatnonzero(~close(ours.astype(float), cached.astype(float), rel_tol)).tolist()
-    else:
-        candidates = range(len(ours))
-    return {i for i in candidates if cached[i] is None or ours[i] == "#NAME?" or not same(ours[i], cached[i], rel_tol)}
+    return {i for i in unsettled(ours, cached, rel_tol)
+            if cached[i] is None or ours[i] == "#NAME?" or not same(ours[i], cached[i], rel_tol)}
 
 
 @dataclass

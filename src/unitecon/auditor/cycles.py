@@ -35,7 +35,7 @@ def find_cycle(graph: Graph) -> Cycle | None:
     for (sheet, col), column in graph.columns.items():
         by_sheet.setdefault(sheet, []).append((col, column))
     index = {id(run): i for i, run in enumerate(runs)}
-    edges = [sorted({index[id(other)] for other in _runs_read(by_sheet, run)}) for run in runs]
+    edges = [sorted({index[id(other)] for other in _runs_read(graph, by_sheet, run)}) for run in runs]
     for component in _strong_components(edges):
         if len(component) == 1 and (component[0] not in edges[component[0]] or _one_way(runs[component[0]])):
             continue
@@ -45,14 +45,11 @@ def find_cycle(graph: Graph) -> Cycle | None:
     return None
 
 
-def _runs_read(by_sheet: dict[str, list[tuple[int, FormulaColumn]]], run: Run) -> list[Run]:
+def _runs_read(graph: Graph, by_sheet: dict[str, list[tuple[int, FormulaColumn]]], run: Run) -> list[Run]:
     """The runs holding a cell that some cell of ``run`` reads."""
     out = []
-    for area in run.areas:
-        ends = [area.at(row, run.col) for row in (run.first, run.last)]
-        top, bottom = min(e[0] for e in ends), max(e[1] for e in ends)
-        left, right = ends[0][2], ends[0][3]
-        for col, column in by_sheet.get(area.sheet or run.sheet, ()):
+    for sheet, top, bottom, left, right in graph.precedent_areas(run.sheet, run.col, run.first, run.last):
+        for col, column in by_sheet.get(sheet, ()):
             if not left <= col <= right:
                 continue
             low, high = np.searchsorted(column.rows, top), np.searchsorted(column.rows, bottom, side="right")

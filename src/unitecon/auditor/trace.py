@@ -264,24 +264,28 @@ def _children(graph: Graph, edges: _Edges, keys: list[Key], dependents: bool) ->
             lines = []
             for s, c, low, high in graph.dependent_blocks(sheet, col, first, last):
                 letter = get_column_letter(c)
-                spans = [(low, high)] if (s, c) != (sheet, col) else [(low, min(high, first - 1)),
-                                                                      (max(low, last + 1), high)]
-                lines += [[(s, f"{letter}{r}") for r in range(a, b + 1)] for a, b in spans if a <= b]
+                spans = _outside((s, c), low, high, (sheet, col), first, last)
+                lines += [[(s, f"{letter}{r}") for r in range(a, b + 1)] for a, b in spans]
             return [k for line in lines for k in line], lines
-        areas = [(s, top, bottom, left, right) for s, top, bottom, left, right
-                 in graph.precedent_areas(sheet, col, first, last)
-                 if (bottom - top + 1) * (right - left + 1) <= MAX_RANGE_CELLS and top > 0 and left > 0]
         found: dict[Key, None] = {}  # each cell once (a run's areas may overlap), in the order they name them
-        for s, top, bottom, left, right in areas:
+        for s, top, bottom, left, right in graph.precedent_areas(sheet, col, first, last):
+            if (bottom - top + 1) * (right - left + 1) > MAX_RANGE_CELLS or top < 1 or left < 1:
+                continue
             for c in range(left, right + 1):
-                spans = [(top, bottom)] if (s, c) != (sheet, col) else [(top, min(bottom, first - 1)),
-                                                                        (max(top, last + 1), bottom)]
                 letter = get_column_letter(c)
-                for a, b in spans:
+                for a, b in _outside((s, c), top, bottom, (sheet, col), first, last):
                     found.update(((s, f"{letter}{r}"), None) for r in range(a, b + 1))
         return list(found), None
     found = dict.fromkeys(k for key in keys for k in edges(key))
     return [k for k in found if k not in own], None
+
+
+def _outside(column: tuple[str, int], low: int, high: int, own: tuple[str, int], first: int,
+             last: int) -> list[tuple[int, int]]:
+    """Rows ``low`` to ``high`` of ``column`` less rows ``first`` to ``last`` of column ``own`` (the run
+    whose neighbours are found), as stretches that are not empty."""
+    spans = [(low, high)] if column != own else [(low, min(high, first - 1)), (max(low, last + 1), high)]
+    return [(a, b) for a, b in spans if a <= b]
 
 
 RUN_SHOWN = 3  # a longer run of cells down a column or along a row (a named customer column) is one node

@@ -37,11 +37,11 @@ class Finding:
 
     def brief(self) -> str:
         """One line of at most ~240 characters."""
-        where = f"{self.sheet}!{self.cell}: {_short(self.formula, 64)}"
+        where = f"{self.sheet}!{self.cell}: {shorten(self.formula, 64)}"
         if self.kind == NO_CACHED:
             return f"{where} recomputes to {shown(self.recomputed)}; the file caches no value"
         line = f"{where} recomputes to {shown(self.recomputed)}, the file has {shown(self.cached)}"
-        return f"{line} ({_short(self.reason, 160)})" if self.reason else line
+        return f"{line} ({shorten(self.reason, 160)})" if self.reason else line
 
 
 @dataclass
@@ -122,10 +122,11 @@ def shown(value: Any, width: int = 30) -> str:
         return str(value)
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    return _short(repr(value), width)
+    return shorten(repr(value), width)
 
 
-def _short(text: str, width: int) -> str:
+def shorten(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, ending in … when cut."""
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -135,6 +136,14 @@ def close(a: np.ndarray, b: np.ndarray, rel_tol: float) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         near = np.abs(a - b) <= np.maximum(rel_tol * np.maximum(np.abs(a), np.abs(b)), 1e-12)
     return near & np.isfinite(a) & np.isfinite(b)
+
+
+def unsettled(ours: np.ndarray, theirs: np.ndarray, rel_tol: float) -> list[int] | range:
+    """Positions of two columns of values that :func:`close` cannot settle as equal numbers: every position
+    where either column holds anything but numbers."""
+    if set(map(type, ours)) | set(map(type, theirs)) <= {float, int}:
+        return np.flatnonzero(~close(ours.astype(float), theirs.astype(float), rel_tol)).tolist()
+    return range(len(ours))
 
 
 def same(a: Any, b: Any, rel_tol: float) -> bool:

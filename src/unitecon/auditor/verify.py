@@ -24,7 +24,7 @@ from ..reading.r1c1 import column_patterns
 from ..reading.snapshot import CellError, Snapshot, grid_cells, read_snapshot, value_at, values_at
 from ..sheets import CUSTOMERS, FIRST_CUSTOMER_ROW
 from .graph import references
-from .verdict import close
+from .verdict import shorten, unsettled
 
 Key = tuple[str, str]  # (SHEET upper-case, "A1")
 T = TypeVar("T")
@@ -133,11 +133,6 @@ class Mismatch:
         return f"{ours}, {self.other} {shorten(repr(self.cached), 30)}"
 
 
-
-
-def shorten(text: str, width: int) -> str:
-    """``text`` cut to ``width`` characters, ending in … when cut."""
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def capped(lines: list[T], limit: int, what: str, indent: str = "") -> list[T | str]:
@@ -616,11 +611,7 @@ def _objects(values: list[Any]) -> np.ndarray:
 
 def _mismatched(ours: np.ndarray, theirs: np.ndarray, rel_tol: float) -> list[int]:
     """Positions where two columns of values differ (numbers within ``rel_tol``, as :func:`_same`)."""
-    if set(map(type, ours)) <= _NUMBERS and set(map(type, theirs)) <= _NUMBERS:
-        candidates = np.flatnonzero(~close(ours.astype(float), theirs.astype(float), rel_tol)).tolist()
-    else:
-        candidates = range(len(ours))
-    return [i for i in candidates if not _same(ours[i], theirs[i], rel_tol)]
+    return [i for i in unsettled(ours, theirs, rel_tol) if not _same(ours[i], theirs[i], rel_tol)]
 
 
 def compare(rec: Recomputed, rel_tol: float = 1e-9) -> list[Mismatch]:
