@@ -27,7 +27,7 @@ kind, model, out = sys.argv[1:4]
 if kind == "build" and model == "peers":
     from pathlib import Path
     from unitecon.build import plan_peers
-    from unitecon.writer import write_workbook
+    from unitecon.excel.writer import write_workbook
     write_workbook(plan_peers(sorted(Path("inputs").glob("*.yaml")), out), f"{out}/peers.xlsx")
 elif kind == "build":
     from unitecon.build import build

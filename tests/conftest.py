@@ -22,9 +22,9 @@ from reference import load_reference  # noqa: E402
 
 from unitecon.auditor.verify import recompute  # noqa: E402
 from unitecon.build import build, plan_peers  # noqa: E402
-from unitecon.inputs import load_inputs  # noqa: E402
-from unitecon.sample import write_sample_ledger  # noqa: E402
-from unitecon.writer import write_workbook  # noqa: E402
+from unitecon.excel.writer import write_workbook  # noqa: E402
+from unitecon.model.inputs import load_inputs  # noqa: E402
+from unitecon.model.sample import write_sample_ledger  # noqa: E402
 
 SMALL_LEDGER = 300  # customers in the ledgers of the quick fixtures
 

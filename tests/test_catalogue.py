@@ -16,9 +16,9 @@ from conftest import COMPANIES, EXAMPLES, INPUTS
 from ruamel.yaml import YAML
 
 from unitecon.cli import main
-from unitecon.expr import ref
-from unitecon.metrics import arppu, checks, compute, finance
-from unitecon.metrics.catalogue import CatalogueError, _checked, load
+from unitecon.model.expr import ref
+from unitecon.model.metrics import arppu, checks, compute, finance
+from unitecon.model.metrics.catalogue import CatalogueError, _checked, load
 
 
 def _catalogue_with(metrics=None, checks_=None):

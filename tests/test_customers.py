@@ -17,7 +17,7 @@ from reference import load_reference
 
 from unitecon.auditor.verify import recompute
 from unitecon.cli import main
-from unitecon.inputs import load_inputs
+from unitecon.model.inputs import load_inputs
 
 NAME_ROW, FIRST_ROW = 6, 9  # 1-based: the defined name of each column; the first customer
 

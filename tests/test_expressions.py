@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from unitecon.errors import ModelError
-from unitecon.expr import MONTHS_PER_YEAR, call, compare, ref
-from unitecon.formula_text import _text, in_names
-from unitecon.layout import validate_defined_name
+from unitecon.excel.formula_text import _text, in_names
+from unitecon.excel.layout import validate_defined_name
+from unitecon.model.expr import MONTHS_PER_YEAR, call, compare, ref
 
 
 def text(e) -> str:
@@ -65,7 +65,7 @@ def test_ordinary_snake_case_names_are_accepted(name):
 def test_column_functions_give_what_a_cell_by_cell_loop_gives():
     import random
 
-    from unitecon.functions import FUNCTIONS
+    from unitecon.model.functions import FUNCTIONS
 
     rng = random.Random(7)
     revenue = [rng.uniform(-5, 500) for _ in range(2000)]

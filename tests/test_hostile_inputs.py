@@ -22,8 +22,8 @@ from test_libreoffice import _libreoffice_values, _need
 from unitecon.auditor.verify import compare_with_engine, recompute
 from unitecon.build import build
 from unitecon.cli import main
-from unitecon.inputs import load_inputs
 from unitecon.limits import EXCEL_TEXT, MAX_INPUTS_BYTES
+from unitecon.model.inputs import load_inputs
 from unitecon.reading.snapshot import read_snapshot
 
 HOSTILE_LABELS = ("*", ">0", "<>x")  # SUMIF/COUNTIF would read these as a wildcard and two comparisons

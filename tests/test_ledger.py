@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from conftest import INPUTS
 
 from unitecon.cli import main
-from unitecon.inputs import load_inputs
-from unitecon.ledger import EXCEL_ROWS, LedgerError, load_ledger
+from unitecon.model.inputs import load_inputs
+from unitecon.model.ledger import EXCEL_ROWS, LedgerError, load_ledger
 
 ZHIPU_PERIODS = {"2024": "FY2024", "2025H1": "H1_2025"}
 AXIS = ["FY2022", "FY2023", "FY2024", "H1_2025"]

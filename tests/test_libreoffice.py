@@ -29,9 +29,9 @@ from unitecon.auditor.verify import compare_with_engine, recompute
 from unitecon.build import build
 from unitecon.cli import main
 from unitecon.engines.libreoffice import find_soffice, recalculate
-from unitecon.inputs import load_inputs
+from unitecon.model.inputs import load_inputs
+from unitecon.model.sample import write_sample_ledger
 from unitecon.reading.snapshot import read_snapshot
-from unitecon.sample import write_sample_ledger
 
 REL_TOL = 1e-9
 LARGE_LEDGER = 10_000

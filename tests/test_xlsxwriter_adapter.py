@@ -10,7 +10,7 @@ import zipfile
 import pytest
 import xlsxwriter
 
-from unitecon.xlsxwriter_adapter import CachedColumnSheet
+from unitecon.excel.xlsxwriter_adapter import CachedColumnSheet
 
 
 def _sheet_xml(path, fast: bool, write) -> bytes:

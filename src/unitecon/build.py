@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .inputs import load_inputs
-from .layout import Layout, build_layout
-from .ledger import load_model_ledger
-from .model import Model, build_model
+from .excel.layout import Layout, build_layout
+from .excel.writer import write_workbook
+from .model.assemble import Model, build_model
+from .model.inputs import load_inputs
+from .model.ledger import load_model_ledger
 from .sheets import FIRST_CUSTOMER_ROW
-from .writer import write_workbook
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def plan(inputs_path: str | Path, sources_dir: str | Path | None = None, scenari
 
 def plan_peers(inputs_paths: list[Path], out_dir: str | Path | None = None) -> Layout:
     """The peers workbook of the companies whose inputs files are ``inputs_paths``, laid out, nothing written."""
-    from .peers import build_peers
+    from .model.peers import build_peers
 
     return build_layout(build_peers([Path(p) for p in inputs_paths], Path(out_dir) if out_dir else None))
 

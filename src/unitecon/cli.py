@@ -117,8 +117,8 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
     named in a warning.
     """
     from .build import plan, plan_peers
+    from .excel.writer import write_workbook
     from .roundtrip.guard import inspect_target
-    from .writer import write_workbook
     try:
         paths = _inputs_files(models, inputs_dir)
         layouts = []
@@ -225,7 +225,7 @@ def catalogue(fmt: str) -> None:
     file declares, and so on. A metric appears in a workbook when the inputs file gives what it needs.
     """
     from .listing import render as render_listing
-    from .metrics.catalogue import load
+    from .model.metrics.catalogue import load
 
     click.echo(render_listing(load(), fmt))
 
@@ -241,7 +241,7 @@ def schema(out: Path | None) -> None:
     `unitecon schema --out inputs/unitecon.schema.json`.
     """
     from .atomic import replacing
-    from .metrics.catalogue import load
+    from .model.metrics.catalogue import load
     from .schema import schema_text
 
     text = schema_text(load())
@@ -267,11 +267,11 @@ def new(name: str, inputs_dir: Path, currency: str) -> None:
     import re
 
     from .atomic import replacing
-    from .inputs import RESERVED_MODELS
-    from .metrics.catalogue import load
+    from .model.inputs import RESERVED_MODELS
+    from .model.metrics.catalogue import load
+    from .model.units import is_currency
     from .schema import SCHEMA_FILE, schema_text, skeleton
     from .sheets import looks_like_a_cell
-    from .units import is_currency
 
     target = inputs_dir / f"{name}.yaml"
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,30}", name):
@@ -315,8 +315,8 @@ def sample_ledger(model: str, inputs_dir: Path, customers: int | None, seed: int
     The CSV's first lines say it is synthetic, and so does every sheet built from it. Point an inputs
     file's `ledger: file:` at a real ledger with the same columns to use real data instead.
     """
-    from .inputs import load_inputs
-    from .sample import write_sample_ledger
+    from .model.inputs import load_inputs
+    from .model.sample import write_sample_ledger
 
     try:
         inputs = load_inputs(_inputs_files((model,), inputs_dir)[0])
@@ -408,7 +408,7 @@ def verify(workbook: Path, inputs_file: Path | None, engine: str, rel_tol: float
                 verdict.notes.append(f"note: {workbook} was built by unitecon from model {model[:40]!r}; not compared "
                                      f"with its inputs file ({inputs_file} not found; pass --inputs FILE)")
             if checked_model and model:
-                from .inputs import load_inputs
+                from .model.inputs import load_inputs
             theirs = load_inputs(inputs_file).model if checked_model and model else None
             if theirs is not None and theirs != model:  # every cell would differ: one line, as pull says
                 raise UniteconError(f"{workbook}: built from model {model[:40]!r}, not {theirs!r} ({inputs_file} "
@@ -416,7 +416,7 @@ def verify(workbook: Path, inputs_file: Path | None, engine: str, rel_tol: float
                                     f"{inputs_file.parent / (model[:40] + '.yaml')}")
         if checked_model:  # only now: the model, pandas and the metric catalogue take a second to import
             from .build import plan, plan_peers
-            from .model import SCENARIO
+            from .model.assemble import SCENARIO
         if checked_model and members:
             others.append(("model", str(inputs_file), compare_with_model(rec, plan_peers(peers_files), rel_tol)))
         elif checked_model:

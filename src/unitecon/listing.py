@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import re
 
-from .expr import Convert, Named, Slot
-from .metrics import Check, Metric
-from .metrics.catalogue import Catalogue, show
-from .metrics.families import BUILTINS, DECLARED_AS, ROLES
+from .model.expr import Convert, Named, Slot
+from .model.metrics import Check, Metric
+from .model.metrics.catalogue import Catalogue, show
+from .model.metrics.families import BUILTINS, DECLARED_AS, ROLES
 
 _FIELD = re.compile(r"^\{([a-z_]+)\.([a-z_]+)\}$")
 SINGLE = {"segmentation", "scenarios", "ledger", "forward"}  # families with at most one member

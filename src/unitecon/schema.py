@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import re
 
-from .inputs import InputsFileSpec
-from .metrics.catalogue import Catalogue, show
+from .model.inputs import InputsFileSpec
+from .model.metrics.catalogue import Catalogue, show
 
 SCHEMA_FILE = "unitecon.schema.json"  # next to the inputs files; their first line points editors at it
 

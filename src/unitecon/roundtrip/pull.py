@@ -21,13 +21,13 @@ from ruamel.yaml.tokens import CommentToken
 
 from ..atomic import replacing
 from ..errors import InputsError, Problem
-from ..inputs import Figure, Inputs, load_inputs
 from ..limits import EXCEL_MAX, excel_number
-from ..model import build_model
+from ..model.assemble import build_model
+from ..model.inputs import Figure, Inputs, load_inputs
+from ..model.units import input_bounds
 from ..reading import fingerprint
 from ..reading.fingerprint import same_number
 from ..reading.snapshot import Snapshot, read_snapshot
-from ..units import input_bounds
 from .guard import DATA, FORMULA, workbook_edits
 from .guard import rebuild_command as _rebuild_command
 

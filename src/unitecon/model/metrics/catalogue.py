@@ -18,7 +18,7 @@ from functools import cache
 from itertools import product
 from typing import TYPE_CHECKING
 
-from ..errors import ModelError, Problem, UniteconError
+from ...errors import ModelError, Problem, UniteconError
 from ..expr import Block, Convert, Expr, Named, Slot, transform
 from ..inputs import Inputs
 from . import Check, Input, Metric, arppu, checks, compute, customers, finance, forward, growth, segments

@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from .expr import (
+from ..model.assemble import SCALAR
+from ..model.expr import (
     PRECEDENCE,
     SELECTORS,
     Above,
@@ -33,10 +34,9 @@ from .expr import (
     Ref,
     Span,
 )
-from .inputs import SCENARIO, scenario_cell_name
+from ..model.inputs import SCENARIO, scenario_cell_name
+from ..sheets import CUSTOMERS, HEADER_ROW, INPUTS, LABEL, SENSITIVITY
 from .layout import Cell, Layout
-from .model import SCALAR
-from .sheets import CUSTOMERS, HEADER_ROW, INPUTS, LABEL, SENSITIVITY
 
 _ASSOCIATIVE = {"+", "*"}
 

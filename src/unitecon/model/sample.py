@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import replacing
-from .errors import UniteconError
+from ..atomic import replacing
+from ..errors import UniteconError
 from .inputs import Inputs
 
 SEGMENTS = ("internet", "finance", "government", "overseas", "manufacturing", "education")

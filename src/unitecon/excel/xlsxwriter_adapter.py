@@ -18,7 +18,7 @@ class CachedColumnSheet(Worksheet):
     """A worksheet that writes formula text as rendered, and tall columns in bulk.
 
     XlsxWriter runs ~30 regular expressions over every formula to add the ``_xlfn.`` prefix to
-    dynamic-array functions; unitecon's formulas come only from :mod:`unitecon.formula_text` and use only
+    dynamic-array functions; unitecon's formulas come only from :mod:`unitecon.excel.formula_text` and use only
     allow-listed functions, none of which need a prefix, so that pass (60 % of writing a 25,000-customer
     sheet) is skipped. :meth:`write_cached_column` and :meth:`_write_cell` take the per-cell overhead out of
     the Customers sheet. The output is what XlsxWriter's own worksheet writes, byte for byte.
@@ -32,7 +32,7 @@ class CachedColumnSheet(Worksheet):
         """Numbers (``formulas`` None) or formulas with their cached numbers down one column, stored as
         ``write_number`` / ``write_formula`` store each cell, with the checks they make per cell made
         once: the column is inside the sheet, the numbers are finite, the formulas come from
-        :mod:`unitecon.formula_text` (no array or dynamic-array formula among them)."""
+        :mod:`unitecon.excel.formula_text` (no array or dynamic-array formula among them)."""
         if not values:
             return
         last = first_row + len(values) - 1

@@ -5,7 +5,8 @@ Metrics are written with ordinary Python operators over :func:`ref` nodes::
     ref("{product.revenue}") / ref("{product.paying_users}")
 
 The tree knows its dependencies (the names it refers to) and nothing about cells: turning it into
-Excel text is :mod:`unitecon.formula_text`'s job, computing it is :mod:`unitecon.model`'s. The only numbers
+Excel text is :mod:`unitecon.excel.formula_text`'s job, computing it is
+:mod:`unitecon.model.assemble`'s. The only numbers
 allowed in a tree are unit constants (12 months a year, 60 minutes an hour, 1, 0, 100, 1e6); any
 other number must be an input, so it is cited and visible on the Inputs sheet.
 
@@ -373,7 +374,7 @@ def previous(name: str) -> Previous:
 
 
 def slot(role: str) -> Slot:
-    """An expression a family member supplies (see :mod:`unitecon.metrics.families`)."""
+    """An expression a family member supplies (see :mod:`unitecon.model.metrics.families`)."""
     return Slot(role)
 
 

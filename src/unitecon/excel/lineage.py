@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..model.assemble import Model, Row
 from .formula_text import in_names
-from .model import Model, Row
 
 
 @dataclass(frozen=True)

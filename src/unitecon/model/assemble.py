@@ -17,7 +17,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .errors import ModelError, Problem
+from ..errors import ModelError, Problem
+from ..limits import EXCEL_MAX
 from .expr import (
     FIRST_YEAR,
     LAST_YEAR,
@@ -51,7 +52,6 @@ from .expr import (
 from .functions import FUNCTIONS
 from .inputs import SCENARIO, Figure, Inputs, Series, Source, scenario_header
 from .ledger import Ledger
-from .limits import EXCEL_MAX
 from .metrics import Check, Metric
 from .metrics.catalogue import NotBuilt
 from .metrics.catalogue import apply as apply_catalogue

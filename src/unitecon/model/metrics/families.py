@@ -228,7 +228,7 @@ def published_members(inputs: Inputs, metric_grains: dict[str, tuple[str, str, s
 
 
 def _published(inputs: Inputs, metric: str, spec, metric_grains: dict[str, tuple[str, str, str]]) -> Member:
-    from ..errors import ModelError, Problem
+    from ...errors import ModelError, Problem
 
     where = f"published.{metric}"
     known = metric_grains.get(metric)

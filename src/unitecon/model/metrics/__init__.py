@@ -5,13 +5,13 @@
 is a name, label, unit, grain, expression and description; the formula text, defined name, Audit
 entry and trace output all come from it. Names are patterns: ``{ccy}`` is the reporting currency
 (``usd``), ``{CCY}`` its code (``USD``), and a declaration made ``over`` a family (``product``,
-``segment`` …, see :mod:`unitecon.metrics.families`) is made once per member the inputs file declares,
+``segment`` …, see :mod:`unitecon.model.metrics.families`) is made once per member the inputs file declares,
 ``{product}`` standing for the member's key and ``{product.revenue}`` for one of its roles.
 
 A metric appears in a workbook when every input it rests on is in that model's inputs file; every
 build says which catalogue metrics it did not build and the first input each lacks. Every name a
 declaration reads must resolve to a metric, a documented input (``INPUTS`` of an area module), a
-family role or a built-in when the catalogue loads (:mod:`unitecon.metrics.catalogue`), so a typo fails
+family role or a built-in when the catalogue loads (:mod:`unitecon.model.metrics.catalogue`), so a typo fails
 there, naming the nearest match.
 """
 

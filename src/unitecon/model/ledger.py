@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import Problem, UniteconError
-from .limits import EXCEL_RANGE, EXCEL_ROWS, EXCEL_TEXT, MAX_LEDGER_BYTES, clip, excel_number
+from ..errors import Problem, UniteconError
+from ..limits import EXCEL_RANGE, EXCEL_ROWS, EXCEL_TEXT, MAX_LEDGER_BYTES, clip, excel_number
 
 REQUIRED = ("customer_id", "customer_name", "segment", "deployment", "period", "amount", "currency")
 OPTIONAL = ("credit_note",)
@@ -155,7 +155,7 @@ def _gunzip(path: Path, raw: bytes) -> bytes:
 
 
 def _read_xlsx(path: Path) -> tuple[str, pd.DataFrame, int]:
-    from .reading.snapshot import check_zip
+    from ..reading.snapshot import check_zip
 
     check_zip(path)
     try:

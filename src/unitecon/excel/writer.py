@@ -3,8 +3,8 @@
 XlsxWriter writes the file because it stores a cached value beside every formula (so pandas,
 previewers and Excel's Protected View see numbers) while flagging the workbook for a full
 recalculation on open, and because its output is byte-for-byte reproducible once the document
-timestamp is fixed. Formula text comes from :mod:`unitecon.formula_text`; positions from
-:mod:`unitecon.layout`. User-supplied text is always written with ``write_string``: it never
+timestamp is fixed. Formula text comes from :mod:`unitecon.excel.formula_text`; positions from
+:mod:`unitecon.excel.layout`. User-supplied text is always written with ``write_string``: it never
 becomes a formula.
 """
 
@@ -18,26 +18,17 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from . import __version__
-from .atomic import replacing
-from .expr import ref
-from .formula_text import (
-    customer_formula,
-    formula,
-    grid_axis_formula,
-    in_names,
-    scenario_formula,
-    scenario_pick_formula,
-)
-from .inputs import SCENARIO, Figure
-from .layout import GridPlace, Layout, Line
-from .lineage import lineage
-from .metrics.arppu import SUMMARY as ARPPU_SUMMARY
-from .model import SCALAR, Row, written_out
-from .peers import HEADLINES as PEERS_HEADLINES
-from .reading import fingerprint
-from .reading.r1c1 import to_r1c1
-from .sheets import (
+from .. import __version__
+from ..atomic import replacing
+from ..model.assemble import SCALAR, Row, written_out
+from ..model.expr import ref
+from ..model.inputs import SCENARIO, Figure
+from ..model.metrics.arppu import SUMMARY as ARPPU_SUMMARY
+from ..model.peers import HEADLINES as PEERS_HEADLINES
+from ..model.units import Unit, input_bounds
+from ..reading import fingerprint
+from ..reading.r1c1 import to_r1c1
+from ..sheets import (
     AUDIT,
     AUDIT_COLUMNS,
     CALCULATIONS,
@@ -63,7 +54,16 @@ from .sheets import (
     SUMMARY,
     UNIT,
 )
-from .units import Unit, input_bounds
+from .formula_text import (
+    customer_formula,
+    formula,
+    grid_axis_formula,
+    in_names,
+    scenario_formula,
+    scenario_pick_formula,
+)
+from .layout import GridPlace, Layout, Line
+from .lineage import lineage
 from .xlsxwriter_adapter import CachedColumnSheet
 
 #: Fixed document timestamp: same inputs give the same bytes.

@@ -15,12 +15,12 @@ import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .errors import ModelError, Problem
+from ..errors import ModelError, Problem
+from ..sheets import looks_like_a_cell
+from .assemble import Model, Row, build_model, evaluate, period_months_series
 from .expr import PERIOD_MONTHS, At, InputLink, Ref, rename
 from .inputs import DocumentSpec, Inputs, Period, Series, figure_name, load_inputs
 from .metrics.families import conversion, fx_rates
-from .model import Model, Row, build_model, evaluate, period_months_series
-from .sheets import looks_like_a_cell
 from .timeaxis import TimeAxis
 
 MODEL = "peers"

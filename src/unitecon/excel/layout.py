@@ -1,7 +1,7 @@
 """Where everything lands: sheet, row and column of every input, formula row, check and output.
 
 No I/O and no formula text here. The writer walks :attr:`Layout.sheets` and asks
-:mod:`unitecon.formula_text` for each cell's formula; the renderer asks the layout where names live.
+:mod:`unitecon.excel.formula_text` for each cell's formula; the renderer asks the layout where names live.
 
 Calculations and Checks share one column layout (FAST: the same columns on every time-based sheet)::
 
@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from .errors import ModelError, Problem
-from .expr import PERIOD_MONTHS, Expr, PriorYear
-from .inputs import SCENARIO, Figure, scenario_header
-from .metrics.customers import SECTION as CUSTOMER_SECTION
-from .metrics.families import customer_indicator
-from .metrics.forward import SECTION as FORWARD_SECTION
-from .model import SCALAR, Grid, Model, Row
-from .sheets import (
+from ..errors import ModelError, Problem
+from ..model.assemble import SCALAR, Grid, Model, Row
+from ..model.expr import PERIOD_MONTHS, Expr, PriorYear
+from ..model.inputs import SCENARIO, Figure, scenario_header
+from ..model.metrics.customers import SECTION as CUSTOMER_SECTION
+from ..model.metrics.families import customer_indicator
+from ..model.metrics.forward import SECTION as FORWARD_SECTION
+from ..sheets import (
     CALCULATIONS,
     CHECKS,
     CUSTOMER_FACTS,

@@ -24,9 +24,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, NodeEvent
 
-from .errors import InputsError, Problem, ScenarioError
-from .limits import EXCEL_RANGE, EXCEL_TEXT, MAX_INPUTS_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES, clip, excel_number
-from .sheets import SHEET_ORDER, looks_like_a_cell
+from ..errors import InputsError, Problem, ScenarioError
+from ..limits import EXCEL_RANGE, EXCEL_TEXT, MAX_INPUTS_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES, clip, excel_number
+from ..sheets import SHEET_ORDER, looks_like_a_cell
 from .units import check_input_unit, fx_pair, input_bounds, is_currency
 
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -182,7 +182,7 @@ class SampleSpec(_Strict):
 
 
 class LedgerSpec(_Strict):
-    """Where the customer ledger is and how to read it (see :mod:`unitecon.ledger`)."""
+    """Where the customer ledger is and how to read it (see :mod:`unitecon.model.ledger`)."""
 
     file: str = Field(min_length=1)  # relative to the inputs file
     periods: dict[str, str] = Field(min_length=1)  # the ledger's period label -> a model period id

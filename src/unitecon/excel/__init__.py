@@ -1,0 +1,1 @@
+"""The Excel side: where rows go, the formula text, and the sheet writers."""

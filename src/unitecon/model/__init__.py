@@ -1,0 +1,1 @@
+"""The model: inputs, the metric language, the catalogue of metrics and checks, and its evaluation."""
