@@ -33,7 +33,8 @@ elif kind == "build":
     from unitecon.build import build
     build(f"inputs/{model}.yaml", f"{out}/{model}.xlsx")
 else:
-    from unitecon.auditor.verify import compare, recompute
+    from unitecon.auditor.comparing import compare
+    from unitecon.auditor.recompute import recompute
     assert compare(recompute(f"{out}/{model}.xlsx")) == []
 print(json.dumps({"seconds": time.perf_counter() - t,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

@@ -13,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from unitecon.auditor.verify import compare_with_engine, recompute
+from unitecon.auditor.comparing import compare_with_engine
+from unitecon.auditor.recompute import recompute
 from unitecon.engines.libreoffice import find_soffice, recalculate
 from unitecon.reading.snapshot import read_snapshot
 

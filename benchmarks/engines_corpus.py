@@ -19,8 +19,8 @@ from pathlib import Path
 
 import formualizer
 
+from unitecon.auditor.recompute import recompute
 from unitecon.auditor.verdict import same
-from unitecon.auditor.verify import recompute
 from unitecon.engines import formualizer_engine, ironcalc_engine
 from unitecon.reading.snapshot import read_snapshot
 

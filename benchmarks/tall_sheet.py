@@ -79,7 +79,8 @@ def libreoffice_recalc(path: Path) -> float:
 
 VERIFY = r"""
 import json, resource, sys, time
-from unitecon.auditor.verify import compare, recompute
+from unitecon.auditor.comparing import compare
+from unitecon.auditor.recompute import recompute
 t = time.perf_counter()
 rec = recompute(sys.argv[1])
 bad = compare(rec)

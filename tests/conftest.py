@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from reference import load_reference  # noqa: E402
 
-from unitecon.auditor.verify import recompute  # noqa: E402
+from unitecon.auditor.recompute import recompute  # noqa: E402
 from unitecon.build import build, plan_peers  # noqa: E402
 from unitecon.excel.writer import write_workbook  # noqa: E402
 from unitecon.model.inputs import load_inputs  # noqa: E402

@@ -16,8 +16,8 @@ import pytest
 import xlsxwriter
 from click.testing import CliRunner
 
-from unitecon.auditor.checking import verify_file
 from unitecon.auditor.verdict import EXIT_CLEAN, EXIT_MISMATCH, EXIT_NOT_VERIFIED, EXIT_UNREADABLE
+from unitecon.auditor.verify import verify_file
 from unitecon.cli import main
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"

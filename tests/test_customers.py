@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from conftest import MODELS
 from reference import load_reference
 
-from unitecon.auditor.verify import recompute
+from unitecon.auditor.recompute import recompute
 from unitecon.cli import main
 from unitecon.model.inputs import load_inputs
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from unitecon.auditor.checking import verify_file
+from unitecon.auditor.verify import verify_file
 from unitecon.engines import formualizer_engine, ironcalc_engine
 from unitecon.engines.legacy import is_range_text, with_areas, with_implicit_intersection
 from unitecon.reading.snapshot import excel_serial, read_snapshot

@@ -19,7 +19,8 @@ import pytest
 from click.testing import CliRunner
 from test_libreoffice import _libreoffice_values, _need
 
-from unitecon.auditor.verify import compare_with_engine, recompute
+from unitecon.auditor.comparing import compare_with_engine
+from unitecon.auditor.recompute import recompute
 from unitecon.build import build
 from unitecon.cli import main
 from unitecon.limits import EXCEL_TEXT, MAX_INPUTS_BYTES

@@ -28,7 +28,9 @@ from python_calamine import CalamineWorkbook
 from unitecon.atomic import STALE_AFTER, remove_stale, replacing
 from unitecon.cli import main
 from unitecon.errors import UniteconError
-from unitecon.reading.snapshot import MAX_GRID_CELLS, MAX_XML_DEPTH, _extent, _tags, read_snapshot
+from unitecon.limits import MAX_GRID_CELLS, MAX_XML_DEPTH
+from unitecon.reading.snapshot import read_snapshot
+from unitecon.reading.xml_extent import _extent, _tags
 
 SHEET = "xl/worksheets/sheet1.xml"
 STRINGS = "xl/sharedStrings.xml"

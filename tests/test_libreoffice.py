@@ -25,7 +25,8 @@ from click.testing import CliRunner
 from conftest import EXAMPLES, INPUTS, SHIPPED
 from openpyxl.utils.cell import coordinate_to_tuple
 
-from unitecon.auditor.verify import compare_with_engine, recompute
+from unitecon.auditor.comparing import compare_with_engine
+from unitecon.auditor.recompute import recompute
 from unitecon.build import build
 from unitecon.cli import main
 from unitecon.engines.libreoffice import find_soffice, recalculate

@@ -10,7 +10,7 @@ from conftest import sheet_rows
 from reference import load_reference
 from ruamel.yaml import YAML
 
-from unitecon.auditor.verify import recompute
+from unitecon.auditor.recompute import recompute
 
 EDITS = {
     "minimax": [("hailuo_paying_users", "9M2025", 2.0), ("usd_cny", None, 1.1),

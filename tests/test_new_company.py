@@ -14,7 +14,8 @@ from reference import load_reference
 from ruamel.yaml import YAML
 
 from unitecon.auditor.audit import audit
-from unitecon.auditor.verify import compare, recompute
+from unitecon.auditor.comparing import compare
+from unitecon.auditor.recompute import recompute
 from unitecon.cli import main
 
 LUMEN = EXAMPLES / "lumen" / "lumen.yaml"

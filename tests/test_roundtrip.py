@@ -12,7 +12,8 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from unitecon.auditor.verify import compare, recompute
+from unitecon.auditor.comparing import compare
+from unitecon.auditor.recompute import recompute
 from unitecon.cli import main
 
 

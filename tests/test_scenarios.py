@@ -13,7 +13,7 @@ from conftest import INPUTS, MODELS, sheet_rows
 from reference import load_reference, sensitivity_grids
 from ruamel.yaml import YAML
 
-from unitecon.auditor.verify import recompute
+from unitecon.auditor.recompute import recompute
 from unitecon.cli import main
 from unitecon.reading import fingerprint
 from unitecon.reading.snapshot import read_snapshot

@@ -11,7 +11,8 @@ import pytest
 import xlsxwriter
 from conftest import SHIPPED
 
-from unitecon.auditor.verify import compare, recompute
+from unitecon.auditor.comparing import compare
+from unitecon.auditor.recompute import recompute
 from unitecon.errors import UniteconError
 from unitecon.reading.snapshot import read_snapshot
 
@@ -125,7 +126,7 @@ def _sheet_parts(path):
 
 @pytest.mark.parametrize("model", SHIPPED)
 def test_the_fast_formula_scan_reads_what_the_xml_parser_reads(built, model):
-    from unitecon.reading.snapshot import _parse_formulas, _scan_plain_formulas
+    from unitecon.reading.formula_scan import _parse_formulas, _scan_plain_formulas
 
     for xml in _sheet_parts(built[model]):
         fast = _scan_plain_formulas(xml)
@@ -145,7 +146,7 @@ def _as_lists(found):
     lambda x: x.replace(b"*2", b"*&#50;", 1),  # a character reference
 ])
 def test_the_fast_formula_scan_leaves_any_other_form_to_the_parser(tmp_path, change):
-    from unitecon.reading.snapshot import _scan_plain_formulas
+    from unitecon.reading.formula_scan import _scan_plain_formulas
 
     path = tmp_path / "plain.xlsx"
     _column_book(path)

@@ -15,29 +15,22 @@ import numpy as np
 import pytest
 from lxml import etree
 
-from unitecon.reading.snapshot import (
-    _CELL_REF,
+from unitecon.reading.formula_scan import (
     _ERROR_CELL,
     _ERROR_CELL_AT_T,
-    EXCEL_EPOCH,
     _check_utf8,
-    _dates_as_serials,
-    _extent,
     _formula_texts,
     _grouped,
     _holds_t,
     _matched_formulas,
     _parse_formulas,
-    _parsed_extent,
-    _plain_extent,
     _scan_plain_formulas,
-    _sheet_cells,
     _tagged_formulas,
-    _tags,
     _TagStarts,
     _whole_tags,
-    excel_serial,
 )
+from unitecon.reading.snapshot import EXCEL_EPOCH, _dates_as_serials, _sheet_cells, excel_serial
+from unitecon.reading.xml_extent import _CELL_REF, _extent, _parsed_extent, _plain_extent, _tags
 
 HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '

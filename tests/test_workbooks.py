@@ -8,7 +8,7 @@ import pytest
 from conftest import COMPANIES, INPUTS, MODELS, SHIPPED, sheet_rows, workings_sheets
 from ruamel.yaml import YAML
 
-from unitecon.auditor.verify import compare
+from unitecon.auditor.comparing import compare
 
 REQUIRED_NAMES = {
     "minimax": ["hailuo_paying_users", "hailuo_revenue_usd", "hailuo_arppu_usd", "talkie_arppu_usd",

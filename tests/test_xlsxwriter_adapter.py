@@ -10,7 +10,7 @@ import zipfile
 import pytest
 import xlsxwriter
 
-from unitecon.excel.xlsxwriter_adapter import CachedColumnSheet
+from unitecon.excel.xlsxwriter_adapter import CachedColumnSheet, chart_text
 
 
 def _sheet_xml(path, fast: bool, write) -> bytes:
@@ -75,3 +75,32 @@ def test_a_column_of_cached_values_must_be_finite_and_inside_the_sheet(tmp_path)
     with pytest.raises(ValueError, match="outside the sheet"):
         sheet.write_cached_column(1_048_575, 0, None, [1.0, 2.0], None)
     book.close()
+
+
+def _chart_xml(path, title: str) -> str:
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Summary")
+    sheet.write_column(0, 0, [1, 2, 3])
+    chart = book.add_chart({"type": "column"})
+    chart.add_series({"name": title, "values": ["Summary", 0, 0, 2, 0]})
+    chart.set_title({"name": title})
+    sheet.insert_chart("C1", chart)
+    book.close()
+    with zipfile.ZipFile(path) as zf:
+        return zf.read("xl/charts/chart1.xml").decode()
+
+
+@pytest.mark.parametrize("company", ["=Summary!A1", "Summary!$A$1"])
+def test_xlsxwriter_reads_a_chart_text_like_a_cell_reference_as_one(tmp_path, company):
+    """What chart_text guards against (a sheet it does not know, as in ``Acme!B2``, ends the write with a
+    TypeError); if XlsxWriter stops doing this, the guard can go."""
+    assert "<c:f>" in _chart_xml(tmp_path / "raw.xlsx", f"{company}: compute spend per unit of revenue")
+
+
+@pytest.mark.parametrize("company", ["=Summary!A1", "Acme!B2 Holdings", "Summary!$A$1", "Yahoo! AI", "OpenAI"])
+def test_a_chart_text_through_the_adapter_is_text_whatever_it_holds(tmp_path, company):
+    text = f"{company}: compute spend per unit of revenue"
+    xml = _chart_xml(tmp_path / "guarded.xlsx", chart_text(text))
+    assert "<c:f>" not in xml.replace("<c:f>Summary!$A$1:$A$3</c:f>", "")  # only the values' range is a reference
+    assert xml.count(f"<a:t>{chart_text(text)}</a:t>") == 1  # the title, as text
+    assert chart_text(text).replace("\u2060", "") == text  # nothing visible changed

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from .excel.layout import Layout, build_layout
 from .excel.writer import write_workbook
-from .model.assemble import Model, build_model
+from .model.assemble import build_model
 from .model.inputs import load_inputs
 from .model.ledger import load_model_ledger
+from .model.rows import Model
 from .sheets import FIRST_CUSTOMER_ROW
 
 

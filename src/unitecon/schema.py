@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 
-from .model.inputs import InputsFileSpec
+from .model.inputs_schema import InputsFileSpec
 from .model.metrics.catalogue import Catalogue, show
 
 SCHEMA_FILE = "unitecon.schema.json"  # next to the inputs files; their first line points editors at it

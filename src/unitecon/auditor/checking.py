@@ -17,7 +17,6 @@ import dataclasses
 import math
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_bo
 
 from ..engines.legacy import function_name, is_range_text, with_implicit_intersection
 from ..reading.snapshot import Snapshot
-from .verdict import KINDS, MATCH, MISMATCH, NO_CACHED, NOT_VERIFIED, VOLATILE, Finding, Verdict, same, shown, unsettled
+from .verdict import KINDS, MATCH, MISMATCH, NO_CACHED, NOT_VERIFIED, VOLATILE, Finding, Verdict, differing, same, shown
 
 VOLATILE_FUNCTIONS = frozenset("""
 TODAY NOW RAND RANDBETWEEN RANDARRAY OFFSET INDIRECT CELL INFO
@@ -152,8 +151,9 @@ def judge(snap: Snapshot, grids: dict[str, np.ndarray], engine: str, rel_tol: fl
 
 
 def _differing(ours: np.ndarray, cached: np.ndarray, rel_tol: float) -> set[int]:
-    return {i for i in unsettled(ours, cached, rel_tol)
-            if cached[i] is None or ours[i] == "#NAME?" or not same(ours[i], cached[i], rel_tol)}
+    """Cells to classify: those whose value is not the cached one, those that cache none, and those that
+    recompute to #NAME? (an undefined name leaves a cell not verified even where the file caches #NAME?)."""
+    return set(differing(ours, cached, rel_tol, also=lambda value, cache: cache is None or value == "#NAME?"))
 
 
 @dataclass
@@ -384,52 +384,7 @@ def _changed(snap: Snapshot, before: dict[str, np.ndarray], after: dict[str, np.
                     yield sheet, int(rows[i]), col
 
 
-def verify_file(path: Path, engine: str = "formualizer", rel_tol: float = 1e-9) -> tuple[Snapshot, Verdict, dict]:
-    """Read ``path``, recompute it with ``engine`` and judge every formula cell.
-
-    Returns the snapshot, the verdict and the recomputed grids (sheet as written -> values). With
-    formualizer the engine loads and recomputes while the snapshot is read (both release Python's lock
-    for their parsing), after the zip's directory has been checked.
-    """
-    from ..reading.snapshot import check_zip, read_snapshot
-
-    second = SecondOpinion(path)
-
-    if engine == "formulas":
-        from .verify import recompute
-
-        snap = read_snapshot(path)
-        second.snap = snap
-        placeholders = _placeholders(snap)
-        rec = recompute(snap)
-        grids = {name: rec.grids[upper] for upper, name in rec.sheets.items()}
-        defined = {name.upper() for name in (*snap.names, *snap.broken_names, *snap.formula_names)}
-        areas = {name.upper(): f"name {name} stands for several areas ({text[:60]})"
-                 for name, text in snap.area_names.items()}
-        verdict = judge(snap, grids, "formulas", rel_tol, second, rewritten={}, left_out=areas, defined=defined)
-        verdict.notes += placeholders
-        _rests_on_unverified(snap, verdict)
-        return snap, verdict, grids
-    from ..engines.formualizer_engine import Recalculation
-
-    check_zip(path, parts=False)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        started = pool.submit(Recalculation, path)
-        try:
-            snap = read_snapshot(path)
-        finally:
-            recalculation = started.result() if started.exception() is None else None
-        if recalculation is None:
-            raise started.exception()
-    placeholders = _placeholders(snap)
-    second.snap = snap
-    recalculation.settle(snap)
-    verdict = check(snap, recalculation, "formualizer", rel_tol, second)
-    verdict.notes += placeholders
-    return snap, verdict, recalculation.grids
-
-
-def _rests_on_unverified(snap: Snapshot, verdict: Verdict) -> None:
+def rests_on_unverified(snap: Snapshot, verdict: Verdict) -> None:
     """Without recomputing around them (the formulas engine), a mismatch that reads a not-verified or
     volatile cell is not verified either: its own value rests on that cell's."""
     doubtful = {_key(snap, f): f for f in verdict.findings if f.kind in (NOT_VERIFIED, VOLATILE)}
@@ -447,26 +402,3 @@ def _rests_on_unverified(snap: Snapshot, verdict: Verdict) -> None:
                                                           reason=f"reads {where}, not verified")
                 doubtful[key] = verdict.findings[i]
                 changed = True
-
-
-def _placeholders(snap: Snapshot) -> list[str]:
-    """A file that asks to be recalculated on opening and caches 0 (or "") beside every formula holds
-    placeholders, not results (XlsxWriter's and pandas' default): its formula cells are taken as caching
-    no value. Returns the note saying so, if it applies."""
-    if not snap.recalculate_on_load:
-        return []
-    cells = placeholders = 0
-    for sheet_cells in snap.cells.values():
-        for col, (rows, _) in sheet_cells.formulas.items():
-            cached = sheet_cells.grid[rows, col].tolist()
-            if any(not (v is None or (type(v) in (int, float) and v == 0) or v == "") for v in cached):
-                return []
-            cells += len(rows)
-            placeholders += sum(v is not None for v in cached)
-    if not placeholders:
-        return []  # no value cached at all: said as such, with nothing to take back
-    for sheet_cells in snap.cells.values():
-        for col, (rows, _) in sheet_cells.formulas.items():
-            sheet_cells.grid[rows, col] = None
-    return ["  the file asks to be recalculated when opened and caches 0 beside every formula (XlsxWriter's and "
-            "pandas' placeholder): taken as no cached values"]

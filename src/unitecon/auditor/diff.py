@@ -21,8 +21,8 @@ from ..errors import UniteconError
 from ..reading.r1c1 import to_r1c1
 from ..reading.snapshot import Key, SheetCells, Snapshot, read_snapshot
 from .graph import references, split_ref
-from .verdict import shorten
-from .verify import capped, recompute
+from .recompute import recompute
+from .verdict import capped, shorten
 
 STEPS_SHOWN = 5  # inputs listed under one output's bridge; the rest summed on one line
 WIDTH = 200  # no line of the report is longer

@@ -3,14 +3,18 @@
 Each formula cell is *matching*, a *mismatch*, *not verified*, *volatile* or has *no cached value*
 (:mod:`unitecon.auditor.checking` decides which, and why); :class:`Verdict` counts them, prints the summary and at
 most ``--limit`` cells of each kind, and gives the exit code.
+
+Whether two values of a cell are the same is one rule for the whole auditor: :func:`same` (for two whole
+columns, :func:`differing`), whichever two sources are compared.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -23,9 +27,17 @@ KINDS = (MISMATCH, NOT_VERIFIED, VOLATILE, NO_CACHED)
 # Exit codes of ``unitecon verify``: one per outcome, the worst present wins.
 EXIT_CLEAN, EXIT_MISMATCH, EXIT_NOT_VERIFIED, EXIT_UNREADABLE = 0, 1, 3, 4
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One formula cell that is not simply matching."""
+    """One formula cell that is not simply matching: what ``verify`` concludes about it (``kind``, and the
+    ``reason``) after judging its recomputed value against the one the file caches.
+
+    A plain difference from another source (the inputs file, LibreOffice), not judged, is a
+    :class:`~unitecon.auditor.comparing.Difference`.
+    """
 
     kind: str
     sheet: str
@@ -92,10 +104,7 @@ class Verdict:
             found = self.of(kind)
             if kind == NO_CACHED and len(found) == s["cells"]:
                 continue  # the summary says it all
-            shown = found if not limit else found[:limit]
-            out += [f"{kind}: {f.brief()}" for f in shown]
-            if len(found) > len(shown):
-                out.append(f"… and {len(found) - len(shown):,} more {kind} (use --limit 0 for all)")
+            out += [f"{kind}: {f.brief()}" if isinstance(f, Finding) else f for f in capped(found, limit, kind)]
         return out
 
     def as_json(self) -> str:
@@ -116,6 +125,13 @@ def _jsonable(item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
+def capped(lines: list[T], limit: int, what: str, indent: str = "") -> list[T | str]:
+    """At most ``limit`` of ``lines`` (0: all), then one line saying how many more there are."""
+    if not limit or len(lines) <= limit:
+        return lines
+    return [*lines[:limit], f"{indent}… and {len(lines) - limit:,} more {what} (use --limit 0 for all)"]
+
+
 def shown(value: Any, width: int = 30) -> str:
     """A value as an auditor reads it: an error bare (#DIV/0!), text quoted ('#DIV/0!'), numbers as numbers."""
     if isinstance(value, CellError):
@@ -130,24 +146,17 @@ def shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def close(a: np.ndarray, b: np.ndarray, rel_tol: float) -> np.ndarray:
-    """Where two float arrays are equal within ``rel_tol`` (1e-12 absolute near zero), as :func:`same` says of
-    two numbers; never where either is infinite or NaN (which no cell holds: :func:`same` looks at those)."""
-    with np.errstate(invalid="ignore"):
-        near = np.abs(a - b) <= np.maximum(rel_tol * np.maximum(np.abs(a), np.abs(b)), 1e-12)
-    return near & np.isfinite(a) & np.isfinite(b)
-
-
-def unsettled(ours: np.ndarray, theirs: np.ndarray, rel_tol: float) -> list[int] | range:
-    """Positions of two columns of values that :func:`close` cannot settle as equal numbers: every position
-    where either column holds anything but numbers."""
-    if set(map(type, ours)) | set(map(type, theirs)) <= {float, int}:
-        return np.flatnonzero(~close(ours.astype(float), theirs.astype(float), rel_tol)).tolist()
-    return range(len(ours))
-
-
 def same(a: Any, b: Any, rel_tol: float) -> bool:
-    """Excel's equality of two cell values, numbers within ``rel_tol`` (and 1e-12 absolute near zero)."""
+    """Whether two cell values are the same value, as Excel compares them: the one tolerance rule of the auditor.
+
+    Numbers are the same within ``rel_tol`` (and 1e-12 absolute near zero: engines differ in the last bits
+    of a quotient). Values of different kinds never are, though Python's ``==`` would say so: TRUE is not
+    the number 1 (Excel's ``=TRUE=1`` is FALSE, and SUM skips a TRUE in a range), and the error #N/A is
+    not the text "#N/A" (:class:`~unitecon.reading.snapshot.CellError` is a ``str`` that reads the same).
+    Every comparison verify makes asks this, or :func:`differing` for whole columns: with the cached
+    values, with IronCalc or LibreOffice, with unitecon's own computation from the inputs file (whose
+    flags are the numbers 1 and 0, as every flag formula of a built sheet multiplies its comparison by 1).
+    """
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b or (isinstance(a, bool) and isinstance(b, bool) and a == b)
     if isinstance(a, CellError) != isinstance(b, CellError):
@@ -155,3 +164,30 @@ def same(a: Any, b: Any, rel_tol: float) -> bool:
     if isinstance(a, int | float) and isinstance(b, int | float):
         return math.isclose(a, b, rel_tol=rel_tol, abs_tol=1e-12)
     return a == b
+
+
+def differing(ours: np.ndarray, theirs: np.ndarray, rel_tol: float,
+              also: Callable[[Any, Any], bool] | None = None) -> list[int]:
+    """Positions where two columns of values are not :func:`same`, or where ``also(ours, theirs)`` holds (a
+    caller's own reason to look at a pair, such as a cell that caches no value).
+
+    Two columns of numbers alone are compared in one array operation; any other column pair by pair.
+    """
+    return [i for i in _unsettled(ours, theirs, rel_tol)
+            if (also is not None and also(ours[i], theirs[i])) or not same(ours[i], theirs[i], rel_tol)]
+
+
+def _close(a: np.ndarray, b: np.ndarray, rel_tol: float) -> np.ndarray:
+    """Where two float arrays are equal within ``rel_tol`` (1e-12 absolute near zero), as :func:`same` says of
+    two numbers; never where either is infinite or NaN (left for :func:`same` to look at)."""
+    with np.errstate(invalid="ignore"):
+        near = np.abs(a - b) <= np.maximum(rel_tol * np.maximum(np.abs(a), np.abs(b)), 1e-12)
+    return near & np.isfinite(a) & np.isfinite(b)
+
+
+def _unsettled(ours: np.ndarray, theirs: np.ndarray, rel_tol: float) -> list[int] | range:
+    """Positions of two columns of values that :func:`_close` cannot settle as equal numbers: every position
+    where either column holds anything but numbers."""
+    if set(map(type, ours)) | set(map(type, theirs)) <= {float, int}:
+        return np.flatnonzero(~_close(ours.astype(float), theirs.astype(float), rel_tol)).tolist()
+    return range(len(ours))

@@ -8,5 +8,5 @@
 * :mod:`.formulas_operators` - the numpy fast path in front of ``formulas``' operators.
 
 ``formulas`` (Python), the tests' independent recomputation and ``verify --engine formulas``, is driven by
-:mod:`unitecon.auditor.verify` through its public parser.
+:mod:`unitecon.auditor.recompute` through its public parser.
 """

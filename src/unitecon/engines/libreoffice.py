@@ -128,7 +128,7 @@ def render(workbook: str | Path, out_dir: str | Path, resolution: int = 110,
 
     Returns the files written, PDF before PNG, in sheet order.
     """
-    from ..reading.snapshot import check_zip
+    from ..reading.archive import check_zip
 
     workbook, out_dir = Path(workbook), Path(out_dir)
     if not workbook.is_file():

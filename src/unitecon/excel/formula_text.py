@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from ..model.assemble import SCALAR
 from ..model.expr import (
     PRECEDENCE,
     SELECTORS,
@@ -35,6 +34,7 @@ from ..model.expr import (
     Span,
 )
 from ..model.inputs import SCENARIO, scenario_cell_name
+from ..model.rows import SCALAR
 from ..sheets import CUSTOMERS, HEADER_ROW, INPUTS, LABEL, SENSITIVITY
 from .layout import Cell, Layout
 

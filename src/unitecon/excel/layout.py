@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from ..errors import ModelError, Problem
-from ..model.assemble import SCALAR, Grid, Model, Row
 from ..model.expr import PERIOD_MONTHS, Expr, PriorYear
 from ..model.inputs import SCENARIO, Figure, scenario_header
 from ..model.metrics.customers import SECTION as CUSTOMER_SECTION
 from ..model.metrics.families import customer_indicator
 from ..model.metrics.forward import SECTION as FORWARD_SECTION
+from ..model.rows import SCALAR, Grid, Model, Row
 from ..sheets import (
     CALCULATIONS,
     CHECKS,

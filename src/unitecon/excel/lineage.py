@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model.assemble import Model, Row
+from ..model.rows import Model, Row
 from .formula_text import in_names
 
 

@@ -1,5 +1,5 @@
-"""The one place unitecon uses XlsxWriter's internals: a worksheet that writes unitecon's formula text as it
-is, and tall columns with their cached values in bulk.
+"""The one place unitecon relies on XlsxWriter's internals: a worksheet that writes unitecon's formula text as it
+is, tall columns with their cached values in bulk, and chart texts XlsxWriter would read as a cell reference.
 
 Tested with XlsxWriter 3.3 (``pyproject.toml`` pins ``>=3.3,<3.4``). ``tests/test_xlsxwriter_adapter.py``
 writes each kind of cell with this worksheet and with XlsxWriter's own and compares the XML, so an upgrade
@@ -9,9 +9,21 @@ that changes what an internal does fails one named test, not a golden file.
 from __future__ import annotations
 
 import math
+import re
 
 from xlsxwriter.utility import xl_rowcol_to_cell_fast
 from xlsxwriter.worksheet import CellFormulaTuple, CellNumberTuple, Worksheet
+
+#: XlsxWriter reads a chart title or series name matching this as a reference to a cell (``Chart._process_names``).
+_LOOKS_LIKE_A_REFERENCE = re.compile(r"^=?[^!]+!\$?[A-Z]+\$?\d+")
+_WORD_JOINER = "\u2060"  # invisible; it only keeps a "!" from being read as a sheet separator
+
+
+def chart_text(text: str) -> str:
+    """``text`` as a chart shows it, never as a reference: a company named ``Acme!B2`` or ``=Summary!A1`` would
+    otherwise title a chart with that cell's contents. Such a text gets an invisible word joiner after each
+    ``!``; any other text is unchanged."""
+    return text.replace("!", "!" + _WORD_JOINER) if _LOOKS_LIKE_A_REFERENCE.match(text) else text
 
 
 class CachedColumnSheet(Worksheet):

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from .functions import lookup
+from .inputs import PERIOD_MONTHS as PERIOD_MONTHS  # the built-in series of period lengths, for declarations
 
 #: Numbers that may appear inside a formula: they convert units, they are not assumptions.
 UNIT_CONSTANTS: dict[float, str] = {0: "zero", 1: "one", 12: "months per year", 24: "hours per day",
@@ -400,5 +401,3 @@ def compare(op: str, left: object, right: object) -> BinOp:
 
 MONTHS_PER_YEAR = Num(12.0)
 ONE = Num(1.0)
-#: The built-in period series holding each period's length in months.
-PERIOD_MONTHS = "period_months"

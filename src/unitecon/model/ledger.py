@@ -155,7 +155,7 @@ def _gunzip(path: Path, raw: bytes) -> bytes:
 
 
 def _read_xlsx(path: Path) -> tuple[str, pd.DataFrame, int]:
-    from ..reading.snapshot import check_zip
+    from ..reading.archive import check_zip
 
     check_zip(path)
     try:

@@ -17,45 +17,18 @@ from pathlib import Path
 
 from ..errors import ModelError, Problem
 from ..sheets import looks_like_a_cell
-from .assemble import Model, Row, build_model, evaluate, period_months_series
+from .assemble import build_model
+from .evaluate import evaluate
 from .expr import PERIOD_MONTHS, At, InputLink, Ref, rename
-from .inputs import DocumentSpec, Inputs, Period, Series, figure_name, load_inputs
+from .inputs import Inputs, Period, Series, figure_name, load_inputs, period_months_series
+from .inputs_schema import DocumentSpec
 from .metrics.families import conversion, fx_rates
+from .metrics.peers import COMPARED, HEADLINE, HEADLINES, Compared
+from .rows import Model, Row
 from .timeaxis import TimeAxis
 
 MODEL = "peers"
 TARGET = "USD"
-HEADLINE = "compute_to_revenue"
-HEADLINES = "Compute-to-revenue exchange rate by company (headline period)"
-
-
-@dataclass(frozen=True)
-class Compared:
-    """A metric compared across companies: its name in a company model, and whether it is an amount."""
-
-    pattern: str  # {ccy}: the company's reporting currency
-    label: str
-    amount: bool = False  # shown in USD, converted where the company reports in another currency
-
-
-#: What the peers workbook compares, in Summary order.
-COMPARED = (
-    Compared("compute_to_revenue", "Compute-to-revenue exchange rate (compute spend ÷ revenue)"),
-    Compared("compute_spend_{ccy}", "Compute spend, USD", amount=True),
-    Compared("revenue_{ccy}", "Revenue, USD", amount=True),
-    Compared("revenue_growth_yoy", "Revenue growth, year on year"),
-    Compared("revenue_run_rate_growth", "Annualised revenue growth over the previous period"),
-    Compared("arr_{ccy}", "Annualised run-rate (ARR), USD", amount=True),
-    Compared("arr_growth", "ARR growth over the previous period end"),
-    Compared("rd_to_revenue", "R&D ÷ revenue"),
-    Compared("gross_margin", "Gross margin"),
-    Compared("compute_margin", "Compute margin (paying users' revenue left after serving compute)"),
-    Compared("serving_compute_to_revenue", "Serving compute ÷ paying users' revenue (1 − compute margin)"),
-    Compared("net_loss_{ccy}", "Net loss, USD", amount=True),
-    Compared("runway_months", "Cash runway at the period end (months)"),
-)
-
-
 def _union_axis(models: list[Model]) -> dict[str, Period]:
     """Every company's periods on one axis, by end date (the longer first); one id must mean one span. Whether a
     period overlays others is each company's own matter: its rows were made on its own axis and keep their

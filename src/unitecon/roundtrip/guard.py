@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import Problem, UniteconError
 from ..limits import excel_number
-from ..model.assemble import SCENARIO
+from ..model.inputs import SCENARIO
 from ..reading import fingerprint
 from ..reading.fingerprint import same_number
 from ..reading.snapshot import Snapshot, read_snapshot

@@ -1,10 +1,11 @@
 """Bring input values edited in a workbook back into its inputs file, losing nothing on either side.
 
-Input cells are found by defined name. The inputs file is rewritten with ruamel.yaml's round-trip
-mode, so comments, key order, quoting and source quotes stay as they were; only the changed values
-move, each gaining an ``edited:`` note (when = the workbook's modified time, previous = the source's
-figure) that the Inputs sheet shows. The new file is validated before it replaces the old one, and
-the replacement is atomic.
+Input cells are found by defined name (the names the inputs file gives its figures and period lengths)
+and compared with what the build wrote into them (the workbook's Fingerprint sheet); no model is built.
+The inputs file is rewritten with ruamel.yaml's round-trip mode, so comments, key order, quoting and source
+quotes stay as they were; only the changed values move, each gaining an ``edited:`` note (when = the
+workbook's modified time, previous = the source's figure) that the Inputs sheet shows. The new file is
+validated before it replaces the old one, and the replacement is atomic.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from ruamel.yaml.tokens import CommentToken
 from ..atomic import replacing
 from ..errors import InputsError, Problem
 from ..limits import EXCEL_MAX, excel_number
-from ..model.assemble import build_model
-from ..model.inputs import Figure, Inputs, load_inputs
+from ..model.inputs import PERIOD_MONTHS, Figure, Inputs, load_inputs, period_months_series
 from ..model.units import input_bounds
 from ..reading import fingerprint
 from ..reading.fingerprint import same_number
@@ -81,8 +81,7 @@ def plan_pull(workbook: str | Path, inputs_path: str | Path | None = None,
     if snap.model and snap.model != inputs.model:
         raise InputsError(Problem(shown, "", f"is the {snap.model!r} workbook but {inputs_path} holds model "
                                              f"{inputs.model!r}; pass the matching --inputs file"))
-    model = build_model(inputs)
-    figures = model.input_cells()
+    figures, units = _input_cells(inputs)
     missing = [figure.name for figure in figures if figure.name not in snap.names]
     if figures and len(missing) == len(figures):
         raise InputsError(Problem(shown, "", f"defines none of the {len(figures)} input names of {inputs_path} "
@@ -110,7 +109,7 @@ def plan_pull(workbook: str | Path, inputs_path: str | Path | None = None,
             problems.append(Problem(shown, where, f"input cell holds {value:g}; expected a finite number within "
                                                   f"Excel's range (at most {EXCEL_MAX:.14E} in size)"))
             continue
-        unit = model.series[figure.series].unit
+        unit = units[figure.series]
         low, high = input_bounds(figure.series, unit)
         if (low is not None and value < low) or (high is not None and value > high):
             expected = (f"between {low:g} and {high:g}" if low is not None and high is not None
@@ -133,6 +132,15 @@ def plan_pull(workbook: str | Path, inputs_path: str | Path | None = None,
     if problems:
         raise InputsError(problems)
     return snap, inputs, changes
+
+
+def _input_cells(inputs: Inputs) -> tuple[list[Figure], dict[str, str]]:
+    """Every cell of the Inputs sheet a user types a number into (each period's length, then each figure
+    and alternative of the file, or each of its scenario values), and the unit of each series by key."""
+    months = period_months_series(inputs)
+    figures = [*months.figures.values(), *inputs.figures()]
+    units = {PERIOD_MONTHS: months.unit, **{key: series.unit for key, series in inputs.series.items()}}
+    return [cell for figure in figures for cell in figure.input_cells()], units
 
 
 def hand_changes(snap: Snapshot, inputs: Inputs) -> str | None:

@@ -13,6 +13,9 @@ build says which catalogue metrics it did not build and the first input each lac
 declaration reads must resolve to a metric, a documented input (``INPUTS`` of an area module), a
 family role or a built-in when the catalogue loads (:mod:`unitecon.model.metrics.catalogue`), so a typo fails
 there, naming the nearest match.
+
+**Where do I add a chart?** In :mod:`unitecon.model.metrics.charts`: a declaration says what it plots (a Summary
+section, a metric over its periods, two customer columns, a metric across scenarios), its texts and colours.
 """
 
 from __future__ import annotations

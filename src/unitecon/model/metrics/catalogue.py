@@ -22,6 +22,8 @@ from ...errors import ModelError, Problem, UniteconError
 from ..expr import Block, Convert, Expr, Named, Slot, transform
 from ..inputs import Inputs
 from . import Check, Input, Metric, arppu, checks, compute, customers, finance, forward, growth, segments
+from . import peers as compared_across_companies
+from .charts import CHARTS, TEMPLATE_FIELDS, Chart, CustomerColumns, PeriodMetric, ScenarioComparison, SummarySection
 from .families import BUILTINS, DECLARED_AS, ROLES, Member, RoleMissing, conversion, fx_rates, members
 
 if TYPE_CHECKING:
@@ -54,6 +56,7 @@ class Catalogue:
     metrics: tuple[Metric, ...]
     checks: tuple[Check, ...]
     inputs: tuple[Input, ...]
+    charts: tuple[Chart, ...] = ()
 
     @property
     def metric_patterns(self) -> set[str]:
@@ -74,8 +77,9 @@ def show(pattern: str) -> str:
     return _FIELD.sub(lambda m: f"<{m[1]}>", pattern)
 
 
-def _checked(metrics: list[Metric], checks_: list[Check], inputs: list[Input]) -> Catalogue:
-    problems: list[Problem] = []
+def _checked(metrics: list[Metric], checks_: list[Check], inputs: list[Input],
+             charts: tuple[Chart, ...] = ()) -> Catalogue:
+    problems: list[Problem] = _chart_problems(charts, metrics)
     metric_patterns = {m.name for m in metrics}
     input_patterns = {i.name for i in inputs}
     known = metric_patterns | input_patterns | BUILTINS
@@ -138,9 +142,42 @@ def _checked(metrics: list[Metric], checks_: list[Check], inputs: list[Input]) -
         if m.name in seen and seen[m.name] != m.over:
             problem(m.name, "declared twice over different families; a name is one metric")
         seen[m.name] = m.over
+    for compared in compared_across_companies.COMPARED:
+        if compared.pattern not in known:
+            problem(f"peers: {compared.pattern}", "compares no metric or documented input of the catalogue")
     if problems:
         raise CatalogueError(problems)
-    return Catalogue(tuple(metrics), tuple(checks_), tuple(inputs))
+    return Catalogue(tuple(metrics), tuple(checks_), tuple(inputs), tuple(charts))
+
+
+def _chart_problems(charts: tuple[Chart, ...], metrics: list[Metric]) -> list[Problem]:
+    """What each chart plots must be declared (a Summary section, a metric, a compared metric), and its texts
+    may use only the chart placeholders."""
+    patterns = {m.name for m in metrics}
+    sections = {m.summary for m in metrics if m.summary} | {compared_across_companies.HEADLINES}
+    problems = []
+    for chart in charts:
+        source, where = chart.source, f"chart {chart.title!r}"
+        match source:
+            case SummarySection(section=s) if s not in sections:
+                missing = f"the Summary section {s!r}, which no metric declares"
+            case PeriodMetric(name=n) if n not in patterns:
+                missing = f"the metric {n!r}, which is not declared"
+            case CustomerColumns(x=x, y=y) if not {x, y} <= patterns:
+                missing = f"the customer columns {sorted({x, y} - patterns)}, which are not declared"
+            case ScenarioComparison(name=n) if n not in forward.COMPARED:
+                missing = f"{n!r}, which the scenario comparison does not show"
+            case _:
+                missing = ""
+        if missing:
+            problems.append(Problem("metric catalogue", where, f"plots {missing}"))
+        axes = [a for a in (chart.x_axis, chart.y_axis) if a is not None]
+        for text in [chart.title, chart.series, chart.labels or "", *(f"{a.name}{a.num_format or ''}" for a in axes)]:
+            fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None} - TEMPLATE_FIELDS
+            if fields:
+                problems.append(Problem("metric catalogue", where, f"{text!r} uses {sorted(fields)}; expected only "
+                                                                   f"{', '.join(sorted(TEMPLATE_FIELDS))}"))
+    return problems
 
 
 @cache
@@ -148,7 +185,7 @@ def load() -> Catalogue:
     """The catalogue of every area module, checked (once per process)."""
     metrics = [m for area in AREAS for m in area.METRICS]
     documented = [i for area in (*AREAS, checks) for i in getattr(area, "INPUTS", [])]
-    return _checked(metrics, list(checks.CHECKS), documented)
+    return _checked(metrics, list(checks.CHECKS), documented, CHARTS)
 
 
 # ---------------------------------------------------------------------------------------------------

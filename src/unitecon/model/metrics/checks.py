@@ -3,11 +3,17 @@
 Each is declared once here. Those made ``over`` a family come from the inputs file's own
 declarations: a conflict check for every ``alternatives:`` entry, a check for every ``published:``
 figure, a users × reported-ARPPU check for every product that reports an ARPPU.
+
+How each check is shown is declared here too: ``PARTS``, the four rows of one check on the Checks
+sheet (the status row following its ``RULES`` entry), and ``MASTER``, the rows every check rolls up into.
 """
 
 from __future__ import annotations
 
-from ..expr import ONE, ref, slot
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..expr import ONE, Expr, call, compare, ref, slot
 from . import Check, Input
 
 RECONCILE = "reconciliation_tolerance"
@@ -59,3 +65,72 @@ CHECKS: list[Check] = [
           "The selector must hold one of the scenario column headers; otherwise every scenario input would "
           "read 0.", rule="at_least", over=("scenarios",), reconciles=False),
 ]
+
+
+#: A check's rule: what its status row says OK means, and the status (1 = OK, 0 = FAIL) from the check's
+#: actual, expected and difference rows and its tolerance input.
+RULES: dict[str, tuple[str, Callable[[Expr, Expr, Expr, Expr], Expr]]] = {
+    "match": ("within tolerance",
+              lambda actual, expected, difference, tolerance: compare("<=", call("ABS", difference), tolerance) * ONE),
+    "at_least": ("actual at least expected",
+                 lambda actual, expected, difference, tolerance: compare(">=", actual, expected) * ONE),
+    "at_most": ("actual at most expected",
+                lambda actual, expected, difference, tolerance: compare("<=", actual, expected) * ONE),
+}
+
+
+@dataclass(frozen=True)
+class Part:
+    """One row a check is shown as on the Checks sheet, named ``check_<check>_<suffix>``.
+
+    ``unit`` and ``description`` of None take the check's own; ``{rule}`` in the label or description is
+    what the check's rule calls OK. ``expr`` makes the row's expression from the check and its part rows.
+    """
+
+    suffix: str
+    label: str
+    role: str
+    expr: Callable[[Check, dict[str, Expr]], Expr]
+    unit: str | None = None
+    description: str | None = None
+
+
+def _status(check: Check, parts: dict[str, Expr]) -> Expr:
+    tolerance = ref(check.tolerance) if check.tolerance else ONE
+    return RULES[check.rule][1](parts["actual"], parts["expected"], parts["difference"], tolerance)
+
+
+PARTS: tuple[Part, ...] = (
+    Part("actual", "actual", "check_actual", lambda check, parts: check.actual),
+    Part("expected", "expected", "check_expected", lambda check, parts: check.expected),
+    Part("difference", "difference (actual ÷ expected − 1)", "check_difference",
+         lambda check, parts: parts["actual"] / parts["expected"] - ONE, "ratio", "actual ÷ expected − 1"),
+    Part("status", "status (OK = {rule})", "check_status", _status, "flag", "1 = OK ({rule}), 0 = FAIL"),
+)
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """A row of the master check, computed from the block of every check's summary flag (1 = OK).
+
+    ``label`` and ``description`` are (when some check reconciles figures, when none does: integrity only).
+    """
+
+    name: str
+    label: tuple[str, str]
+    unit: str
+    expr: Callable[[Expr], Expr]
+    description: tuple[str, str]
+
+
+MASTER: tuple[Rollup, ...] = (
+    Rollup("master_check", ("Master check (OK only when every check passes)",
+                            "Master check (integrity only: no reconciliation applies)"), "flag",
+           lambda checks: call("MIN", checks),
+           ("1 only when every check passes.",
+            "Covers the workbook's integrity only: no reconciliation applies to these inputs, so no figure is "
+            "cross-checked.")),
+    Rollup("failing_checks", ("Number of failing checks", "Number of failing checks"), "count",
+           lambda checks: call("COUNT", checks) - call("SUM", checks),
+           ("How many checks fail.", "How many checks fail.")),
+)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..expr import LATEST, ONE, At, Block, Expr, at, call, compare, ref
-from ..inputs import SCENARIO, Inputs, ResidualSpec, scenario_header
+from ..inputs import SCENARIO, Inputs, scenario_header
+from ..inputs_schema import ResidualSpec
 from ..units import fx_pair, is_currency
 
 if TYPE_CHECKING:

@@ -1,0 +1,5 @@
+"""``python -m unitecon.cli``: the same as the ``unitecon`` command."""
+
+from . import main
+
+main()
