@@ -15,7 +15,8 @@ from unitecon.model.inputs import load_inputs
 from unitecon.roundtrip.pull import _input_cells
 
 #: The inputs side of unitecon.model: reading, validating and describing an inputs file.
-INPUTS_SIDE = {"cross_checks", "inputs", "inputs_schema", "quote_checks", "safe_yaml", "schema_problems", "units"}
+INPUTS_SIDE = {"builtin_names", "cross_checks", "inputs", "inputs_schema", "quote_checks", "safe_yaml",
+               "schema_problems", "units"}
 
 
 def _loaded_by(module: str) -> list[str]:

@@ -33,9 +33,9 @@ from ..model.expr import (
     Ref,
     Span,
 )
-from ..model.inputs import SCENARIO, scenario_cell_name
+from ..model.inputs import scenario_cell_name
 from ..model.rows import SCALAR
-from ..sheets import CUSTOMERS, HEADER_ROW, INPUTS, LABEL, SENSITIVITY
+from ..sheets import CUSTOMERS, HEADER_ROW, INPUTS, LABEL, SCENARIO, SENSITIVITY
 from .layout import Cell, Layout
 
 _ASSOCIATIVE = {"+", "*"}

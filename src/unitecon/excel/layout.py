@@ -16,7 +16,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from ..errors import ModelError, Problem
 from ..model.expr import PERIOD_MONTHS, Expr, PriorYear
-from ..model.inputs import SCENARIO, Figure, scenario_header
+from ..model.inputs import Figure, scenario_header
 from ..model.metrics.customers import SECTION as CUSTOMER_SECTION
 from ..model.metrics.families import customer_indicator
 from ..model.metrics.forward import SECTION as FORWARD_SECTION
@@ -35,6 +35,7 @@ from ..sheets import (
     INPUTS,
     NAME_OK,
     SCALAR_COL,
+    SCENARIO,
     SELECTOR_ROW,
     SENSITIVITY,
     SHEET_ORDER,

@@ -14,6 +14,7 @@ import re
 from dataclasses import replace
 
 from ..errors import ModelError, Problem
+from ..sheets import SCENARIO
 from .evaluate import evaluate
 from .expr import (
     PERIOD_MONTHS,
@@ -25,7 +26,7 @@ from .expr import (
     call,
     ref,
 )
-from .inputs import SCENARIO, Inputs, period_months_series, scenario_header
+from .inputs import Inputs, period_months_series, scenario_header
 from .ledger import Ledger
 from .metrics import Check, Metric
 from .metrics.catalogue import NotBuilt

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import ModelError, Problem
 from ..limits import EXCEL_MAX
+from ..sheets import SCENARIO
 from .expr import (
     Above,
     Across,
@@ -32,7 +33,7 @@ from .expr import (
     Span,
 )
 from .functions import FUNCTIONS
-from .inputs import SCENARIO, scenario_header
+from .inputs import scenario_header
 from .metrics.families import customer_indicator
 from .rows import SCALAR, Model, Row
 

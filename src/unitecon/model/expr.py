@@ -20,12 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from ..sheets import UNIT_CONSTANTS
+from .builtin_names import PERIOD_MONTHS as PERIOD_MONTHS  # the built-in series of period lengths, for declarations
 from .functions import lookup
-from .inputs import PERIOD_MONTHS as PERIOD_MONTHS  # the built-in series of period lengths, for declarations
-
-#: Numbers that may appear inside a formula: they convert units, they are not assumptions.
-UNIT_CONSTANTS: dict[float, str] = {0: "zero", 1: "one", 12: "months per year", 24: "hours per day",
-                                    60: "minutes per hour", 100: "percent", 1e6: "million"}
 
 #: Binary operators in Excel precedence order (higher binds tighter).
 PRECEDENCE = {"<=": 1, ">=": 1, "<": 1, ">": 1, "=": 1, "+": 2, "-": 2, "*": 3, "/": 3, "^": 5}

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import InputsError, Problem, ScenarioError
+from .builtin_names import PERIOD_MONTHS
 from .cross_checks import cross_check
 from .inputs_schema import (
     DocumentSpec,
@@ -37,11 +38,6 @@ from .inputs_schema import (
 from .quote_checks import quote_problems, valid_documents
 from .safe_yaml import line_of, plain, read_yaml
 from .schema_problems import cell_limit_problems, validate_shape
-
-SCENARIO = "scenario"  # the selector cell's defined name
-#: The built-in period series holding each period's length in months (:mod:`unitecon.model.expr` names
-#: it too, for formulas; a test keeps the two the same).
-PERIOD_MONTHS = "period_months"
 
 
 @dataclass(frozen=True)

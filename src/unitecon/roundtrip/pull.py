@@ -23,7 +23,8 @@ from ruamel.yaml.tokens import CommentToken
 from ..atomic import replacing
 from ..errors import InputsError, Problem
 from ..limits import EXCEL_MAX, excel_number
-from ..model.inputs import PERIOD_MONTHS, Figure, Inputs, load_inputs, period_months_series
+from ..model.builtin_names import PERIOD_MONTHS
+from ..model.inputs import Figure, Inputs, load_inputs, period_months_series
 from ..model.units import input_bounds
 from ..reading import fingerprint
 from ..reading.fingerprint import same_number

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from ...model.inputs import SCENARIO
 from ...model.rows import Row
 from ...model.units import Unit
 from ...model.what_if import written_out
@@ -18,6 +17,7 @@ from ...sheets import (
     LABEL,
     NAME,
     SCALAR_COL,
+    SCENARIO,
     SUMMARY,
     UNIT,
 )

@@ -14,8 +14,9 @@ import operator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ...sheets import SCENARIO
 from ..expr import LATEST, ONE, At, Block, Expr, at, call, compare, ref
-from ..inputs import SCENARIO, Inputs, scenario_header
+from ..inputs import Inputs, scenario_header
 from ..inputs_schema import ResidualSpec
 from ..units import fx_pair, is_currency
 

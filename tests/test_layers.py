@@ -1,0 +1,66 @@
+"""The folders are layers and imports point only down: a module imports (at its top) only from its own layer
+or a lower one, and the readers, the auditor commands and the build's guard load no model or Excel code."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "unitecon"
+
+#: Bottom up. A module's layer is its folder (or, at the top of the package, its own name).
+LAYERS = [
+    {"__init__", "errors", "limits", "sheets", "atomic"},
+    {"reading"},
+    {"engines"},
+    {"model"},
+    {"excel"},
+    {"auditor", "roundtrip"},
+    {"build", "listing", "schema"},
+    {"cli"},
+]
+RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
+
+
+def _layer(module: Path) -> str:
+    return module.relative_to(PACKAGE).parts[0].removesuffix(".py")
+
+
+def _imported(module: Path) -> list[tuple[str, int]]:
+    """The package-level names ``module`` imports at its top (not inside a function), with their lines."""
+    package = module.relative_to(PACKAGE).parent.parts
+    out = []
+    for node in ast.parse(module.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = list(package[:len(package) - (node.level - 1)])
+            target = [*base, *(node.module or "").split(".")] if node.module else base
+            names = target[:1] or [alias.name for alias in node.names]
+            out += [(name, node.lineno) for name in names]
+    return out
+
+
+def test_every_top_level_import_points_to_the_same_layer_or_below():
+    upward = []
+    for module in sorted(PACKAGE.rglob("*.py")):
+        mine = _layer(module)
+        for target, line in _imported(module):
+            if target in RANK and RANK[target] > RANK[mine]:
+                upward.append(f"{module.relative_to(PACKAGE)}:{line} imports {target}")
+    assert upward == []
+
+
+def test_every_module_has_a_layer():
+    assert {_layer(m) for m in PACKAGE.rglob("*.py")} <= set(RANK)
+
+
+@pytest.mark.parametrize("module", ["unitecon.reading.snapshot", "unitecon.auditor.audit", "unitecon.auditor.trace",
+                                    "unitecon.auditor.verify", "unitecon.auditor.diff", "unitecon.roundtrip.guard"])
+def test_readers_and_auditor_commands_load_no_model_or_excel_code(module):
+    code = f"import sys, {module}; print(*sorted(m for m in sys.modules if m.startswith('unitecon')))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert module in loaded
+    assert [m for m in loaded if m.startswith(("unitecon.model", "unitecon.excel"))] == []
