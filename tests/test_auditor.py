@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import shutil
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
 from click.testing import CliRunner
 
 from unitecon.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str):
@@ -272,3 +275,23 @@ def test_reading_commands_never_modify_the_workbook(book, small_inputs):
                  ("pull", book, "--inputs", small_inputs / "minimax.yaml")):
         run(*args)
     assert (book.read_bytes(), book.stat().st_mtime_ns) == before
+
+
+def test_trace_finds_a_metric_without_a_defined_name_by_its_row_name():
+    """A Calculations row names its metric in column B; trace NAME starts from that row's last formula cell
+    (its latest period), read here with openpyxl."""
+    from openpyxl import load_workbook
+
+    from unitecon.auditor.trace import trace as tracing
+
+    book = ROOT / "workbooks" / "openai.xlsx"
+    sheet = load_workbook(book)["Calculations"]
+    defined = set(load_workbook(book).defined_names)
+    rows = {row[1].value: row for row in sheet.iter_rows() if isinstance(row[1].value, str)}
+    unnamed = [name for name in rows if name.islower() and name not in defined and any(
+        isinstance(c.value, str) and c.value.startswith("=") for c in rows[name][4:])]
+    assert len(unnamed) >= 5
+    for name in unnamed:
+        last = [c for c in rows[name][4:] if isinstance(c.value, str) and c.value.startswith("=")][-1]
+        root = tracing(str(book), name, 0, False, 40)
+        assert (root.sheet, root.cell, root.name) == ("Calculations", last.coordinate, name)

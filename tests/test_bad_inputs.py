@@ -241,3 +241,20 @@ def test_two_remainder_segments_are_one_line(tmp_path):
     text = _replace_once("    share: b2b_revenue_share\n", "    rest: true\n")
     text = text.replace("    revenue: ai_native_revenue_usd\n    gross_margin:", "    rest: true\n    gross_margin:", 1)
     _one_error(_run(tmp_path, text), "segments", "ai_native, b2b are all rest: true")
+
+
+@pytest.mark.parametrize("typed, shown", [('"MiniMax\\u0001Corp"', "U+0001"), ('"MiniMax\\u0000"', "U+0000"),
+                                          ('"MiniMax\\u202eCorp"', "U+202E"), ('"Mini\\u007fMax"', "U+007F")])
+def test_text_with_an_invisible_control_character_is_refused_naming_it(tmp_path, typed, shown):
+    text = _replace_once('company: "MiniMax (稀宇科技)"', f"company: {typed}")
+    _one_error(_run(tmp_path, text), "minimax.yaml", "company", f"invisible character {shown}", "printable text")
+
+
+def test_text_with_tabs_and_line_breaks_is_text(tmp_path):
+    from unitecon.model.inputs import load_inputs
+
+    shutil.copytree(INPUTS / "sources", tmp_path / "sources")
+    shutil.copytree(INPUTS / "ledgers", tmp_path / "ledgers")
+    path = tmp_path / "minimax.yaml"
+    path.write_text(_replace_once('company: "MiniMax (稀宇科技)"', 'company: "Mini\\tMax\\nGroup"'), encoding="utf-8")
+    assert load_inputs(path).company == "Mini\tMax\nGroup"

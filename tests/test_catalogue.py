@@ -59,6 +59,42 @@ def test_a_placeholder_of_a_family_not_declared_over_fails_at_load():
         _catalogue_with(checks_=broken)
 
 
+def _replaced(declarations, name: str, **changes):
+    return [dataclasses.replace(d, **changes) if d.name == name else d for d in declarations]
+
+
+@pytest.mark.parametrize("kind, name, changes, expected", [
+    ("check", "ledger_in_order", {"rule": "at_leats"}, "rule 'at_leats'; expected one of match, at_least, at_most"),
+    ("check", "ledger_reconciles", {"grain": "perod"}, "grain 'perod'; expected one of period, scalar"),
+    ("metric", "compute_to_revenue", {"grain": "perod"},
+     "grain 'perod'; expected one of period, scalar, customer, customer_period, category"),
+])
+def test_a_rule_or_grain_no_row_can_have_fails_at_load_naming_the_declaration(kind, name, changes, expected):
+    loaded = load()
+    arguments = ({"metrics": _replaced(loaded.metrics, name, **changes)} if kind == "metric"
+                 else {"checks_": _replaced(loaded.checks, name, **changes)})
+    with pytest.raises(CatalogueError) as err:
+        _catalogue_with(**arguments)
+    assert [str(p) for p in err.value.problems] == [f"metric catalogue: {name}: {expected}"]
+
+
+def test_two_checks_of_one_name_fail_at_load():
+    loaded = load()
+    with pytest.raises(CatalogueError, match="ledger_in_order: declared twice; a name is one check"):
+        _catalogue_with(checks_=[*loaded.checks, next(c for c in loaded.checks if c.name == "ledger_in_order")])
+
+
+def test_a_master_check_rollup_that_cannot_be_made_fails_at_load(monkeypatch):
+    from unitecon.model.expr import call
+    from unitecon.model.metrics import catalogue
+
+    broken = (*checks.MASTER, checks.Rollup("worst_check", ("Worst", "Worst"), "flag",
+                                            lambda block: call("MINN", block), ("d", "d")))
+    monkeypatch.setattr(catalogue, "MASTER", broken)
+    with pytest.raises(CatalogueError, match=r"worst_check: cannot be made: .*MINN"):
+        _catalogue_with()
+
+
 def test_every_area_module_declares_what_it_reads():
     """Every documented input is read by some declaration, and every declaration has a description."""
     catalogue = load()
@@ -264,3 +300,31 @@ def test_new_refuses_a_taken_or_unusable_model_name(tmp_path, name):
     result = CliRunner().invoke(main, ["new", name, "--inputs", str(tmp_path)])
     assert result.exit_code == 1 and len(result.output.splitlines()) == 1 and "Traceback" not in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_metric_declared_named_has_a_defined_name_on_its_cell(built):
+    """A fresh MiniMax workbook, read with openpyxl: each row whose declaration says ``named`` is reachable
+    by a defined name that points at the row's one cell (column D), and no other metric row is."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(built["minimax"])
+    sheet = book["Calculations"]
+    rows = {row[1].value: row[1].row for row in sheet.iter_rows() if isinstance(row[1].value, str)}
+    declared = {m.name.format(ccy="usd", CCY="USD") for m in load().metrics if m.named}  # MiniMax reports in USD
+    named = sorted(name for name in rows if name in declared)
+    assert len(named) >= 10
+    for name in named:
+        assert name in book.defined_names, name
+        assert book.defined_names[name].attr_text == f"Calculations!$D${rows[name]}"
+    headlines = set(YAML(typ="safe").load((INPUTS / "minimax.yaml").read_text(encoding="utf-8"))["headlines"])
+    others = [name for name in rows if name not in declared and name not in headlines and name in book.defined_names
+              and book.defined_names[name].attr_text.startswith("Calculations!")]
+    assert others == []
+
+
+def test_a_cover_highlight_naming_no_metric_fails_at_load(monkeypatch):
+    from unitecon.model.metrics import catalogue
+
+    monkeypatch.setattr(catalogue, "HIGHLIGHTS", (*catalogue.HIGHLIGHTS, ("runway_month", "burn")))
+    with pytest.raises(CatalogueError, match="cover: runway_month: the Cover names no metric of the catalogue"):
+        _catalogue_with()

@@ -18,6 +18,7 @@ from unitecon.build import plan, plan_peers
 from unitecon.excel.layout import Layout
 from unitecon.excel.sheets import charts as drawn
 from unitecon.excel.writer import write_workbook
+from unitecon.geometry import CUSTOMERS, FIRST_CUSTOMER_ROW, HEADER_ROW, LABEL, SCALAR_COL, SUMMARY
 from unitecon.model.metrics.catalogue import CatalogueError, _checked, load
 from unitecon.model.metrics.charts import (
     CHARTS,
@@ -28,8 +29,7 @@ from unitecon.model.metrics.charts import (
     SummarySection,
 )
 from unitecon.model.metrics.forward import COMPARED
-from unitecon.model.metrics.peers import HEADLINES
-from unitecon.sheets import CUSTOMERS, FIRST_CUSTOMER_ROW, HEADER_ROW, LABEL, SCALAR_COL, SUMMARY
+from unitecon.model.metrics.peers import HEADLINE_SECTION
 
 #: The workbooks drawn here, and the charts (their sources' kinds) each must have.
 EXPECTED = {
@@ -145,7 +145,7 @@ def test_a_new_declaration_is_a_new_chart_below_the_others(layouts, tmp_path, mo
 def test_every_declaration_names_declared_data_and_fills_its_templates():
     catalogue = load()
     metrics = catalogue.metric_patterns
-    sections = {m.summary for m in catalogue.metrics if m.summary} | {HEADLINES}
+    sections = {m.summary for m in catalogue.metrics if m.summary} | {HEADLINE_SECTION}
     for chart in CHARTS:
         source = chart.source
         if isinstance(source, SummarySection):
@@ -180,3 +180,23 @@ def test_a_chart_plotting_something_undeclared_fails_when_the_catalogue_loads(so
     [problem] = caught.value.problems  # the shipped charts pass; only the planted one fails
     assert str(problem).startswith(f"metric catalogue: chart {text!r}: ")
     assert expected in str(problem)
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"type": "colum"}, "type 'colum'; expected one of area, bar, column, line, pie, doughnut, scatter, radar"),
+    ({"type": "scatter", "subtype": "stakced"}, "subtype 'stakced' of a scatter chart; expected one of "
+                                                 "straight_with_markers, straight, smooth_with_markers, smooth"),
+    ({"colour": "orangey"}, "colour 'orangey'; expected #RRGGBB"),
+])
+def test_a_chart_excel_cannot_draw_fails_when_the_catalogue_loads(changes, expected):
+    catalogue = load()
+    bad = replace(CHARTS[2], **changes)
+    with pytest.raises(CatalogueError) as caught:
+        _checked(list(catalogue.metrics), list(catalogue.checks), list(catalogue.inputs), (*CHARTS[:2], bad))
+    assert [str(p) for p in caught.value.problems] == [f"metric catalogue: chart {bad.title!r}: {expected}"]
+
+
+def test_a_chart_declared_twice_fails_when_the_catalogue_loads():
+    catalogue = load()
+    with pytest.raises(CatalogueError, match="declared twice"):
+        _checked(list(catalogue.metrics), list(catalogue.checks), list(catalogue.inputs), (*CHARTS, CHARTS[0]))

@@ -7,10 +7,10 @@ from types import SimpleNamespace
 import openpyxl
 import xlsxwriter
 
+from unitecon.geometry import FINGERPRINT
 from unitecon.reading import fingerprint
 from unitecon.reading.fingerprint import Fingerprint, column_digest
 from unitecon.reading.snapshot import read_snapshot
-from unitecon.sheets import FINGERPRINT
 
 RECORD = Fingerprint(
     inputs={"revenue": (("Inputs", "C5"), 120.5), "users": (("Inputs", "C6"), 3)},

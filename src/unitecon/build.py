@@ -7,11 +7,11 @@ from pathlib import Path
 
 from .excel.layout import Layout, build_layout
 from .excel.writer import write_workbook
+from .geometry import FIRST_CUSTOMER_ROW
 from .model.assemble import build_model
 from .model.inputs import load_inputs
 from .model.ledger import load_model_ledger
 from .model.rows import Model
-from .sheets import FIRST_CUSTOMER_ROW
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ import numpy as np
 from openpyxl.formula.tokenizer import Tokenizer
 from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, get_column_letter
 
+from ..geometry import HEADER_ROW, INPUTS, UNIT_CONSTANTS
 from ..reading import fingerprint
 from ..reading.snapshot import CellError, SheetCells, Snapshot, read_snapshot
-from ..sheets import HEADER_ROW, INPUTS, UNIT_CONSTANTS
 from .cycles import MAX_CELL_LINKS, find_cycle
 from .graph import Run, build_graph
 

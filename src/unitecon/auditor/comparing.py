@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 from openpyxl.utils.cell import get_column_letter
 
+from ..geometry import CUSTOMERS, FIRST_CUSTOMER_ROW
 from ..reading.snapshot import Snapshot, values_at
-from ..sheets import CUSTOMERS, FIRST_CUSTOMER_ROW
 from .recompute_columns import objects
 from .recomputed import Recomputed
 from .verdict import differing, same, shorten

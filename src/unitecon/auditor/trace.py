@@ -18,9 +18,9 @@ import numpy as np
 from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, get_column_letter
 
 from ..errors import UniteconError
+from ..geometry import CUSTOMER_NAME_ROW, CUSTOMER_UNIT_ROW, CUSTOMERS, HEADER_ROW, INPUTS, NAME, UNIT
 from ..limits import EXCEL_COLUMNS, EXCEL_ROWS
 from ..reading.snapshot import Key, Snapshot, read_snapshot
-from ..sheets import CUSTOMER_NAME_ROW, CUSTOMER_UNIT_ROW, CUSTOMERS, HEADER_ROW, INPUTS, NAME, UNIT
 from .graph import MAX_RANGE_CELLS, Graph, build_graph, split_ref
 
 ROW_SHEETS = ("Calculations", "Checks", "Summary")
@@ -124,6 +124,29 @@ def _listed(items: list[str], shown: int = 10) -> str:
     return ", ".join(items[:shown]) + more
 
 
+def _row_names(snap: Snapshot) -> list[str]:
+    """The names in the name column of a unitecon workbook's row sheets."""
+    return [text for sheet in ROW_SHEETS if sheet in snap.cells
+            for text in (snap.cells[sheet].grid[:, NAME + 1] if snap.cells[sheet].grid.shape[1] > NAME + 1 else [])
+            if isinstance(text, str)]
+
+
+def _named_row(snap: Snapshot, name: str) -> Key | None:
+    """In a unitecon workbook, the row whose name column holds ``name`` (a metric without a defined name): its
+    last formula cell, the latest period's. None when no row sheet names it (or the file is no such book)."""
+    for sheet in (s for s in ROW_SHEETS if s in snap.cells):
+        cells = snap.cells[sheet]
+        column = cells.grid[:, NAME + 1] if cells.grid.shape[1] > NAME + 1 else []
+        for row in (r for r, text in enumerate(column) if isinstance(text, str) and text == name):
+            if cells.formula(row, NAME + 1) is not None:
+                continue  # a name column holds text; a formula there is not a row's name
+            in_row = [col for col, (rows, _texts) in cells.formulas.items()
+                      if col > NAME + 1 and bool((rows == row).any())]
+            if in_row:
+                return sheet, f"{get_column_letter(max(in_row))}{row}"
+    return None
+
+
 def resolve_target(graph: Graph, target: str) -> Key:
     """The cell a TARGET names: a defined name, or ``Sheet!A1``; one line naming the nearest names if neither."""
     snap = graph.snap
@@ -142,12 +165,15 @@ def resolve_target(graph: Graph, target: str) -> Key:
     if constant is not None:
         raise UniteconError(f"{snap.path}: {constant} is a name defined as {snap.formula_names[constant][:60]}, "
                             "not a cell; trace a cell whose formula uses it, or add --dependents to a cell it reads")
+    row_cell = _named_row(snap, target) if "!" not in target else None
+    if row_cell is not None:
+        return row_cell
     if "!" not in target:
         a1 = target.replace("$", "").upper()
         holding = next((s for s in snap.sheets if _A1.match(target) and _holds(snap, (s, a1))),
                        snap.sheets[0] if snap.sheets else "Summary")
         hint = f"; give its sheet, e.g. {holding}!{a1}" if _A1.match(target) else \
-            _nearest(target, list(snap.names), "names")
+            _nearest(target, [*snap.names, *_row_names(snap)], "names")
         raise UniteconError(f"{snap.path}: {shown} is neither a defined name nor a cell like Summary!C7{hint}")
     sheet, ref = split_ref(target, "")
     sheets = {s.upper(): s for s in snap.sheets}

@@ -70,6 +70,8 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
+        except UniteconError as err:  # a command that does not catch its own (a catalogue typo in `catalogue`)
+            fail(err)
         except KeyboardInterrupt:
             click.echo("error: interrupted; nothing was half-written (files are replaced whole)", err=True)
             sys.exit(130)

@@ -22,7 +22,8 @@ from .group import fail, readable
 def trace(workbook: Path, target: str, depth: int | None, dependents: bool, fmt: str, limit: int) -> None:
     """Show the tree of cells TARGET rests on, down to cited inputs (or, with --dependents, up).
 
-    TARGET is a defined name (compute_to_revenue) or a cell (Summary!D7). Each node: name, cell,
+    TARGET is a defined name (compute_to_revenue), in a unitecon workbook the name of a row without one (its
+    latest cell), or a cell (Summary!D7). Each node: name, cell,
     formula, current value, unit and, for an input, its source document and quote. A run of cells
     down a column or along a row (a customer column, a running total) is one node.
     """
@@ -49,7 +50,7 @@ def trace(workbook: Path, target: str, depth: int | None, dependents: bool, fmt:
 def audit(workbook: Path, fmt: str, limit: int) -> None:
     """List spreadsheet errors in WORKBOOK; exit 0 when clean, 1 on findings.
 
-    Hard-coded numbers in formulas (unit constants 0, 1, 12, 100, 1e6 allowed), formulas breaking
+    Hard-coded numbers in formulas (unit constants 0, 1, 12, 24, 60, 100, 1e6 allowed), formulas breaking
     their row's pattern, build formulas overtyped with constants, inputs without a source, error
     values, circular references, whole-column references, volatile functions, broken names.
     """

@@ -95,15 +95,17 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
 
 def _check_status(model) -> str:
     """What the master check says, and whether any figure is reconciled at all."""
-    if ("master_check", None) not in model.values:
+    from ..model.metrics.checks import FAILING_CHECKS, MASTER_CHECK
+
+    if (MASTER_CHECK, None) not in model.values:
         return "; no reconciliation applies to these inputs: no figure is cross-checked"
     if not model.reconciling:
-        state = "OK" if model.value("master_check") == 1 else "FAIL"
+        state = "OK" if model.value(MASTER_CHECK) == 1 else "FAIL"
         return (f"; no reconciliation applies to these inputs: no figure is cross-checked (the master check, "
                 f"{state}, covers the workbook's integrity only)")
-    if model.value("master_check") == 1:
+    if model.value(MASTER_CHECK) == 1:
         return "; master check OK"
-    failing = int(model.value("failing_checks"))
+    failing = int(model.value(FAILING_CHECKS))
     return f"; master check FAIL: {failing} check(s) fail on the inputs' own figures, see the Checks sheet"
 
 
@@ -190,18 +192,19 @@ def new(name: str, inputs_dir: Path, currency: str) -> None:
     import re
 
     from ..atomic import replacing
+    from ..geometry import looks_like_a_cell
     from ..model.inputs_schema import RESERVED_MODELS
     from ..model.metrics.catalogue import load
     from ..model.units import is_currency
     from ..schema import SCHEMA_FILE, schema_text, skeleton
-    from ..sheets import looks_like_a_cell
 
     target = inputs_dir / f"{name}.yaml"
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,30}", name):
         fail(UniteconError(f"{name[:40]!r}: a model name is snake_case (lower-case letters, digits, _) and at most "
                             "31 characters, e.g. mistral"))
     if name in RESERVED_MODELS or looks_like_a_cell(name):
-        fail(UniteconError(f"{name!r}: taken (the peers workbook or a sheet's name) or reads as a cell reference; "
+        fail(UniteconError(f"{name!r}: taken (the peers workbook, a sheet's name or a Windows device name) or reads "
+                            "as a cell reference; "
                             "choose another model name"))
     if not is_currency(currency):
         fail(UniteconError(f"--currency {currency!r}: not an ISO 4217 currency code; expected e.g. USD, EUR, JPY"))

@@ -96,7 +96,7 @@ def verify(workbook: Path, inputs_file: Path | None, engine: str, rel_tol: float
                                     f"{inputs_file.parent / (model[:40] + '.yaml')}")
         if checked_model:  # only now: the model, pandas and the metric catalogue take a second to import
             from ..build import plan, plan_peers
-            from ..sheets import SCENARIO
+            from ..geometry import SCENARIO
         if checked_model and members:
             others.append(("model", str(inputs_file), compare_with_model(rec, plan_peers(peers_files), rel_tol)))
         elif checked_model:

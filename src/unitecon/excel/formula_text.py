@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
+from ..geometry import CUSTOMERS, HEADER_ROW, INPUTS, LABEL, SCENARIO, SENSITIVITY
 from ..model.expr import (
     PRECEDENCE,
     SELECTORS,
@@ -35,7 +36,6 @@ from ..model.expr import (
 )
 from ..model.inputs import scenario_cell_name
 from ..model.rows import SCALAR
-from ..sheets import CUSTOMERS, HEADER_ROW, INPUTS, LABEL, SCENARIO, SENSITIVITY
 from .layout import Cell, Layout
 
 _ASSOCIATIVE = {"+", "*"}

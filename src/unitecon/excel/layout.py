@@ -15,13 +15,7 @@ from dataclasses import dataclass, field
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from ..errors import ModelError, Problem
-from ..model.expr import PERIOD_MONTHS, Expr, PriorYear
-from ..model.inputs import Figure, scenario_header
-from ..model.metrics.customers import SECTION as CUSTOMER_SECTION
-from ..model.metrics.families import customer_indicator
-from ..model.metrics.forward import SECTION as FORWARD_SECTION
-from ..model.rows import SCALAR, Grid, Model, Row
-from ..sheets import (
+from ..geometry import (
     CALCULATIONS,
     CHECKS,
     CUSTOMER_FACTS,
@@ -42,6 +36,10 @@ from ..sheets import (
     SUMMARY,
     looks_like_a_cell,
 )
+from ..model.expr import PERIOD_MONTHS, Expr, PriorYear
+from ..model.inputs import Figure, scenario_header
+from ..model.metrics.families import customer_indicator
+from ..model.rows import SCALAR, Grid, Model, Row
 
 
 def validate_defined_name(name: str) -> None:
@@ -309,8 +307,8 @@ def build_layout(model: Model) -> Layout:
 
     for name, period in model.headlines.items():
         layout.names[name] = layout.cells[(name, period)]
-    for row in rows:  # the customer summaries and the forward view: one number each, named like headlines
-        if row.section in (CUSTOMER_SECTION, FORWARD_SECTION) and row.grain == "scalar" and row.role == "metric":
+    for row in rows:  # scalars declared named (the customer summaries, the forward view), named like headlines
+        if row.named:
             layout.names[row.name] = layout.cells[(row.name, SCALAR)]
     for row in master:
         layout.names[row.name] = layout.cells[(row.name, SCALAR)]

@@ -20,9 +20,9 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from .. import __version__
 from ..atomic import replacing
+from ..geometry import AUDIT, CALCULATIONS, CHECKS, COVER, CUSTOMERS, FINGERPRINT, INPUTS, SENSITIVITY, SUMMARY
 from ..reading import fingerprint
 from ..reading.r1c1 import to_r1c1
-from ..sheets import AUDIT, CALCULATIONS, CHECKS, COVER, CUSTOMERS, FINGERPRINT, INPUTS, SENSITIVITY, SUMMARY
 from .layout import Layout
 from .sheets.audit import write_audit
 from .sheets.charts import write_charts
@@ -71,7 +71,7 @@ def _write(layout: Layout, path: Path, progress: Callable[[str], None]) -> int:
         ws.set_paper(9)
         ws.hide_gridlines(2)
         # printed pages say whose and which sheet they are; "&" is the header's escape character
-        ws.set_header(f"&L{inputs.company.replace('&', '&&')}: &A&R{inputs.path.name.replace('&', '&&')}")
+        ws.set_header(page_header(inputs.company, inputs.path.name))
         ws.set_footer("&CPage &P of &N")
 
     written: list[tuple[str, int, int, str]] = []
@@ -123,3 +123,26 @@ def _runs(written: list[tuple[str, int, int, str]]):
 def _run(sheet: str, row: int, first: int, last: int, r1c1: str) -> tuple[str, str, str]:
     cells = xl_rowcol_to_cell(row, first) + ("" if first == last else ":" + xl_rowcol_to_cell(row, last))
     return sheet, cells, r1c1
+
+
+HEADER_LIMIT = 255  # characters Excel allows in a page header, its & codes included
+
+
+def page_header(company: str, file_name: str) -> str:
+    """The printed page's header: the company and the sheet's name on the left, the inputs file on the right.
+    ``&`` in either is doubled (a lone one starts a header code); a text too long is cut short, with "…", so the
+    header fits Excel's limit (XlsxWriter drops a longer one)."""
+    room = HEADER_LIMIT - len("&L: &A&R")
+    right = _cut(file_name, max(room // 2, room - len(company.replace("&", "&&"))))
+    left = _cut(company, room - len(right))
+    return f"&L{left}: &A&R{right}"
+
+
+def _cut(text: str, room: int) -> str:
+    """``text`` with ``&`` doubled, in at most ``room`` characters: cut short with "…" if need be."""
+    if len(text.replace("&", "&&")) <= room:
+        return text.replace("&", "&&")
+    text = text[:room]
+    while len(text.replace("&", "&&")) > room - 1:
+        text = text[:-1]
+    return text.replace("&", "&&") + "…"

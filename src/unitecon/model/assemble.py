@@ -14,7 +14,7 @@ import re
 from dataclasses import replace
 
 from ..errors import ModelError, Problem
-from ..sheets import SCENARIO
+from ..geometry import SCENARIO
 from .evaluate import evaluate
 from .expr import (
     PERIOD_MONTHS,
@@ -159,7 +159,7 @@ def build_model(inputs: Inputs, ledger: Ledger | None = None) -> Model:
             rows += _category_rows(m, expr, ledger)
         else:
             rows.append(Row(m.name, m.label, m.unit, m.grain, expr, m.description, m.section, "metric", periods,
-                            pattern=m.pattern))
+                            pattern=m.pattern, named=m.named))
         if m.summary:
             summaries.append(m)
 

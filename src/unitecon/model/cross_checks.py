@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import Problem
-from ..sheets import looks_like_a_cell
+from ..geometry import looks_like_a_cell
 from .inputs_schema import PERIOD_ID, SNAKE, InputsFileSpec, PeriodSpec, SourceSpec
 from .safe_yaml import line_of
 from .units import fx_pair, input_bounds, is_currency

@@ -10,8 +10,8 @@ import math
 import numpy as np
 
 from ..errors import ModelError, Problem
+from ..geometry import SCENARIO
 from ..limits import EXCEL_MAX
-from ..sheets import SCENARIO
 from .expr import (
     Above,
     Across,

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ..sheets import UNIT_CONSTANTS
+from ..geometry import UNIT_CONSTANTS
 from .builtin_names import PERIOD_MONTHS as PERIOD_MONTHS  # the built-in series of period lengths, for declarations
 from .functions import lookup
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from ..sheets import SHEET_ORDER, looks_like_a_cell
+from ..geometry import SHEET_ORDER, looks_like_a_cell
 from .units import check_input_unit, is_currency
 
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -271,12 +271,15 @@ class ForwardSpec(_Strict):
 
 
 #: Model names taken: the peers workbook's, and the workbook's own sheets (a peers workbook names a sheet per model).
-RESERVED_MODELS = ("peers", *(sheet.lower() for sheet in SHEET_ORDER))
+#: Device names Windows will not open as files (con.xlsx is the console there).
+WINDOWS_DEVICES = ("con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10)))
+RESERVED_MODELS = ("peers", *(sheet.lower() for sheet in SHEET_ORDER), *WINDOWS_DEVICES)
 
 
 def _model_name(name: str) -> str:
     if name in RESERVED_MODELS or looks_like_a_cell(name):
-        raise ValueError(f"{name!r} is taken (the peers workbook or a sheet's name) or reads as a cell reference; "
+        raise ValueError(f"{name!r} is taken (the peers workbook, a sheet's name or a Windows device name) or "
+                         "reads as a cell reference; "
                          "choose another model name")
     return name
 

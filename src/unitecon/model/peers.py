@@ -16,14 +16,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import ModelError, Problem
-from ..sheets import looks_like_a_cell
+from ..geometry import looks_like_a_cell
 from .assemble import build_model
 from .evaluate import evaluate
 from .expr import PERIOD_MONTHS, At, InputLink, Ref, rename
 from .inputs import Inputs, Period, Series, figure_name, load_inputs, period_months_series
 from .inputs_schema import DocumentSpec
 from .metrics.families import conversion, fx_rates
-from .metrics.peers import COMPARED, HEADLINE, HEADLINES, Compared
+from .metrics.peers import COMPARED, HEADLINE, HEADLINE_SECTION, Compared
 from .rows import Model, Row
 from .timeaxis import TimeAxis
 
@@ -174,7 +174,7 @@ def build_peers(paths: list[Path], out_dir: Path | None = None) -> Model:
                                      f"({periods[part.headline_period].label})", "multiple", "scalar",
                                      At(part.headline, part.headline_period),
                                      "The company's compute-to-revenue exchange rate in its headline period.",
-                                     HEADLINES, "output"))
+                                     HEADLINE_SECTION, "output"))
     peers_inputs = Inputs(
         path=(out_dir or Path("workbooks")) / f"{MODEL}.xlsx", model=MODEL,
         company="Peers: " + ", ".join(m.inputs.company for m in models), currency=TARGET,

@@ -34,6 +34,7 @@ class Row:
     check: str | None = None
     category: str | None = None  # a breakdown row: the segment / deployment it is about
     pattern: str = ""  # the catalogue declaration it comes from (its name pattern)
+    named: bool = False  # has a defined name of its own (besides headlines and the master check)
     sheet: str | None = None  # a workings sheet of its own (a peers workbook's company sheet); None: Calculations
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import typing
 from typing import Any
 
@@ -119,8 +120,14 @@ def _merged(problems: list[Problem]) -> list[Problem]:
     return out
 
 
+#: Control characters (Excel shows them as _x0001_) and bidirectional overrides (text that reads differently
+#: from what it holds); tab, line feed and carriage return are ordinary text.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
 def cell_limit_problems(shown: str, data: Any) -> list[Problem]:
-    """Numbers too large for a cell and text longer than a cell holds, anywhere in the file."""
+    """Numbers too large for a cell, text longer than a cell holds, and text with invisible control characters,
+    anywhere in the file."""
     problems = []
     stack: list[tuple[tuple[Any, ...], Any]] = [((), data)]
     while stack:
@@ -137,4 +144,8 @@ def cell_limit_problems(shown: str, data: Any) -> list[Problem]:
         elif isinstance(node, str) and len(node) > EXCEL_TEXT:
             problems.append(Problem(shown, where, f"{clip(node)!r} is longer than a cell holds; expected at most "
                                                   f"{EXCEL_TEXT:,} characters", line_of(data, loc)))
+        elif isinstance(node, str) and (odd := _UNPRINTABLE.search(node)):
+            problems.append(Problem(shown, where, f"{clip(node)!r} holds the invisible character "
+                                                  f"U+{ord(odd.group()):04X}; expected printable text (line breaks "
+                                                  "and tabs are fine)", line_of(data, loc)))
     return sorted(problems, key=lambda p: p.line or 0)

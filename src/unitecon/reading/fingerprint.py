@@ -16,7 +16,7 @@ from typing import Any
 
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 
-from ..sheets import FINGERPRINT, HEADER_ROW
+from ..geometry import FINGERPRINT, HEADER_ROW
 from .r1c1 import to_r1c1
 from .snapshot import Key, Snapshot
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import Problem, UniteconError
+from ..geometry import SCENARIO
 from ..limits import excel_number
 from ..reading import fingerprint
 from ..reading.fingerprint import same_number
 from ..reading.snapshot import Snapshot, read_snapshot
-from ..sheets import SCENARIO
 
 # What a finding is, which decides the advice: a lock file (close the workbook), a file that is no
 # unitecon workbook of this model (move it away), an input edit pull keeps, an input cell pull refuses

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ...geometry import AUDIT_COLUMNS, CUSTOMERS, HEADER_ROW
 from ...model.units import Unit
-from ...sheets import AUDIT_COLUMNS, CUSTOMERS, HEADER_ROW
 from ..layout import Layout
 from ..lineage import lineage
 from ..styles import Styles

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from ...geometry import CUSTOMERS, FIRST_CUSTOMER_ROW, FIRST_PERIOD, HEADER_ROW, LABEL, SCALAR_COL, SUMMARY
 from ...model.metrics.charts import (
     CHARTS,
     POINTS,
@@ -23,7 +24,6 @@ from ...model.metrics.charts import (
 )
 from ...model.rows import SCALAR
 from ...model.units import Unit
-from ...sheets import CUSTOMERS, FIRST_CUSTOMER_ROW, FIRST_PERIOD, HEADER_ROW, LABEL, SCALAR_COL, SUMMARY
 from ..layout import Layout
 from ..xlsxwriter_adapter import chart_text
 from .rows import has_period_columns

@@ -4,9 +4,11 @@ check and the provenance."""
 from __future__ import annotations
 
 from ... import __version__
+from ...geometry import COVER
 from ...model.expr import ref
+from ...model.metrics.checks import MASTER, MASTER_CHECK
+from ...model.metrics.cover import HIGHLIGHTS
 from ...model.rows import SCALAR
-from ...sheets import COVER
 from ..formula_text import formula
 from ..layout import Layout
 from ..styles import Styles, flag_colours
@@ -80,20 +82,20 @@ def write_cover(ws, layout: Layout, styles: Styles, written: list) -> None:
         ws.write_string(r, 1, text, styles.wrap)
     r += 2
     ws.write_string(r, 0, "Master check", styles.heading)
-    if ("master_check", SCALAR) not in layout.cells:
+    if (MASTER_CHECK, SCALAR) not in layout.cells:
         r += 1
         ws.write_string(r, 1, "None: no check applies to these inputs, so no figure here is cross-checked.",
                         styles.wrap)
     else:
-        for name in ("master_check", "failing_checks"):
+        for name in (rollup.name for rollup in MASTER):
             r += 1
             row = model.row(name)
             text = formula(ref(name), layout, COVER, SCALAR)
-            ws.write_formula(r, 0, text, styles.value("master" if name == "master_check" else "output", row.unit),
+            ws.write_formula(r, 0, text, styles.value("master" if name == MASTER_CHECK else "output", row.unit),
                              cached_value(model.value(name)))
             written.append((COVER, r, 0, text))
             ws.write_string(r, 1, f"{row.label}: {row.description} See the Checks sheet.", styles.wrap)
-            if name == "master_check":
+            if name == MASTER_CHECK:
                 flag_colours(ws, [(r, 0, r, 0)], styles)
     r += 2
     ws.write_string(r, 0, "Provenance", styles.heading)
@@ -136,16 +138,7 @@ def _what_this_is(layout: Layout) -> str:
                 f"{documents}. Every calculated cell is a live formula. Reconciliations are in each company's "
                 "own workbook.")
     built = {row.pattern for row in model.rows if row.pattern}
-    holds = [text for pattern, text in (
-        ("{product}_arppu_{ccy}", f"ARPPU for {len(inputs.products)} product line(s)"),
-        ("{segment}_revenue_share", "revenue by segment"),
-        ("{segment}_revenue_per_customer_{ccy}", "revenue per customer"),
-        ("revenue_per_customer_{ccy}", "revenue per customer"),
-        ("compute_to_revenue", "the compute-to-revenue exchange rate"),
-        ("revenue_growth_yoy", "growth"),
-        ("arr_growth", "growth of the annualised run-rate"),
-        ("runway_months", "burn and runway"),
-    ) if pattern in built]
+    holds = [text.format(products=len(inputs.products)) for pattern, text in HIGHLIGHTS if pattern in built]
     if layout.customers:
         holds.append(f"{layout.customers:,} customers from a ledger")
     holds = list(dict.fromkeys(holds))

@@ -7,10 +7,7 @@ from collections.abc import Callable
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from ...model.units import Unit
-from ...reading import fingerprint
-from ...reading.r1c1 import to_r1c1
-from ...sheets import (
+from ...geometry import (
     CUSTOMER_HEADER_ROW,
     CUSTOMER_NAME_ROW,
     CUSTOMER_UNIT_ROW,
@@ -18,6 +15,9 @@ from ...sheets import (
     FIRST_CUSTOMER_ROW,
     OPENING_ROW,
 )
+from ...model.units import Unit
+from ...reading import fingerprint
+from ...reading.r1c1 import to_r1c1
 from ..formula_text import customer_formula
 from ..layout import Layout
 from ..styles import Styles, flag_colours

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ...geometry import HEADER_ROW, INPUT_VALUE_COL, INPUTS, SELECTOR_ROW
 from ...model.inputs import Figure
 from ...model.units import Unit, input_bounds
-from ...sheets import HEADER_ROW, INPUT_VALUE_COL, INPUTS, SELECTOR_ROW
 from ..formula_text import scenario_pick_formula
 from ..layout import Layout
 from ..styles import Styles

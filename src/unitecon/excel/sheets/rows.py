@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from ...model.rows import Row
-from ...model.units import Unit
-from ...model.what_if import written_out
-from ...sheets import (
+from ...geometry import (
     CALCULATIONS,
     CHECKS,
     FIRST_BODY_ROW,
@@ -21,6 +18,9 @@ from ...sheets import (
     SUMMARY,
     UNIT,
 )
+from ...model.rows import Row
+from ...model.units import Unit
+from ...model.what_if import written_out
 from ..formula_text import formula, in_names, scenario_formula
 from ..layout import Layout, Line
 from ..styles import ACTIVE_FILL, Styles, flag_colours

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from ...geometry import SENSITIVITY
 from ...model.rows import SCALAR
 from ...model.units import Unit
 from ...model.what_if import written_out
 from ...reading import fingerprint
-from ...sheets import SENSITIVITY
 from ..formula_text import formula, grid_axis_formula
 from ..layout import GridPlace, Layout
 from ..styles import HEAT_BAD, HEAT_GOOD, HEAT_MID, Styles

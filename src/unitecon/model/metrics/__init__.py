@@ -2,8 +2,9 @@
 
 **Where do I add a metric?** In the area module it belongs to (``arppu``, ``segments``, ``compute``,
 ``finance``, ``growth``, ``customers``, ``forward``) or a reconciliation in ``checks``. A declaration
-is a name, label, unit, grain, expression and description; the formula text, defined name, Audit
-entry and trace output all come from it. Names are patterns: ``{ccy}`` is the reporting currency
+is a name, label, unit, grain, expression and description; the formula text, Audit entry and trace
+output all come from it, and so does its defined name where it has one (a headline, a scalar declared
+``named``, the master check). Names are patterns: ``{ccy}`` is the reporting currency
 (``usd``), ``{CCY}`` its code (``USD``), and a declaration made ``over`` a family (``product``,
 ``segment`` …, see :mod:`unitecon.model.metrics.families`) is made once per member the inputs file declares,
 ``{product}`` standing for the member's key and ``{product.revenue}`` for one of its roles.
@@ -44,6 +45,7 @@ class Metric:
     by: str | None = None  # category metrics: the customer column whose values make the rows
     summary: str | None = None  # the Summary section it is shown in (its latest value), if any
     summary_label: str | None = None  # its label there (default: its label)
+    named: bool = False  # a scalar with a defined name of its own, as headlines have (customer summary, forward view)
     pattern: str = ""  # set on a bound metric: the name pattern of its declaration
     origin: str = ""  # set on a bound metric: the inputs file's declaration it was made for (products.chat)
 
@@ -84,12 +86,13 @@ class Input:
     section: str
 
 
-def in_section(section: str, over: tuple[str, ...] = ()):
-    """A ``Metric`` constructor that files every metric it makes under one section heading (and family)."""
+def in_section(section: str, over: tuple[str, ...] = (), named: bool = False):
+    """A ``Metric`` constructor that files every metric it makes under one section heading (and family);
+    ``named``: each scalar it makes gets a defined name of its own."""
 
     def make(name: str, label: str, unit: str, grain: str, expr: Expr, description: str,
              requires: tuple[str, ...] = (), summary: str | None = None, summary_label: str | None = None) -> Metric:
         return Metric(name, label, unit, grain, expr, description, section, over, requires, summary=summary,
-                      summary_label=summary_label)
+                      summary_label=summary_label, named=named and grain == "scalar")
 
     return make

@@ -24,6 +24,8 @@ from ..inputs import Inputs
 from . import Check, Input, Metric, arppu, checks, compute, customers, finance, forward, growth, segments
 from . import peers as compared_across_companies
 from .charts import CHARTS, TEMPLATE_FIELDS, Chart, CustomerColumns, PeriodMetric, ScenarioComparison, SummarySection
+from .checks import MASTER, RULES
+from .cover import HIGHLIGHTS
 from .families import BUILTINS, DECLARED_AS, ROLES, Member, RoleMissing, conversion, fx_rates, members
 
 if TYPE_CHECKING:
@@ -33,6 +35,17 @@ if TYPE_CHECKING:
 AREAS = (arppu, segments, compute, finance, growth, customers, forward)
 CURRENCY_FIELDS = ("ccy", "CCY")
 _FIELD = re.compile(r"\{([^{}]*)\}")
+
+
+METRIC_GRAINS = ("period", "scalar", "customer", "customer_period", "category")
+CHECK_GRAINS = ("period", "scalar")
+#: The chart types Excel draws and the subtypes of each, as XlsxWriter names them.
+CHART_TYPES: dict[str, tuple[str, ...]] = {
+    "area": ("stacked", "percent_stacked"), "bar": ("stacked", "percent_stacked"),
+    "column": ("stacked", "percent_stacked"), "line": ("stacked", "percent_stacked"), "pie": (), "doughnut": (),
+    "scatter": ("straight_with_markers", "straight", "smooth_with_markers", "smooth"), "radar": ("with_markers",
+                                                                                               "filled"),
+}
 
 
 class CatalogueError(UniteconError):
@@ -129,35 +142,67 @@ def _checked(metrics: list[Metric], checks_: list[Check], inputs: list[Input],
             check_text(decl, text)
         for text in decl.requires:
             check_text(decl, text)
+        grains = METRIC_GRAINS if isinstance(decl, Metric) else CHECK_GRAINS
+        if not _FIELD.fullmatch(decl.grain) and decl.grain not in grains:
+            problem(decl.name, f"grain {decl.grain!r}; expected one of {', '.join(grains)}")
         if isinstance(decl, Metric):
             check_expr(decl, decl.expr)
         else:
             check_expr(decl, decl.actual)
             check_expr(decl, decl.expected)
             check_text(decl, decl.rule)
+            if not _FIELD.fullmatch(decl.rule) and decl.rule not in RULES:
+                problem(decl.name, f"rule {decl.rule!r}; expected one of {', '.join(RULES)}")
             if decl.tolerance:
                 check_name(decl, decl.tolerance)
     seen: dict[str, tuple[str, ...]] = {}
-    for m in metrics:
+    for m in metrics:  # one name declared twice over one family: alternatives, each member binds the one it can
         if m.name in seen and seen[m.name] != m.over:
             problem(m.name, "declared twice over different families; a name is one metric")
         seen[m.name] = m.over
+    names = [c.name for c in checks_]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problem(name, "declared twice; a name is one check")
     for compared in compared_across_companies.COMPARED:
         if compared.pattern not in known:
             problem(f"peers: {compared.pattern}", "compares no metric or documented input of the catalogue")
+    for pattern, _ in HIGHLIGHTS:
+        if pattern not in metric_patterns:
+            problem(f"cover: {pattern}", "the Cover names no metric of the catalogue")
+    if compared_across_companies.HEADLINE not in metric_patterns:
+        problem(f"peers: {compared_across_companies.HEADLINE}", "the headline compared is no metric of the catalogue")
+    for rollup in MASTER:
+        try:
+            rollup.expr(Block(("check_a", "check_b")))
+        except ValueError as exc:
+            problem(rollup.name, f"cannot be made: {exc}")
     if problems:
         raise CatalogueError(problems)
     return Catalogue(tuple(metrics), tuple(checks_), tuple(inputs), tuple(charts))
 
 
 def _chart_problems(charts: tuple[Chart, ...], metrics: list[Metric]) -> list[Problem]:
-    """What each chart plots must be declared (a Summary section, a metric, a compared metric), and its texts
-    may use only the chart placeholders."""
+    """What each chart plots must be declared (a Summary section, a metric, a compared metric), its kind and
+    colour must be ones Excel draws, and its texts may use only the chart placeholders."""
     patterns = {m.name for m in metrics}
-    sections = {m.summary for m in metrics if m.summary} | {compared_across_companies.HEADLINES}
+    sections = {m.summary for m in metrics if m.summary} | {compared_across_companies.HEADLINE_SECTION}
     problems = []
+    seen = set()
     for chart in charts:
         source, where = chart.source, f"chart {chart.title!r}"
+        if (source, chart.title) in seen:
+            problems.append(Problem("metric catalogue", where, "declared twice"))
+        seen.add((source, chart.title))
+        subtypes = CHART_TYPES.get(chart.type)
+        if subtypes is None:
+            problems.append(Problem("metric catalogue", where, f"type {chart.type!r}; expected one of "
+                                                               f"{', '.join(CHART_TYPES)}"))
+        elif chart.subtype is not None and chart.subtype not in subtypes:
+            expected = ", ".join(subtypes) or "none"
+            problems.append(Problem("metric catalogue", where, f"subtype {chart.subtype!r} of a {chart.type} "
+                                                               f"chart; expected one of {expected}"))
+        if not re.fullmatch(r"#[0-9A-Fa-f]{6}", chart.colour):
+            problems.append(Problem("metric catalogue", where, f"colour {chart.colour!r}; expected #RRGGBB"))
         match source:
             case SummarySection(section=s) if s not in sections:
                 missing = f"the Summary section {s!r}, which no metric declares"

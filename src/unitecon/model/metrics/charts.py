@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .arppu import SUMMARY as ARPPU_SUMMARY
-from .peers import HEADLINES as PEERS_HEADLINES
+from .peers import HEADLINE_SECTION as PEERS_HEADLINES
 
 
 @dataclass(frozen=True)

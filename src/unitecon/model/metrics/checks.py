@@ -123,14 +123,17 @@ class Rollup:
     description: tuple[str, str]
 
 
+MASTER_CHECK = "master_check"  # 1 only when every check passes: the Cover and the build's line report it
+FAILING_CHECKS = "failing_checks"
+
 MASTER: tuple[Rollup, ...] = (
-    Rollup("master_check", ("Master check (OK only when every check passes)",
+    Rollup(MASTER_CHECK, ("Master check (OK only when every check passes)",
                             "Master check (integrity only: no reconciliation applies)"), "flag",
            lambda checks: call("MIN", checks),
            ("1 only when every check passes.",
             "Covers the workbook's integrity only: no reconciliation applies to these inputs, so no figure is "
             "cross-checked.")),
-    Rollup("failing_checks", ("Number of failing checks", "Number of failing checks"), "count",
+    Rollup(FAILING_CHECKS, ("Number of failing checks", "Number of failing checks"), "count",
            lambda checks: call("COUNT", checks) - call("SUM", checks),
            ("How many checks fail.", "How many checks fail.")),
 )

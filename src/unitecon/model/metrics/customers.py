@@ -19,7 +19,8 @@ CUSTOMERS = "Customers"  # the Summary section of the customer summaries
 
 def _metric(name: str, label: str, unit: str, grain, expr, description: str, by: str | None = None,
             summary: str | None = None) -> Metric:
-    return Metric(name, label, unit, grain, expr, description, SECTION, ("ledger",), by=by, summary=summary)
+    return Metric(name, label, unit, grain, expr, description, SECTION, ("ledger",), by=by, summary=summary,
+                  named=grain == "scalar")
 
 
 INPUTS: list[Input] = [

@@ -14,7 +14,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ...sheets import SCENARIO
+from ...geometry import SCENARIO
 from ..expr import LATEST, ONE, At, Block, Expr, at, call, compare, ref
 from ..inputs import Inputs, scenario_header
 from ..inputs_schema import ResidualSpec

@@ -13,7 +13,7 @@ from ..expr import MONTHS_PER_YEAR, ONE, PERIOD_MONTHS, Expr, call, compare, lat
 from . import Input, Metric, in_section
 
 SECTION = "Forward view: next 12 months (active scenario)"
-metric = in_section(SECTION, over=("forward",))
+metric = in_section(SECTION, over=("forward",), named=True)
 
 #: Forward metrics the Summary compares across scenarios, in table order.
 COMPARED = ("payers_next", "arppu_next", "revenue_next", "revenue_growth_next", "compute_spend_next",

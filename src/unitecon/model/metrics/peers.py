@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 HEADLINE = "compute_to_revenue"
-HEADLINES = "Compute-to-revenue exchange rate by company (headline period)"
+HEADLINE_SECTION = "Compute-to-revenue exchange rate by company (headline period)"
 
 
 @dataclass(frozen=True)
