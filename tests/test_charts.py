@@ -16,7 +16,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from unitecon.build import plan, plan_peers
 from unitecon.excel.layout import Layout
-from unitecon.excel.sheets import charts as drawn
+from unitecon.excel.sheets import summary_charts as drawn
 from unitecon.excel.writer import write_workbook
 from unitecon.geometry import CUSTOMERS, FIRST_CUSTOMER_ROW, HEADER_ROW, LABEL, SCALAR_COL, SUMMARY
 from unitecon.model.metrics.catalogue import CatalogueError, _checked, load

@@ -32,7 +32,7 @@ def plan(inputs_path: str | Path, sources_dir: str | Path | None = None, scenari
 
 def plan_peers(inputs_paths: list[Path], out_dir: str | Path | None = None) -> Layout:
     """The peers workbook of the companies whose inputs files are ``inputs_paths``, laid out, nothing written."""
-    from .model.peers import build_peers
+    from .model.peers_model import build_peers
 
     return build_layout(build_peers([Path(p) for p in inputs_paths], Path(out_dir) if out_dir else None))
 

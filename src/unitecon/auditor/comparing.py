@@ -20,7 +20,7 @@ from openpyxl.utils.cell import get_column_letter
 from ..geometry import CUSTOMERS, FIRST_CUSTOMER_ROW
 from ..reading.snapshot import Snapshot, values_at
 from .recompute_columns import objects
-from .recomputed import Recomputed
+from .recomputed_workbook import Recomputed
 from .verdict import differing, same, shorten
 
 

@@ -33,7 +33,7 @@ from .recompute_plan import (
     plan_refs,
     resolve,
 )
-from .recomputed import Recomputed
+from .recomputed_workbook import Recomputed
 
 
 def recompute(source: str | Path | Snapshot, overrides: dict[tuple[str, str], Any] | None = None) -> Recomputed:

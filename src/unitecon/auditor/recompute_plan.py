@@ -21,7 +21,7 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, g
 
 from ..reading.r1c1 import column_patterns
 from .graph import references
-from .recomputed import Key, Recomputed
+from .recomputed_workbook import Key, Recomputed
 
 Group = tuple[str, int, str]  # (SHEET, column, R1C1): one formula copied down a column
 

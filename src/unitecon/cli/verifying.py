@@ -51,7 +51,7 @@ def verify(workbook: Path, inputs_file: Path | None, engine: str, rel_tol: float
     4 when the file could not be read or recomputed.
     """
     from ..auditor.comparing import compare_with_model
-    from ..auditor.recomputed import Recomputed
+    from ..auditor.recomputed_workbook import Recomputed
     from ..auditor.verdict import EXIT_UNREADABLE, capped
     from ..auditor.verify import verify_file
     from ..engines.formualizer_engine import EngineError

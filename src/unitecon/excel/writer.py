@@ -24,13 +24,13 @@ from ..geometry import AUDIT, CALCULATIONS, CHECKS, COVER, CUSTOMERS, FINGERPRIN
 from ..reading import fingerprint
 from ..reading.r1c1 import to_r1c1
 from .layout import Layout
-from .sheets.audit import write_audit
-from .sheets.charts import write_charts
-from .sheets.cover import write_cover
-from .sheets.customers import write_customers
-from .sheets.inputs import write_inputs
-from .sheets.rows import write_rows
-from .sheets.sensitivity import write_sensitivity
+from .sheets.audit_sheet import write_audit
+from .sheets.cover_sheet import write_cover
+from .sheets.customers_sheet import write_customers
+from .sheets.inputs_sheet import write_inputs
+from .sheets.row_sheets import write_rows
+from .sheets.sensitivity_sheet import write_sensitivity
+from .sheets.summary_charts import write_charts
 from .styles import Styles
 from .xlsxwriter_adapter import CachedColumnSheet
 

@@ -9,7 +9,7 @@
 
 A workbook draws each declared chart whose data its model has (the section has rows, the metric or the
 customer columns were built, the metric is compared across scenarios), in the order of :data:`CHARTS`,
-stacked down the Summary to the right of its numbers (:mod:`unitecon.excel.sheets.charts`). Texts and number
+stacked down the Summary to the right of its numbers (:mod:`unitecon.excel.sheets.summary_charts`). Texts and number
 formats are templates: ``{CCY}`` is the reporting currency's code (``USD``), ``{company}`` the company,
 ``{synthetic}`` reads `` (SYNTHETIC ledger)`` when the customer ledger is a generated sample (else nothing),
 and ``{money}`` is the number format of the reporting currency (``"$"#,##0``).

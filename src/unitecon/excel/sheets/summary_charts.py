@@ -26,7 +26,7 @@ from ...model.rows import SCALAR
 from ...model.units import Unit
 from ..layout import Layout
 from ..xlsxwriter_adapter import chart_text
-from .rows import has_period_columns
+from .row_sheets import has_period_columns
 
 WIDTH, HEIGHT = 640, 300  # pixels
 ROWS_APART = 17  # one chart's height in Summary rows, and a spare row
