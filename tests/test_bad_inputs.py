@@ -244,7 +244,9 @@ def test_two_remainder_segments_are_one_line(tmp_path):
 
 
 @pytest.mark.parametrize("typed, shown", [('"MiniMax\\u0001Corp"', "U+0001"), ('"MiniMax\\u0000"', "U+0000"),
-                                          ('"MiniMax\\u202eCorp"', "U+202E"), ('"Mini\\u007fMax"', "U+007F")])
+                                          ('"MiniMax\\u202eCorp"', "U+202E"), ('"Mini\\u007fMax"', "U+007F"),
+                                          ('"Mini\\x81Max"', "U+0081"), ('"Mini\\u200bMax"', "U+200B"),
+                                          ('"MiniMax\\ufeff"', "U+FEFF")])
 def test_text_with_an_invisible_control_character_is_refused_naming_it(tmp_path, typed, shown):
     text = _replace_once('company: "MiniMax (稀宇科技)"', f"company: {typed}")
     _one_error(_run(tmp_path, text), "minimax.yaml", "company", f"invisible character {shown}", "printable text")

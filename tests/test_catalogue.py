@@ -84,6 +84,17 @@ def test_two_checks_of_one_name_fail_at_load():
         _catalogue_with(checks_=[*loaded.checks, next(c for c in loaded.checks if c.name == "ledger_in_order")])
 
 
+@pytest.mark.parametrize("what", ["MASTER", "PARTS"])
+def test_a_master_check_row_or_check_part_declared_twice_fails_at_load(monkeypatch, what):
+    from unitecon.model.metrics import catalogue
+
+    declared = getattr(checks, what)
+    monkeypatch.setattr(catalogue, what, (*declared, declared[0]))
+    twice = declared[0].name if what == "MASTER" else declared[0].suffix
+    with pytest.raises(CatalogueError, match=f"{twice}: declared twice; a name is one "):
+        _catalogue_with()
+
+
 def test_a_master_check_rollup_that_cannot_be_made_fails_at_load(monkeypatch):
     from unitecon.model.expr import call
     from unitecon.model.metrics import catalogue

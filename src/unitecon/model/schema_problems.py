@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 import typing
+import unicodedata
 from typing import Any
 
 from pydantic import ValidationError
@@ -120,9 +120,17 @@ def _merged(problems: list[Problem]) -> list[Problem]:
     return out
 
 
-#: Control characters (Excel shows them as _x0001_) and bidirectional overrides (text that reads differently
-#: from what it holds); tab, line feed and carriage return are ordinary text.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+#: Tab, line feed and carriage return: the control characters that are ordinary text.
+_ORDINARY = frozenset("\t\n\r")
+
+
+def _invisible(text: str) -> str | None:
+    """The first control or format character in ``text`` (Unicode categories Cc and Cf: Excel shows a control
+    character as _x0001_; a bidirectional override, a zero-width space or a byte-order mark makes text read
+    differently from what it holds); None when there is none."""
+    if text.isascii() and text.isprintable():
+        return None
+    return next((c for c in text if c not in _ORDINARY and unicodedata.category(c) in ("Cc", "Cf")), None)
 
 
 def cell_limit_problems(shown: str, data: Any) -> list[Problem]:
@@ -144,8 +152,8 @@ def cell_limit_problems(shown: str, data: Any) -> list[Problem]:
         elif isinstance(node, str) and len(node) > EXCEL_TEXT:
             problems.append(Problem(shown, where, f"{clip(node)!r} is longer than a cell holds; expected at most "
                                                   f"{EXCEL_TEXT:,} characters", line_of(data, loc)))
-        elif isinstance(node, str) and (odd := _UNPRINTABLE.search(node)):
+        elif isinstance(node, str) and (odd := _invisible(node)):
             problems.append(Problem(shown, where, f"{clip(node)!r} holds the invisible character "
-                                                  f"U+{ord(odd.group()):04X}; expected printable text (line breaks "
+                                                  f"U+{ord(odd):04X}; expected printable text (line breaks "
                                                   "and tabs are fine)", line_of(data, loc)))
     return sorted(problems, key=lambda p: p.line or 0)

@@ -24,7 +24,7 @@ from ..inputs import Inputs
 from . import Check, Input, Metric, arppu, checks, compute, customers, finance, forward, growth, segments
 from . import peers as compared_across_companies
 from .charts import CHARTS, TEMPLATE_FIELDS, Chart, CustomerColumns, PeriodMetric, ScenarioComparison, SummarySection
-from .checks import MASTER, RULES
+from .checks import MASTER, PARTS, RULES
 from .cover import HIGHLIGHTS
 from .families import BUILTINS, DECLARED_AS, ROLES, Member, RoleMissing, conversion, fx_rates, members
 
@@ -171,6 +171,9 @@ def _checked(metrics: list[Metric], checks_: list[Check], inputs: list[Input],
             problem(f"cover: {pattern}", "the Cover names no metric of the catalogue")
     if compared_across_companies.HEADLINE not in metric_patterns:
         problem(f"peers: {compared_across_companies.HEADLINE}", "the headline compared is no metric of the catalogue")
+    for kind, names in (("master check row", [r.name for r in MASTER]), ("check part", [p.suffix for p in PARTS])):
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            problem(name, f"declared twice; a name is one {kind}")
     for rollup in MASTER:
         try:
             rollup.expr(Block(("check_a", "check_b")))
