@@ -124,19 +124,22 @@ def _listed(items: list[str], shown: int = 10) -> str:
     return ", ".join(items[:shown]) + more
 
 
+def _name_columns(snap: Snapshot):
+    """(sheet, its cells, its name column) of each of a unitecon workbook's row sheets the file has."""
+    for sheet in (s for s in ROW_SHEETS if s in snap.cells):
+        cells = snap.cells[sheet]
+        yield sheet, cells, cells.grid[:, NAME + 1] if cells.grid.shape[1] > NAME + 1 else []
+
+
 def _row_names(snap: Snapshot) -> list[str]:
     """The names in the name column of a unitecon workbook's row sheets."""
-    return [text for sheet in ROW_SHEETS if sheet in snap.cells
-            for text in (snap.cells[sheet].grid[:, NAME + 1] if snap.cells[sheet].grid.shape[1] > NAME + 1 else [])
-            if isinstance(text, str)]
+    return [text for _sheet, _cells, column in _name_columns(snap) for text in column if isinstance(text, str)]
 
 
 def _named_row(snap: Snapshot, name: str) -> Key | None:
     """In a unitecon workbook, the row whose name column holds ``name`` (a metric without a defined name): its
     last formula cell, the latest period's. None when no row sheet names it (or the file is no such book)."""
-    for sheet in (s for s in ROW_SHEETS if s in snap.cells):
-        cells = snap.cells[sheet]
-        column = cells.grid[:, NAME + 1] if cells.grid.shape[1] > NAME + 1 else []
+    for sheet, cells, column in _name_columns(snap):
         for row in (r for r, text in enumerate(column) if isinstance(text, str) and text == name):
             if cells.formula(row, NAME + 1) is not None:
                 continue  # a name column holds text; a formula there is not a row's name

@@ -41,10 +41,14 @@ METRIC_GRAINS = ("period", "scalar", "customer", "customer_period", "category")
 CHECK_GRAINS = ("period", "scalar")
 #: The chart types Excel draws and the subtypes of each, as XlsxWriter names them.
 CHART_TYPES: dict[str, tuple[str, ...]] = {
-    "area": ("stacked", "percent_stacked"), "bar": ("stacked", "percent_stacked"),
-    "column": ("stacked", "percent_stacked"), "line": ("stacked", "percent_stacked"), "pie": (), "doughnut": (),
-    "scatter": ("straight_with_markers", "straight", "smooth_with_markers", "smooth"), "radar": ("with_markers",
-                                                                                               "filled"),
+    "area": ("stacked", "percent_stacked"),
+    "bar": ("stacked", "percent_stacked"),
+    "column": ("stacked", "percent_stacked"),
+    "line": ("stacked", "percent_stacked"),
+    "pie": (),
+    "doughnut": (),
+    "scatter": ("straight_with_markers", "straight", "smooth_with_markers", "smooth"),
+    "radar": ("with_markers", "filled"),
 }
 
 
@@ -160,9 +164,6 @@ def _checked(metrics: list[Metric], checks_: list[Check], inputs: list[Input],
         if m.name in seen and seen[m.name] != m.over:
             problem(m.name, "declared twice over different families; a name is one metric")
         seen[m.name] = m.over
-    names = [c.name for c in checks_]
-    for name in sorted({n for n in names if names.count(n) > 1}):
-        problem(name, "declared twice; a name is one check")
     for compared in compared_across_companies.COMPARED:
         if compared.pattern not in known:
             problem(f"peers: {compared.pattern}", "compares no metric or documented input of the catalogue")
@@ -171,7 +172,8 @@ def _checked(metrics: list[Metric], checks_: list[Check], inputs: list[Input],
             problem(f"cover: {pattern}", "the Cover names no metric of the catalogue")
     if compared_across_companies.HEADLINE not in metric_patterns:
         problem(f"peers: {compared_across_companies.HEADLINE}", "the headline compared is no metric of the catalogue")
-    for kind, names in (("master check row", [r.name for r in MASTER]), ("check part", [p.suffix for p in PARTS])):
+    for kind, names in (("check", [c.name for c in checks_]), ("master check row", [r.name for r in MASTER]),
+                        ("check part", [p.suffix for p in PARTS])):
         for name in sorted({n for n in names if names.count(n) > 1}):
             problem(name, f"declared twice; a name is one {kind}")
     for rollup in MASTER:
