@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -116,3 +117,10 @@ def workbook_values(built, recomputed):
             for name, period, cell in sheet_rows(path, sheet, model):
                 out[(model, name, period)] = recomputed[model].value(sheet, cell.coordinate)
     return out
+
+
+def modules_loaded_by(module: str) -> list[str]:
+    """The unitecon modules a fresh interpreter holds after importing ``module``."""
+    code = f"import sys, {module}; print(*sorted(m for m in sys.modules if m.startswith('unitecon')))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout.split()

@@ -4,11 +4,10 @@ or a lower one, and the readers, the auditor commands and the build's guard load
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import modules_loaded_by
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "unitecon"
 
@@ -68,7 +67,6 @@ def test_every_module_has_a_layer():
 @pytest.mark.parametrize("module", ["unitecon.reading.snapshot", "unitecon.auditor.audit", "unitecon.auditor.trace",
                                     "unitecon.auditor.verify", "unitecon.auditor.diff", "unitecon.roundtrip.guard"])
 def test_readers_and_auditor_commands_load_no_model_or_excel_code(module):
-    code = f"import sys, {module}; print(*sorted(m for m in sys.modules if m.startswith('unitecon')))"
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    loaded = modules_loaded_by(module)
     assert module in loaded
     assert [m for m in loaded if m.startswith(("unitecon.model", "unitecon.excel"))] == []

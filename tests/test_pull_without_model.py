@@ -4,11 +4,8 @@ cells a build writes."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
-from conftest import COMPANIES, INPUTS
+from conftest import COMPANIES, INPUTS, modules_loaded_by
 
 from unitecon.model.assemble import build_model
 from unitecon.model.inputs import load_inputs
@@ -19,15 +16,8 @@ INPUTS_SIDE = {"builtin_names", "cross_checks", "inputs", "inputs_schema", "quot
                "schema_problems", "units"}
 
 
-def _loaded_by(module: str) -> list[str]:
-    """The unitecon modules a fresh interpreter holds after importing ``module``."""
-    code = f"import sys, {module}; print(*sorted(m for m in sys.modules if m.startswith('unitecon')))"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return done.stdout.split()
-
-
 def test_pull_imports_only_the_inputs_side_of_the_model():
-    loaded = _loaded_by("unitecon.roundtrip.pull")
+    loaded = modules_loaded_by("unitecon.roundtrip.pull")
     model = {m.removeprefix("unitecon.model.") for m in loaded if m.startswith("unitecon.model.")}
     assert model <= INPUTS_SIDE, sorted(model - INPUTS_SIDE)
     assert "inputs" in model

@@ -193,6 +193,15 @@ class Inputs:
                 out.extend(a for a in series.alternatives if a.alternative_of == figure.name)
         return out
 
+    def sheet_figures(self) -> list[Figure]:
+        """Every figure the Inputs sheet holds, one row each: each period's length first, then :meth:`figures`.
+        A figure with scenario values holds the active scenario's value."""
+        return [*period_months_series(self).figures.values(), *self.figures()]
+
+    def input_cells(self) -> list[Figure]:
+        """Every cell a user types a number into: each of :meth:`sheet_figures`, or each of its scenario values."""
+        return [cell for figure in self.sheet_figures() for cell in figure.input_cells()]
+
 
 def figure_name(key: str, period: str | None, n_periods: int) -> str:
     """The defined name of a figure: the key alone when the series has one figure, else key_period."""

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from ..errors import Problem
 from .expr import (
-    PERIOD_MONTHS,
     Expr,
 )
 from .inputs import Figure, Inputs, Series
@@ -98,11 +97,11 @@ class Model:
     def figures(self) -> list[Figure]:
         """All input figures (one Inputs row each): period lengths first, then the file's figures and
         alternatives. A figure with scenario values holds the active scenario's value."""
-        return list(self.series[PERIOD_MONTHS].figures.values()) + self.inputs.figures()
+        return self.inputs.sheet_figures()
 
     def input_cells(self) -> list[Figure]:
         """Every cell a user types a number into: each figure, or each of its scenario values."""
-        return [cell for figure in self.figures() for cell in figure.input_cells()]
+        return self.inputs.input_cells()
 
     def row(self, name: str) -> Row:
         for row in self.rows:

@@ -138,10 +138,8 @@ def plan_pull(workbook: str | Path, inputs_path: str | Path | None = None,
 def _input_cells(inputs: Inputs) -> tuple[list[Figure], dict[str, str]]:
     """Every cell of the Inputs sheet a user types a number into (each period's length, then each figure
     and alternative of the file, or each of its scenario values), and the unit of each series by key."""
-    months = period_months_series(inputs)
-    figures = [*months.figures.values(), *inputs.figures()]
-    units = {PERIOD_MONTHS: months.unit, **{key: series.unit for key, series in inputs.series.items()}}
-    return [cell for figure in figures for cell in figure.input_cells()], units
+    units = {PERIOD_MONTHS: period_months_series(inputs).unit, **{k: s.unit for k, s in inputs.series.items()}}
+    return inputs.input_cells(), units
 
 
 def hand_changes(snap: Snapshot, inputs: Inputs) -> str | None:
