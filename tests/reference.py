@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -379,14 +380,14 @@ def compute_customers(df: pd.DataFrame, doc: dict, folder: Path, periods: list[s
     Reads the CSV with pandas directly (``#`` lines are the banner) and aggregates with groupby.
     """
     spec = doc["ledger"]
-    raw = pd.read_csv(folder / spec["file"], comment="#", dtype={"amount": float}, keep_default_na=False,
-                      dtype_backend="numpy_nullable").astype({"amount": float})
+    raw = pd.read_csv(folder / spec["file"], comment="#", dtype={"amount": str}, keep_default_na=False)
+    raw["amount"] = raw["amount"].map(Decimal)  # added exactly, then rounded once, as a ledger's sums are defined
     raw["period"] = raw["period"].astype(str).map({str(k): v for k, v in spec["periods"].items()})
     ledger_periods = [p for p in periods if p in set(raw["period"])]
     currency = raw["currency"].iat[0]
     rate = 1.0 if currency == doc["currency"] else float(df.at[spec["fx"][currency], SCALAR])
-    amounts = raw.pivot_table(index="customer_id", columns="period", values="amount", aggfunc="sum",
-                              fill_value=0.0).reindex(columns=ledger_periods, fill_value=0.0)
+    amounts = (raw.groupby(["customer_id", "period"])["amount"].sum().map(float).unstack("period")
+               .reindex(columns=ledger_periods).fillna(0.0))
     facts = raw.groupby("customer_id")[["segment", "deployment"]].first()
     out = pd.DataFrame(index=amounts.index)
     for p in ledger_periods:

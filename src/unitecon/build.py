@@ -22,11 +22,13 @@ class Built:
     formulas: int
 
 
-def plan(inputs_path: str | Path, sources_dir: str | Path | None = None, scenario: str | None = None) -> Layout:
+def plan(inputs_path: str | Path, sources_dir: str | Path | None = None, scenario: str | None = None,
+         engine: str | None = None) -> Layout:
     """Load, validate and lay out one model without writing anything; ``scenario`` is the one the
-    selector starts at (default: the first declared)."""
+    selector starts at (default: the first declared); ``engine`` reads the ledger (default: what the inputs
+    file says, else DuckDB)."""
     inputs = load_inputs(inputs_path, sources_dir).with_scenario(scenario)
-    ledger = load_model_ledger(inputs, header_rows=FIRST_CUSTOMER_ROW)
+    ledger = load_model_ledger(inputs, header_rows=FIRST_CUSTOMER_ROW, engine=engine)
     return build_layout(build_model(inputs, ledger))
 
 
@@ -38,8 +40,8 @@ def plan_peers(inputs_paths: list[Path], out_dir: str | Path | None = None) -> L
 
 
 def build(inputs_path: str | Path, out_path: str | Path, sources_dir: str | Path | None = None,
-          scenario: str | None = None) -> Built:
+          scenario: str | None = None, engine: str | None = None) -> Built:
     """Build the workbook for one inputs file; nothing is written if the inputs are invalid."""
-    layout = plan(inputs_path, sources_dir, scenario)
+    layout = plan(inputs_path, sources_dir, scenario, engine)
     formulas = write_workbook(layout, out_path)
     return Built(layout.model, layout, Path(out_path), formulas)

@@ -22,8 +22,11 @@ MAX_INPUTS_BYTES = 1 << 20
 MAX_YAML_NODES = 100_000  # values once aliases are expanded; the largest shipped file has about 2,000
 MAX_YAML_DEPTH = 64
 
-#: Ledger files: bytes read (a .csv.gz counts inflated).
+#: An .xlsx ledger, read whole into memory (CSV and Parquet ledgers are read by the query engine, out of core).
 MAX_LEDGER_BYTES = 1 << 30
+#: Distinct (customer, name, segment, deployment, currency, period) groups a ledger's rows add up to: what
+#: pandas holds after the engine's aggregation; four per customer a sheet can hold.
+MAX_LEDGER_GROUPS = 1 << 22
 
 #: Workbooks read (.xlsx): every member's inflated size together, and each member's inflated / compressed ratio
 #: (a zip bomb compresses far better than a real sheet); a 100,000-customer workbook inflates well under this.

@@ -28,8 +28,12 @@ from .group import fail, inputs_files, progress, writable_folder
                    "of --inputs and there are two or more).")
 @click.option("--explain", is_flag=True,
               help="List every catalogue metric and check not built for each model, and the first thing it lacks.")
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default=None,
+              help="What reads and adds up the customer ledger (default: the inputs file's ledger: engine:, else "
+                   "duckdb). spark runs on UNITECON_SPARK_MASTER (else the inputs file's ledger: spark_master:, "
+                   "else local[*]).")
 def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir: Path | None, force: bool,
-          scenario: str | None, peers: bool | None, explain: bool) -> None:
+          scenario: str | None, peers: bool | None, explain: bool, engine: str | None) -> None:
     """Build the workbook of each MODEL (default: every inputs file in --inputs, and peers.xlsx).
 
     Every inputs file is validated before any workbook is written. An existing workbook is not
@@ -48,7 +52,7 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
         for path in paths:
             if sys.stderr.isatty():
                 click.echo(f"\r\x1b[K{path.name}: reading the inputs and ledger, computing", err=True, nl=False)
-            layouts.append(plan(path, sources_dir, scenario))
+            layouts.append(plan(path, sources_dir, scenario, engine))
         if peers is None:
             peers = not models and len(paths) > 1
         if peers:
@@ -63,7 +67,7 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
         found, selected = inspect_target(target, current)
         inputs = layout.model.inputs
         if scenario is None and selected in inputs.scenarios and selected != inputs.active_scenario:
-            layouts[i] = plan(inputs.path, sources_dir, selected)  # keep the scenario the workbook was left at
+            layouts[i] = plan(inputs.path, sources_dir, selected, engine)  # keep the scenario the workbook was left at
         if force:
             found = [p for p in found if "lock file" in p.message]
         problems += found
@@ -89,6 +93,11 @@ def build(models: tuple[str, ...], inputs_dir: Path, out_dir: Path, sources_dir:
             click.echo(line)
         for note in model.notes:
             click.echo(f"  note: {note}")
+        outside = model.ledger.outside if model.ledger is not None else None
+        if outside is not None and outside.rows:
+            click.echo(f"  note: ledger {model.ledger.name}: {outside.rows:,} rows ({outside.amount:,.2f} "
+                       f"{model.ledger.currency}) billed {outside.first:%Y-%m-%d} to {outside.last:%Y-%m-%d} fall "
+                       "outside the ledger's periods and are left out")
         for warning in model.unused:
             click.echo(f"warning: {warning}", err=True)
 
@@ -231,28 +240,56 @@ def new(name: str, inputs_dir: Path, currency: str) -> None:
               show_default=True, help="Folder holding <model>.yaml, whose figures calibrate the ledger.")
 @click.option("--customers", type=click.IntRange(min=10), default=None,
               help="Number of customers (default: what the inputs file's ledger: sample: section says).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed; the same seed gives the same file.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Random seed; the same seed gives the same file.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
+              help="csv: the ledger, 1–4 invoices per customer and period. parquet: a billing dataset of "
+                   "--invoices rows (billed_at, tokens, model) adding up to the same totals.")
+@click.option("--invoices", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Rows of the parquet billing dataset (at least one per customer and period).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="CSV (.csv or .csv.gz) to write (default: the file the inputs' ledger: points at, else "
-                   "<inputs>/ledgers/<model>_customers.csv).")
-def sample_ledger(model: str, inputs_dir: Path, customers: int | None, seed: int, out: Path | None) -> None:
+              help="File to write: CSV (.csv or .csv.gz; default: the file the inputs' ledger: points at, else "
+                   "<inputs>/ledgers/<model>_customers.csv) or Parquet (default: "
+                   "<inputs>/ledgers/<model>_billing.parquet).")
+def sample_ledger(model: str, inputs_dir: Path, customers: int | None, seed: int, fmt: str, invoices: int | None,
+                  out: Path | None) -> None:
     """Write a SYNTHETIC customer ledger for MODEL, calibrated to the public aggregates in its inputs file.
 
     The CSV's first lines say it is synthetic, and so does every sheet built from it. Point an inputs
-    file's `ledger: file:` at a real ledger with the same columns to use real data instead.
+    file's `ledger: file:` at a real ledger with the same columns to use real data instead. With
+    --format parquet, writes a billing dataset of exactly --invoices rows for the same customers, each
+    customer's rows in a period adding up to its total in the CSV of the same seed; its metadata
+    (unitecon.banner) says it is synthetic.
     """
     from ..model.inputs import load_inputs
     from ..model.sample import write_sample_ledger
+    from ..model.sample_dataset import write_billing_dataset
 
     try:
+        if fmt == "csv" and invoices is not None:
+            raise UniteconError("--invoices applies only to --format parquet (the CSV has 1–4 invoices per "
+                                "customer and period)")
+        if fmt == "parquet" and invoices is None:
+            raise UniteconError("--format parquet needs --invoices N: the number of rows to write")
         inputs = load_inputs(inputs_files((model,), inputs_dir)[0])
-        out = out or inputs.ledger_path or inputs_dir / "ledgers" / f"{inputs.model}_customers.csv"
+        if fmt == "parquet":
+            out = out or inputs_dir / "ledgers" / f"{inputs.model}_billing.parquet"
+        else:
+            out = out or inputs.ledger_path or inputs_dir / "ledgers" / f"{inputs.model}_customers.csv"
         writable_folder(out.parent)
-        frame = write_sample_ledger(inputs, out, customers, seed)
+        if fmt == "parquet":
+            summary = write_billing_dataset(inputs, out, invoices, customers, seed)
+        else:
+            frame = write_sample_ledger(inputs, out, customers, seed)
     except UniteconError as err:
         fail(err)
     except OSError as exc:
         fail(UniteconError(f"{out}: cannot write ({exc.strerror or exc})"))
+    if fmt == "parquet":
+        shown = ", ".join(f"{period} {total:,.2f}" for period, total in summary.totals.items())
+        click.echo(f"wrote {out} (SYNTHETIC: {summary.customers:,} customers, {summary.rows:,} rows; "
+                   f"{summary.currency} {shown})")
+        return
     totals = frame.assign(amount=frame["amount"].astype(float)).groupby("period", sort=False)["amount"].sum()
     shown = ", ".join(f"{period} {total:,.2f}" for period, total in totals.items())
     click.echo(f"wrote {out} (SYNTHETIC: {frame['customer_id'].nunique():,} customers, {len(frame):,} rows; "

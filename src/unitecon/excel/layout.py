@@ -334,6 +334,9 @@ def _place_comparison(layout: Layout, r: int) -> None:
             layout.names[f"{name}__{scenario}"] = cell
 
 
+USAGE_LABELS = {"tokens": "Tokens billed", "models": "Models billed"}
+
+
 def _place_customers(layout: Layout) -> None:
     """Columns of the Customers sheet: ledger facts, amounts per ledger period, then customer metrics."""
     model = layout.model
@@ -350,6 +353,14 @@ def _place_customers(layout: Layout) -> None:
     for p in ledger.periods:
         columns.append(CustomerColumn(f"customer_amount_{p.lower()}", "customer_amount", p, 0,
                                       f"Ledger amount, {model.inputs.periods[p].label}", ledger.currency))
+    for usage in ledger.usage:  # carried from the ledger as it is: no metric reads them (yet)
+        label = USAGE_LABELS.get(usage, usage)
+        for p in ledger.periods:
+            columns.append(CustomerColumn(f"customer_{usage}_{p.lower()}", f"{usage}_{p}", SCALAR, 0,
+                                          f"{label}, {model.inputs.periods[p].label}", "count"))
+    if "first_billed" in ledger.customers:
+        columns += [CustomerColumn("customer_first_billed", "first_billed", SCALAR, 0, "First billed (UTC)", "text"),
+                    CustomerColumn("customer_last_billed", "last_billed", SCALAR, 0, "Last billed (UTC)", "text")]
     for row in model.rows:
         if not row.per_customer:
             continue

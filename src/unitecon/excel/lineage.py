@@ -47,6 +47,6 @@ def lineage(model: Model) -> list[Lineage]:
             f.source.document or "assumption"
             for key in keys if key in model.series
             for f in model.series[key].figures.values()
-        } | ({model.ledger.path.name} if any(k.startswith("customer_") for k in keys) and model.ledger else set()))
+        } | ({model.ledger.name} if any(k.startswith("customer_") for k in keys) and model.ledger else set()))
         out.append(Lineage(row, in_names(row.expr), tuple(keys), tuple(docs)))
     return out

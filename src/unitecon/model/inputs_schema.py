@@ -182,8 +182,17 @@ class SampleSpec(_Strict):
 class LedgerSpec(_Strict):
     """Where the customer ledger is and how to read it (see :mod:`unitecon.model.ledger`)."""
 
-    file: str = Field(min_length=1)  # relative to the inputs file
-    periods: dict[str, str] = Field(min_length=1)  # the ledger's period label -> a model period id
+    file: str = Field(min_length=1, description="The ledger, relative to the inputs file: a .csv, .csv.gz, "
+                                                 ".parquet or .xlsx file, a folder of Parquet or CSV files, or a "
+                                                 "glob such as billing/*.parquet.")
+    periods: dict[str, str] = Field(default_factory=dict, description="The ledger's period label -> a model "
+                                    "period id. Required when rows carry a period label; with billed_at dates, the "
+                                    "model periods named here are the ones the ledger covers (none: every period "
+                                    "a row falls in).")
+    engine: Literal["duckdb", "spark"] = Field("duckdb", description="What reads and adds up the rows: DuckDB "
+                                               "on this machine, or Apache Spark (pip install 'unitecon[spark]').")
+    spark_master: str | None = Field(None, description="The Spark master URL (local[*], spark://host:7077, yarn); "
+                                     "the UNITECON_SPARK_MASTER environment variable overrides it.")
     fx: dict[str, str] = Field(default_factory=dict)  # ledger currency -> scalar input: its units per reporting unit
     reconciles_with: str | None = None  # the reported revenue (input or metric) the ledger should add up to
     margins: MarginsSpec | None = None

@@ -92,9 +92,25 @@ def _amounts(rng: np.random.Generator, n: int, total: float, top5: float | None)
     return cents / 100
 
 
-def sample_ledger(cal: Calibration, seed: int = 0) -> pd.DataFrame:
-    """Invoice rows: 1–4 invoices per customer and period, and a few credit notes."""
-    rng = np.random.default_rng(seed)
+@dataclass(frozen=True)
+class CustomerTotals:
+    """Each customer's total in each ledger period: what every sample of one calibration and seed adds up to."""
+
+    ids: np.ndarray  # customer id, by customer index
+    names: np.ndarray  # customer name, by customer index
+    segment: np.ndarray  # by customer index
+    deployment: np.ndarray  # by customer index
+    totals: pd.DataFrame  # one row per customer and ledger period: i (customer index), period (label), amount
+
+    @property
+    def cents(self) -> np.ndarray:
+        """Each customer-period total in whole cents (int64), in the order of ``totals``."""
+        return np.round(self.totals["amount"].to_numpy() * 100).astype(np.int64)
+
+
+def customer_totals(cal: Calibration, rng: np.random.Generator) -> CustomerTotals:
+    """The customers and their per-period totals, drawn from ``rng`` (which :func:`sample_ledger` then goes on
+    drawing from to split the totals into invoices)."""
     n = cal.customers
     ids = np.array([f"{cal.prefix}-C{i:06d}" for i in range(1, n + 1)])
     segment = rng.choice(SEGMENTS, size=n, p=[0.34, 0.18, 0.2, 0.1, 0.12, 0.06])
@@ -118,13 +134,21 @@ def sample_ledger(cal: Calibration, seed: int = 0) -> pd.DataFrame:
     rows.append(pd.DataFrame({"i": ordered, "period": cal.periods[1], "amount": second}))
     late = ~targeted[second_payers] & (rng.random(len(second_payers)) < cal.deployment_share / 8)
     targeted[second_payers[late & ~np.isin(second_payers, first_payers)]] = True
-    totals = pd.concat(rows, ignore_index=True)
+    names = np.array([f"Synthetic {s} customer {c}" for s, c in zip(segment, ids, strict=True)])
     deployment = np.where(targeted, cal.deployment, cal.other_deployment)
-    return _invoices(rng, totals, ids, segment, deployment, cal.currency)
+    return CustomerTotals(ids, names, segment, deployment, pd.concat(rows, ignore_index=True))
 
 
-def _invoices(rng, totals: pd.DataFrame, ids, segment, deployment, currency: str) -> pd.DataFrame:
+def sample_ledger(cal: Calibration, seed: int = 0) -> pd.DataFrame:
+    """Invoice rows: 1–4 invoices per customer and period, and a few credit notes."""
+    rng = np.random.default_rng(seed)
+    customers = customer_totals(cal, rng)
+    return _invoices(rng, customers, cal.currency)
+
+
+def _invoices(rng: np.random.Generator, customers: CustomerTotals, currency: str) -> pd.DataFrame:
     """Split each customer-period total into invoices (cents exact) and add credit notes that net to zero."""
+    totals = customers.totals
     k = rng.integers(1, 5, size=len(totals))
     rep = totals.loc[totals.index.repeat(k)].reset_index(drop=True)
     part = rng.random(len(rep)) + 0.2
@@ -144,12 +168,11 @@ def _invoices(rng, totals: pd.DataFrame, ids, segment, deployment, currency: str
     back["credit_note"] = ""
     rep = pd.concat([rep, back, credit]).sort_values(["period", "i"], kind="stable").reset_index(drop=True)
     i = rep["i"].to_numpy()
-    seg = segment[i]
     return pd.DataFrame({
-        "customer_id": ids[i],
-        "customer_name": [f"Synthetic {s} customer {n}" for s, n in zip(seg, ids[i], strict=True)],
-        "segment": seg,
-        "deployment": deployment[i],
+        "customer_id": customers.ids[i],
+        "customer_name": customers.names[i],
+        "segment": customers.segment[i],
+        "deployment": customers.deployment[i],
         "period": rep["period"].to_numpy(),
         "amount": rep["amount"].map("{:.2f}".format).to_numpy(),
         "currency": currency,

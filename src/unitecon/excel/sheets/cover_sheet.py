@@ -56,11 +56,11 @@ def write_cover(ws, layout: Layout, styles: Styles, written: list) -> None:
         kind = ("a SYNTHETIC sample ledger (generated, calibrated to the public aggregates; NOT real customer "
                 "data)" if ledger.synthetic else "the customer ledger")
         rows.insert(3, ("Customers", f"The Customers sheet lists {layout.customers:,} customers from {kind} "
-                                     f"{ledger.path.name}, one row each, largest first; every derived column is "
+                                     f"{ledger.name}, one row each, largest first; every derived column is "
                                      "one formula copied down, and whole columns carry defined names "
                                      "(customer_share …) that the summaries on Calculations read. The ledger's "
                                      "amounts are inputs: change them there, or point the inputs file's ledger: "
-                                     "at another file and rebuild."))
+                                     f"at another file and rebuild. {ledger.describe()}"))
     r = 2
     for head, text in rows:
         ws.write_string(r, 0, head, styles.bold)

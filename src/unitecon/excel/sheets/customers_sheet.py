@@ -36,7 +36,7 @@ def write_customers(ws, layout: Layout, styles: Styles, progress: Callable[[str]
         warn = styles.wb.add_format({**styles.base, "bold": True, "font_color": "#C00000"})
         ws.write_string(1, 0, f"SYNTHETIC DATA — {ledger.banner}", warn)
     else:
-        ws.write_string(1, 0, f"Customer ledger {ledger.path.name}. {ledger.banner}".strip(), styles.subtitle)
+        ws.write_string(1, 0, f"Customer ledger {ledger.name}. {ledger.banner}".strip(), styles.subtitle)
     ws.write_string(2, 0, ledger.describe() + " Blue columns are the ledger's data; every other column is one "
                           "formula copied down.", styles.subtitle)
     columns = sorted(layout.customer_columns.values(), key=lambda c: c.col)
