@@ -298,3 +298,131 @@ def test_build_and_trace_name_the_dataset_its_rows_hash_and_rule(billing, tmp_pa
     cover = CliRunner().invoke(main, ["trace", str(out / "zhipu.xlsx"), "Cover!B6"])
     assert "6,000 rows" in cover.output and digest[:16] in cover.output, cover.output
     assert ledger.digest == digest
+
+
+# --- found by review: each of these once gave a wrong number silently, or a traceback ----------------------
+def test_a_timestamp_with_an_offset_lands_in_the_same_period_whatever_the_host_time_zone(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "billing.csv"
+    path.write_text("customer_id,customer_name,segment,deployment,billed_at,amount,currency\n"
+                    "C1,Acme,finance,cloud,2025-01-01T07:00:00+08:00,3,CNY\n")
+    code = ("import datetime as dt, sys; from unitecon.model.ledger import load_ledger; "
+            "d = {'FY2024': (dt.date(2024,1,1), dt.date(2024,12,31)), "
+            "'H1_2025': (dt.date(2025,1,1), dt.date(2025,6,30))}; "
+            "c = load_ledger(sys.argv[1], {}, ['FY2024', 'H1_2025'], {'CNY'}, period_dates=d).customers; "
+            "print(list(c.columns[c.columns.str.startswith('amount')]), c.loc[0, 'first_billed'])")
+    seen = {subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True,
+                           env={**__import__("os").environ, "TZ": zone}).stdout
+            for zone in ("UTC", "Asia/Shanghai", "America/Los_Angeles")}
+    assert seen == {"['amount_FY2024'] 2024-12-31 23:00:00\n"}
+
+
+def test_a_glob_through_a_folder_linked_to_itself_reads_each_file_once(small_csv, tmp_path):
+    folder = tmp_path / "lake"
+    folder.mkdir()
+    shutil.copy(small_csv, folder / "a.csv")
+    (folder / "self").symlink_to(folder, target_is_directory=True)
+    (folder / "twice.csv").symlink_to(folder / "a.csv")
+    assert _load(str(folder / "**" / "*.csv")).customers.equals(_load(small_csv).customers)
+
+
+def test_a_glob_leaves_out_hidden_and_underscore_folders_as_a_folder_does(billing, tmp_path):
+    folder = tmp_path / "lake"
+    (folder / "_temporary" / "0").mkdir(parents=True)
+    shutil.copy(billing, folder / "part-0.parquet")
+    shutil.copy(billing, folder / "_temporary" / "0" / "part-0.parquet")
+    assert _load(str(folder / "**" / "*.parquet")).rows_read == _load(folder).rows_read == 6000
+
+
+def test_rows_starting_with_a_hash_are_rows_not_comments(tmp_path):
+    path = tmp_path / "ledger.csv"
+    path.write_text("# banner\n" + HEADER + "C1,Acme,finance,cloud,2024,1,CNY,\n"
+                    "#C3,Hash Co,finance,cloud,2024,1000,CNY,\n")
+    frame = _load(path).customers.set_index("customer_id")
+    assert frame.at["#C3", "amount_FY2024"] == 1000.0
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (HEADER + "C1,Acme,finance,cloud,2024,1,CNY\n", "row 2"),  # a short row near the top
+    (HEADER + "C1,Acme,finance,cloud,2024,1,CNY,,extra\n", "row 2"),
+])
+def test_a_row_with_the_wrong_number_of_fields_is_named_by_its_line(tmp_path, text, expected):
+    path = tmp_path / "ledger.csv"
+    path.write_text(text)
+    with pytest.raises(LedgerError) as caught:
+        _load(path)
+    assert len(caught.value.problems) == 1 and "Line: 2" in str(caught.value.problems[0]), caught.value.problems
+
+
+@pytest.mark.parametrize("when", ["10000-01-01", "-2024-03-01", "infinity", "epoch", "1899-12-31"])
+def test_billing_dates_a_cell_cannot_hold_are_refused_by_row(tmp_path, when):
+    path = tmp_path / "billing.csv"
+    path.write_text("customer_id,customer_name,segment,deployment,billed_at,amount,currency\n"
+                    f"C1,Acme,finance,cloud,2024-03-01,1,CNY\nC2,Beta,finance,cloud,{when},1,CNY\n")
+    with pytest.raises(LedgerError) as caught:
+        _load(path)
+    (problem,) = caught.value.problems
+    assert problem.where == "row 3, column billed_at" and ("not a date" in problem.message
+                                                           or "out of range" in problem.message), problem
+
+
+def test_a_part_missing_a_column_is_named_not_filled_with_empties(small_csv, tmp_path):
+    folder = tmp_path / "lake"
+    files = _split_csv(small_csv, folder, 2)
+    lines = files[1].read_bytes()
+    import gzip as gz
+
+    text = gz.decompress(lines).decode().replace(",deployment,", ",", 1)
+    files[1].write_bytes(gz.compress(text.encode(), mtime=0))
+    with pytest.raises(LedgerError) as caught:
+        _load(folder)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{files[1]}: header: missing column(s) deployment; expected: customer_id, customer_name, segment, "
+        "deployment, period (or billed_at), amount, currency"]
+
+
+def test_two_names_for_one_customer_in_two_files_name_both_files(tmp_path):
+    folder = tmp_path / "lake"
+    folder.mkdir()
+    (folder / "a.csv").write_text(HEADER + "C2,Beta,finance,cloud,2024,1,CNY,\nC1,Acme,finance,cloud,2024,1,CNY,\n")
+    (folder / "b.csv").write_text(HEADER + "C1,Acme Ltd,finance,cloud,2024,1,CNY,\n")
+    with pytest.raises(LedgerError) as caught:
+        _load(folder)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{folder / 'a.csv'}: row 3 (and {folder / 'b.csv'} row 2), column customer_name: customer 'C1' has two "
+        "values ('Acme', 'Acme Ltd'); expected one"]
+
+
+def test_columns_of_structs_lists_or_bytes_are_refused(tmp_path):
+    path = tmp_path / "billing.parquet"
+    pq.write_table(pa.table({"customer_id": [b"\xff\xfe"], "customer_name": [{"a": 1}], "segment": [["x"]],
+                             "deployment": ["cloud"], "billed_at": [dt.datetime(2024, 3, 1)], "amount": [1.0],
+                             "currency": ["CNY"]}), path)
+    with pytest.raises(LedgerError) as caught:
+        _load(path)
+    assert [p.where for p in caught.value.problems] == ["column 'customer_id'", "column 'customer_name'",
+                                                          "column 'segment'"]
+
+
+@pytest.mark.parametrize("name", ["bell\x07name", "rtl\u202ename", "zero\u200bwidth"])
+def test_ledger_text_with_invisible_characters_is_refused(tmp_path, name):
+    path = tmp_path / "ledger.csv"
+    path.write_text(HEADER + f"C1,{name},finance,cloud,2024,1,CNY,\n")
+    with pytest.raises(LedgerError, match=r"row 2, column customer_name: .* holds the invisible character U\+"):
+        _load(path)
+
+
+def test_fractional_tokens_are_refused(tmp_path):
+    path = tmp_path / "billing.csv"
+    path.write_text("customer_id,customer_name,segment,deployment,billed_at,amount,currency,tokens\n"
+                    "C1,Acme,finance,cloud,2024-03-01,1,CNY,1.5\n")
+    with pytest.raises(LedgerError, match=r"row 2, column tokens: 1\.5 is not a whole number"):
+        _load(path)
+
+
+def test_a_bad_thread_count_in_the_environment_is_one_line(small_csv, monkeypatch):
+    monkeypatch.setenv("UNITECON_DUCKDB_THREADS", "abc")
+    with pytest.raises(LedgerError, match="UNITECON_DUCKDB_THREADS is 'abc'; expected a whole number"):
+        _load(small_csv)

@@ -8,6 +8,7 @@ bounded memory; the limit (``UNITECON_DUCKDB_MEMORY``, default 1GB) and the thre
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 
@@ -42,9 +43,9 @@ class DuckDBTables:
     dialect = DuckDBDialect()
 
     def __init__(self, memory_limit: str | None = None, threads: int | None = None):
-        self._spill = tempfile.TemporaryDirectory(prefix="unitecon-duckdb-")
         limit = memory_limit or os.environ.get("UNITECON_DUCKDB_MEMORY") or MEMORY_LIMIT
-        threads = threads or int(os.environ.get("UNITECON_DUCKDB_THREADS") or 0) or os.cpu_count() or 1
+        threads = threads or _threads(os.environ.get("UNITECON_DUCKDB_THREADS")) or os.cpu_count() or 1
+        self._spill = tempfile.TemporaryDirectory(prefix="unitecon-duckdb-")
         try:
             self._con = duckdb.connect(config={"memory_limit": limit, "threads": threads,
                                                "temp_directory": self._spill.name,
@@ -53,6 +54,10 @@ class DuckDBTables:
         except duckdb.Error as exc:
             self._spill.cleanup()
             raise QueryError(_first_line(exc)) from None
+        # with the ICU extension a timestamp with an offset is read in the host's zone unless told; without it,
+        # DuckDB knows no zone but UTC
+        with contextlib.suppress(duckdb.Error):
+            self._con.execute("SET TimeZone = 'UTC'")
         self._frames = 0
 
     def view(self, name: str, source: TableSource) -> None:
@@ -75,14 +80,21 @@ class DuckDBTables:
             files = ", ".join(lit(f) for f in source.files)
             return (f"SELECT filename AS _file, * EXCLUDE (filename) FROM read_parquet([{files}], filename = true, "
                     "union_by_name = true, hive_partitioning = false)")
-        by_skip: dict[int, list[str]] = {}
-        for file, skip in zip(source.files, source.skips or (0,) * len(source.files), strict=True):
-            by_skip.setdefault(skip, []).append(file)
-        scans = [f"SELECT filename AS _file, * EXCLUDE (filename) FROM read_csv([{', '.join(lit(f) for f in files)}], "
-                 f"header = true, all_varchar = true, skip = {skip}, delim = ',', quote = '\"', escape = '\"', "
-                 "filename = true, union_by_name = true, hive_partitioning = false, strict_mode = true, "
-                 "null_padding = false, encoding = 'utf-8')"
-                 for skip, files in by_skip.items()]
+        by_head: dict[tuple[int, tuple[str, ...]], list[str]] = {}
+        for i, file in enumerate(source.files):
+            skip = source.skips[i] if source.skips else 0
+            by_head.setdefault((skip, source.columns[i] if source.columns else ()), []).append(file)
+        scans = []
+        for (skip, names), files in by_head.items():
+            # the header is read by unitecon and checked; the sniffer is not asked (it would guess a comment
+            # character from a '#' row and drop such rows, or fail on a short row without naming its line)
+            typed = ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names)
+            layout = (f"auto_detect = false, columns = {{{typed}}}" if names else "all_varchar = true")
+            listed = ", ".join(lit(f) for f in files)
+            scans.append(f"SELECT filename AS _file, * EXCLUDE (filename) FROM read_csv([{listed}], "
+                         f"header = true, {layout}, skip = {skip}, delim = ',', quote = '\"', escape = '\"', "
+                         "comment = '', filename = true, hive_partitioning = false, strict_mode = true, "
+                         "null_padding = false, encoding = 'utf-8')")
         return " UNION ALL BY NAME ".join(scans)
 
     def columns(self, name: str) -> dict[str, str]:
@@ -107,9 +119,19 @@ class DuckDBTables:
         self._spill.cleanup()
 
 
+def _threads(text: str | None) -> int:
+    if not text:
+        return 0
+    if not text.strip().isdigit() or int(text) < 1:
+        raise QueryError(f"UNITECON_DUCKDB_THREADS is {text!r}; expected a whole number of threads, 1 or more")
+    return int(text)
+
+
 def _kind(duckdb_type: str) -> str:
     t = duckdb_type.upper()
-    if t in ("VARCHAR", "STRING", "TEXT") or t.startswith("VARCHAR"):
+    if t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION", "LIST")):
+        return "other"
+    if t in ("VARCHAR", "STRING", "TEXT", "UUID") or t.startswith("VARCHAR("):
         return "text"
     if t.startswith("TIMESTAMP"):
         return "timestamp"

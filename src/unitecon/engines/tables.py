@@ -18,13 +18,15 @@ class TableSource:
     format: Literal["csv", "parquet", "frame"]
     files: tuple[str, ...] = ()
     skips: tuple[int, ...] = ()
+    columns: tuple[tuple[str, ...], ...] = ()  # CSV: each file's header, already checked (names become SQL)
     frame: pd.DataFrame | None = field(default=None, compare=False)
 
     def only(self, index: int) -> TableSource:
         """The same source restricted to its ``index``-th file (the whole frame for an in-memory one)."""
         if self.format == "frame":
             return self
-        return TableSource(self.format, (self.files[index],), self.skips[index:index + 1] if self.skips else ())
+        return TableSource(self.format, (self.files[index],), self.skips[index:index + 1] if self.skips else (),
+                           self.columns[index:index + 1] if self.columns else ())
 
 
 class QueryError(Exception):

@@ -37,6 +37,7 @@ from ..errors import Problem
 from ..limits import EXCEL_RANGE, EXCEL_ROWS, EXCEL_TEXT, MAX_LEDGER_BYTES, MAX_LEDGER_GROUPS, clip
 from . import ledger_query as q
 from .ledger_dataset import Dataset, Hashing, LedgerError, resolve
+from .schema_problems import invisible_character
 
 __all__ = ["Ledger", "LedgerError", "Outside", "load_ledger", "load_model_ledger", "open_engine"]
 
@@ -96,8 +97,8 @@ class Ledger:
             return text  # a single CSV reads as it always has
         rule = "its billing date's period" if self.outside is not None else "its period label"
         text = (f"Aggregated by unitecon with {'Apache Spark' if self.engine == 'spark' else 'DuckDB'} from "
-                f"{self.rows_read:,} rows of {kind} {self.name} (SHA-256 {self.digest[:16]}…"
-                f"{', of its files’ sha256sum listing' if self.dataset and len(self.dataset.files) > 1 else ''}): "
+                f"{self.rows_read:,} rows of {kind} {self.name} (SHA-256 {self.digest}"
+                f"{' of its files’ sha256sum listing, sorted by path' if len(self.dataset.files) > 1 else ''}): "
                 f"each row falls in {rule}; amounts in {self.currency} summed exactly per customer and period"
                 + (f", {' and '.join(self.usage)} too" if self.usage else "")
                 + "; customers ordered by their total revenue, largest first.")
@@ -161,7 +162,7 @@ def _source(dataset: Dataset) -> tuple[TableSource, int, str]:
             raise LedgerError(problems)
         return TableSource("frame", frame=frame), first_line, banner
     files = tuple(str(f) for f in dataset.files)
-    return TableSource(dataset.format, files, dataset.skips), 0, dataset.banner
+    return TableSource(dataset.format, files, dataset.skips, dataset.columns), 0, dataset.banner
 
 
 class _Reading:
@@ -183,13 +184,17 @@ class _Reading:
 
     # --- reading --------------------------------------------------------------------------------------
     def run(self) -> Ledger:
+        problems = [p for file, names in zip(self.dataset.files, self.dataset.columns, strict=False)
+                    for p in _check_columns(str(file), list(names))]
+        if problems:  # each file on its own: a part missing a column is named, not filled with empties
+            raise LedgerError(problems[:MAX_PROBLEMS])
         hashing = Hashing(self.dataset)
         try:
             self.tables.view("ledger_raw", self.source)
             columns = self.tables.columns("ledger_raw")
         except QueryError as exc:
             raise LedgerError(self.problem("", self._unreadable(exc))) from None
-        problems = _check_columns(self.where, list(columns))
+        problems = _check_columns(self.where, list(columns)) or _check_kinds(self.where, columns)
         if problems:
             raise LedgerError(problems)
         self.shape = q.Shape(columns)
@@ -280,6 +285,9 @@ class _Reading:
             rule(column, raw, g[column].str.strip() == "", lambda v: "is empty; expected text")
             rule(column, raw, g[raw].str.len() > EXCEL_TEXT,
                  lambda v: f"{clip(v)!r} is longer than a cell holds; expected at most {EXCEL_TEXT:,} characters")
+            rule(column, raw, _per_distinct(g[raw], lambda v: invisible_character(v) is not None).astype(bool),
+                 lambda v: f"{clip(v)!r} holds the invisible character U+{ord(invisible_character(v)):04X}; "
+                           "expected printable text (line breaks and tabs are fine)")
         for column, allowed in self.labels.items():
             expected = ", ".join(sorted(allowed))
             rule(column, f"raw_{column}", (g[column] != "") & ~g[column].isin(allowed),
@@ -324,16 +332,28 @@ class _Reading:
         self.tables.define(rows, q.rows_sql(self.tables.dialect, numbered, self.shape, dates, numbered=True))
         return rows
 
-    def _file_and_line(self, index: int, row: int) -> tuple[str, int]:
+    def _line(self, index: int, row: int) -> int:
+        """The line (CSV: the file's, banner included), sheet row (.xlsx) or row (Parquet) of a file's ``row``-th
+        row."""
         if self.source.format == "frame":
-            return self.where, self.first_line - 1 + row
-        skip = self.dataset.skips[index] if self.dataset.skips else 0
-        line = skip + 1 + row if self.source.format == "csv" else row
-        return str(self.dataset.files[index]), line
+            return self.first_line - 1 + row
+        if self.source.format == "csv":
+            return (self.dataset.skips[index] if self.dataset.skips else 0) + 1 + row
+        return row
 
-    def _files(self):
-        count = 1 if self.source.format == "frame" else len(self.dataset.files)
-        return range(count)
+    def _file(self, index: int) -> str:
+        return self.where if self.source.format == "frame" else str(self.dataset.files[index])
+
+    def _holding(self, select_files: str) -> list[int]:
+        """The files (by index, in the dataset's order) that ``select_files`` (a query over the whole ledger's
+        rows returning ``_file``) names: only those are numbered row by row."""
+        if self.source.format == "frame":
+            return [0]
+        named = set(self.tables.frame(select_files)["_file"])
+        return [i for i, file in enumerate(self.source.files) if file in named]
+
+    def _register_wanted(self, frame: pd.DataFrame) -> None:
+        self.tables.view("ledger_wanted", TableSource("frame", frame=frame.astype(object)))
 
     def _locate_values(self, rules) -> tuple[list[tuple[tuple[int, int], Problem]], int]:
         """Rows holding the offending values of the text rules (the first ``MAX_PROBLEMS`` per rule), and how
@@ -341,18 +361,19 @@ class _Reading:
         found, unshown = [], 0
         for column, raw, values, total, message in rules:
             source = column if raw.startswith("raw_") else raw
-            wanted = TableSource("frame", frame=pd.DataFrame({source: list(values)}, dtype=object))
+            self._register_wanted(pd.DataFrame({source: list(values)}))
+            join = f"JOIN ledger_wanted w ON r.{source} = w.{source}"
             shown = 0
-            for index in self._files():
+            for index in self._holding(f"SELECT DISTINCT r._file FROM ledger_rows r {join}"):
                 if shown >= MAX_PROBLEMS:
                     break
                 rows = self._numbered(index)
-                self.tables.view("ledger_wanted", wanted)
-                hits = self.tables.frame(f"SELECT r._row, r.{source} FROM {rows} r JOIN ledger_wanted w ON "
-                                         f"r.{source} = w.{source} ORDER BY r._row LIMIT {MAX_PROBLEMS - shown}")
+                hits = self.tables.frame(f"SELECT r._row, r.{source} FROM {rows} r {join} ORDER BY r._row "
+                                         f"LIMIT {MAX_PROBLEMS - shown}")
                 for row, value in zip(hits["_row"], hits[source], strict=True):
-                    file, line = self._file_and_line(index, int(row))
-                    found.append(((index, line), Problem(file, f"row {line}, column {column}", message(value))))
+                    line = self._line(index, int(row))
+                    found.append(((index, line), Problem(self._file(index), f"row {line}, column {column}",
+                                                         message(value))))
                     shown += 1
             unshown += total - shown
         return found, unshown
@@ -368,32 +389,48 @@ class _Reading:
         found, unshown = [], 0
         for column, code, count_column, text in rules:
             total = int(g[count_column].sum())
+            if not total:
+                continue
             shown = 0
-            for index in self._files():
-                if not total or shown >= MAX_PROBLEMS:
+            for index in self._holding(f"SELECT DISTINCT _file FROM ledger_rows WHERE {code} > 0"):
+                if shown >= MAX_PROBLEMS:
                     break
                 rows = self._numbered(index)
                 hits = self.tables.frame(q.problem_rows_sql(rows, f"{code} > 0", [code, text], MAX_PROBLEMS - shown))
                 for row, problem, value in zip(hits["_row"], hits[code], hits[text], strict=True):
-                    file, line = self._file_and_line(index, int(row))
+                    line = self._line(index, int(row))
                     message = _row_message(column, int(problem), "" if value is None else str(value))
-                    found.append(((index, line), Problem(file, f"row {line}, column {column}", message)))
+                    found.append(((index, line), Problem(self._file(index), f"row {line}, column {column}", message)))
                     shown += 1
             unshown += total - shown
         return found, unshown
 
-    def _first_rows(self, column: str, raw: str, wanted: pd.DataFrame, keys: list[str]) -> dict[tuple, tuple]:
-        """The first (file, line) of each combination of ``keys`` in ``wanted`` (raw values)."""
-        first: dict[tuple, tuple] = {}
-        for index in self._files():
-            rows = self._numbered(index)
-            self.tables.view("ledger_wanted", TableSource("frame", frame=wanted.astype(object)))
-            hits = self.tables.frame(q.first_rows_sql(rows, "ledger_wanted", keys))
+    def _first_rows(self, wanted: pd.DataFrame, keys: list[str]) -> dict[tuple, tuple[int, int]]:
+        """The first (file index, line) holding each combination of ``keys`` listed in ``wanted`` (raw values)."""
+        self._register_wanted(wanted)
+        on = " AND ".join(f"r.{k} = w.{k}" for k in keys)
+        first: dict[tuple, tuple[int, int]] = {}
+        for index in self._holding(f"SELECT DISTINCT r._file FROM ledger_rows r JOIN ledger_wanted w ON {on}"):
+            hits = self.tables.frame(q.first_rows_sql(self._numbered(index), "ledger_wanted", keys))
             for values in hits.itertuples(index=False):
-                key = tuple(values[:-1])
-                if key not in first:
-                    first[key] = self._file_and_line(index, int(values[-1]))
+                first.setdefault(tuple(values[:-1]), (index, self._line(index, int(values[-1]))))
         return first
+
+    def _two_places(self, at: dict[str, tuple[int, int]], column: str) -> tuple[str, str, str, str]:
+        """The first two spellings in ``at`` (spelling -> first place) by place: (file, where, first, second)."""
+        (v1, (i1, l1)), (v2, (i2, l2)) = sorted(at.items(), key=lambda kv: kv[1])[:2]
+        if i1 == i2:
+            return self._file(i1), f"rows {l1} and {l2}, column {column}", v1, v2
+        return self._file(i1), f"row {l1} (and {self._file(i2)} row {l2}), column {column}", v1, v2
+
+    def _earliest(self, spellings, first: dict[tuple, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+        """Each clean spelling's first place, from (raw key, clean spelling) pairs."""
+        at: dict[str, tuple[int, int]] = {}
+        for key, clean in spellings:
+            where = first.get(key)
+            if where is not None and (clean not in at or where < at[clean]):
+                at[clean] = where
+        return at
 
     def _case_clashes(self, g: pd.DataFrame) -> list[Problem]:
         """Segments that differ only in upper/lower case: a formula compares text as Excel does, ignoring case,
@@ -405,20 +442,15 @@ class _Reading:
         if clashing.empty:
             return []
         wanted = distinct[folded.isin(clashing)]
-        first = self._first_rows("segment", "raw_segment", pd.DataFrame({"segment": wanted["raw_segment"]}),
-                                 ["segment"])
+        first = self._first_rows(pd.DataFrame({"segment": wanted["raw_segment"]}), ["segment"])
         problems = []
         for fold in clashing[:MAX_PROBLEMS]:
             spelled = wanted[folded[wanted.index] == fold]
-            at = {}
-            for raw, clean in zip(spelled["raw_segment"], spelled["segment"], strict=True):
-                where = first.get((raw,))
-                if where is not None and (clean not in at or where[1] < at[clean][1]):
-                    at[clean] = where
-            (v1, (f1, l1)), (v2, (_, l2)) = sorted(at.items(), key=lambda kv: kv[1][1])[:2]
-            problems.append(Problem(f1, f"rows {l1} and {l2}, column segment",
-                                    f"{clip(v1)!r} and {clip(v2)!r} differ only in case; expected one spelling "
-                                    "(Excel compares text ignoring case)"))
+            at = self._earliest((((raw,), clean) for raw, clean in zip(spelled["raw_segment"], spelled["segment"],
+                                                                       strict=True)), first)
+            file, where, v1, v2 = self._two_places(at, "segment")
+            problems.append(Problem(file, where, f"{clip(v1)!r} and {clip(v2)!r} differ only in case; expected one "
+                                                 "spelling (Excel compares text ignoring case)"))
         return problems
 
     def _conflicts(self, g: pd.DataFrame) -> list[Problem]:
@@ -427,21 +459,14 @@ class _Reading:
         for column in ("customer_name", "segment", "deployment"):
             counts = g.groupby("customer_id")[column].nunique()
             for customer in counts[counts > 1].index[:MAX_PROBLEMS]:
-                mine = g[g["customer_id"] == customer]
                 raw = "customer_name" if column == "customer_name" else f"raw_{column}"
-                wanted = mine[["raw_customer_id", raw]].drop_duplicates()
-                first = self._first_rows(column, raw, wanted.rename(columns={"raw_customer_id": "customer_id",
-                                                                             raw: column}),
-                                         ["customer_id", column])
-                at: dict[str, tuple] = {}
-                for rid, value in zip(wanted["raw_customer_id"], wanted[raw], strict=True):
-                    clean = _normal(column, value)
-                    where = first.get((rid, value))
-                    if where is not None and (clean not in at or where[1] < at[clean][1]):
-                        at[clean] = where
-                (v1, (f1, l1)), (v2, (_, l2)) = sorted(at.items(), key=lambda kv: kv[1][1])[:2]
-                problems.append(Problem(f1, f"rows {l1} and {l2}, column {column}",
-                                        f"customer {customer!r} has two values ({v1!r}, {v2!r}); expected one"))
+                wanted = g.loc[g["customer_id"] == customer, ["raw_customer_id", raw]].drop_duplicates()
+                first = self._first_rows(wanted.set_axis(["customer_id", column], axis=1), ["customer_id", column])
+                at = self._earliest((((rid, value), _normal(column, value))
+                                     for rid, value in zip(wanted["raw_customer_id"], wanted[raw], strict=True)), first)
+                file, where, v1, v2 = self._two_places(at, column)
+                problems.append(Problem(file, where, f"customer {customer!r} has two values ({v1!r}, {v2!r}); "
+                                                     "expected one"))
         return problems[:MAX_PROBLEMS]
 
     # --- aggregation ----------------------------------------------------------------------------------
@@ -553,9 +578,27 @@ def _row_message(column: str, problem: int, value: str) -> str:
     if column == "billed_at":
         return {1: "is empty; expected a date (2024-03-31) or timestamp (2024-03-31 14:05:00, UTC)",
                 2: f"{clip(value)!r} is not a date; expected a date (2024-03-31) or timestamp "
-                   "(2024-03-31 14:05:00, UTC or with an offset such as +08:00)"}[problem]
+                   "(2024-03-31 14:05:00, UTC or with an offset such as +08:00)",
+                3: f"{clip(value)} is out of range; expected a date from 1900-01-01 to 9999-12-31"}[problem]
     return {1: f"{clip(value)!r} is not a number; expected a count of tokens",
-            2: f"{value} is negative; expected a count of tokens, 0 or more"}[problem]
+            2: f"{value} is negative; expected a count of tokens, 0 or more",
+            3: f"{value} is not a whole number; expected a count of tokens"}[problem]
+
+
+#: The kinds of value each column may hold (a Parquet file's types; every CSV column is text).
+KINDS = {**dict.fromkeys((*q.TEXT, "period", "model"), ("text", "number")), "amount": ("text", "number"),
+         "tokens": ("text", "number"), "credit_note": ("text", "boolean", "number"),
+         "billed_at": ("text", "timestamp", "date")}
+
+
+def _check_kinds(where: str, columns: dict[str, str]) -> list[Problem]:
+    """Columns whose values are of a kind the sheet cannot hold: a struct, a list, bytes."""
+    def shown(kind: str) -> str:
+        return "values that are not text, numbers or dates (a struct, list, map or bytes)" if kind == "other" \
+            else f"{kind} values"
+
+    return [Problem(where, f"column {column!r}", f"holds {shown(kind)}; expected {' or '.join(KINDS[column])}")
+            for column, kind in columns.items() if column in KINDS and kind not in KINDS[column]]
 
 
 def _check_columns(where: str, columns: list[str]) -> list[Problem]:

@@ -14,9 +14,9 @@ own while the engine reads the files, each file read once more, but in the same 
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +44,7 @@ class Dataset:
     format: str  # "parquet", "csv" or "xlsx"
     banner: str  # the first file's own header text, "" if none
     skips: tuple[int, ...]  # CSV: banner lines above each file's header
+    columns: tuple[tuple[str, ...], ...] = ()  # each file's columns, as its header (or schema) names them
 
     @property
     def name(self) -> str:
@@ -66,15 +67,14 @@ def resolve(spec: str, base: Path) -> Dataset:
     target = Path(spec) if Path(spec).is_absolute() else base / spec
     if _is_glob(spec):
         root = _glob_root(target)
-        files = sorted(Path(p) for p in glob.glob(str(target), recursive=True) if Path(p).is_file()
-                       and _wanted(Path(p)))
+        pattern = _glob_pattern(target.relative_to(root).as_posix()) if root != target else None
+        files = _walk(root, pattern)
         if not files:
             raise LedgerError(Problem(spec, "", f"no ledger files match under {root}; expected Parquet, CSV or "
                                                  ".csv.gz files"))
     elif target.is_dir():
         root = target
-        files = sorted(p for p in target.rglob("*") if p.is_file() and _wanted(p)
-                       and not any(part.startswith((".", "_")) for part in p.relative_to(target).parts))
+        files = _walk(root, None)
         if not files:
             raise LedgerError(Problem(str(target), "", "the folder holds no ledger files; expected Parquet, CSV "
                                                         "or .csv.gz files"))
@@ -97,20 +97,65 @@ def resolve(spec: str, base: Path) -> Dataset:
                                              "a set of Parquet or CSV files"))
     for f in files:
         try:
-            os.stat(f)
             with open(f, "rb"):
                 pass
         except OSError as exc:
             raise LedgerError(Problem(str(f), "", f"cannot read ledger ({exc.strerror})")) from None
     shown_spec = str(target) if len(files) == 1 and files[0] == target else spec
     if kind == "csv":
-        banners = [_csv_banner(f) for f in files]
-        banner, skips = banners[0][0], tuple(b[1] for b in banners)
+        heads = [_csv_head(f) for f in files]
+        banner, skips, columns = heads[0][0], tuple(h[1] for h in heads), tuple(h[2] for h in heads)
     elif kind == "parquet":
-        banner, skips = _parquet_banner(files[0]), ()
+        banner, skips, columns = _parquet_banner(files[0]), (), tuple(_parquet_columns(f) for f in files)
     else:
-        banner, skips = "", ()
-    return Dataset(shown_spec, root, tuple(files), kind, banner, skips)
+        banner, skips, columns = "", (), ()
+    return Dataset(shown_spec, root, tuple(files), kind, banner, skips, columns)
+
+
+def _walk(root: Path, pattern: re.Pattern | None) -> list[Path]:
+    """The ledger files under ``root`` (matching ``pattern``, a path relative to ``root``), never following a
+    link to a folder (a link loop would read the same rows again and again) and each file once, however many
+    links lead to it; hidden and ``_``-prefixed files and folders left out (Spark's ``_SUCCESS``,
+    ``_temporary/``). In C-locale order of their relative paths, as ``LC_ALL=C sort`` lists them."""
+    found: dict[str, Path] = {}
+    for folder, folders, names in os.walk(root, followlinks=False):
+        folders[:] = [d for d in folders if not d.startswith((".", "_"))]
+        for name in names:
+            path = Path(folder) / name
+            relative = path.relative_to(root).as_posix()
+            if not _wanted(path) or (pattern is not None and not pattern.fullmatch(relative)):
+                continue
+            real = os.path.realpath(path)
+            if real not in found and path.is_file():
+                found[real] = path
+    return sorted(found.values(), key=lambda p: p.relative_to(root).as_posix().encode("utf-8"))
+
+
+def _glob_pattern(glob_text: str) -> re.Pattern:
+    """A glob relative to its root (``*`` within a name, ``**/`` any folders, ``?``, ``[…]``) as a regex."""
+    out, i = [], 0
+    while i < len(glob_text):
+        if glob_text.startswith("**/", i):
+            out.append("(?:[^/]+/)*")
+            i += 3
+        elif glob_text.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif glob_text[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif glob_text[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif glob_text[i] == "[" and "]" in glob_text[i + 2:]:
+            end = glob_text.index("]", i + 2)
+            body = glob_text[i + 1:end]
+            out.append("[" + ("^" + re.escape(body[1:]) if body.startswith("!") else re.escape(body)) + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(glob_text[i]))
+            i += 1
+    return re.compile("".join(out))
 
 
 def _is_glob(spec: str) -> bool:
@@ -118,6 +163,7 @@ def _is_glob(spec: str) -> bool:
 
 
 def _glob_root(pattern: Path) -> Path:
+    """The folder a glob's matches lie under: its parts before the first with a wildcard."""
     parts = []
     for part in pattern.parts:
         if _is_glob(part):
@@ -141,31 +187,49 @@ def _format(path: Path) -> str | None:
     return None
 
 
-def _csv_banner(path: Path) -> tuple[str, int]:
-    """The '#' lines at the top of a CSV (gzipped or not): their text, and how many there are."""
+def _csv_head(path: Path) -> tuple[str, int, tuple[str, ...]]:
+    """The '#' lines at the top of a CSV (gzipped or not): their text and how many there are; and the names in
+    its header row."""
+    import csv
     import gzip
+    import io
 
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     lines = []
     try:
         with opener(path, "rb") as fh:
-            while len(lines) <= MAX_BANNER_LINES:
-                line = fh.readline(1 << 16)
-                if not line.startswith(b"#") and not (not lines and line.startswith(b"\xef\xbb\xbf#")):
-                    break
-                lines.append(line.removeprefix(b"\xef\xbb\xbf"))
-            empty = not line.removeprefix(b"\xef\xbb\xbf").strip() and not fh.read(1 << 16).strip()
+            line = fh.readline(1 << 20).removeprefix(b"\xef\xbb\xbf")
+            while line.startswith(b"#") and len(lines) <= MAX_BANNER_LINES:
+                lines.append(line)
+                line = fh.readline(1 << 20)
+            header = line
+            empty = not header.strip() and not fh.read(1 << 16).strip()
     except (OSError, EOFError) as exc:
         raise LedgerError(Problem(str(path), "", f"not a readable gzip file ({exc})")) from None
     if len(lines) > MAX_BANNER_LINES:
         raise LedgerError(Problem(str(path), "", f"more than {MAX_BANNER_LINES} '#' lines at the top; expected a "
                                                   "short banner, then the header row"))
-    if empty and len(lines) <= MAX_BANNER_LINES:
+    if empty:
         raise LedgerError(Problem(str(path), "", "the ledger is empty; expected a header row (customer_id, "
                                                  "customer_name, segment, deployment, period or billed_at, amount, "
                                                  "currency) and data rows"))
+    try:
+        names = next(csv.reader(io.StringIO(header.decode("utf-8"))), [])
+    except UnicodeDecodeError as exc:
+        raise LedgerError(Problem(str(path), f"line {len(lines) + 1}", f"the header row is not UTF-8 text (byte "
+                                                                       f"{exc.start}); save the ledger as UTF-8 "
+                                                                       "CSV")) from None
     text = " ".join(line.decode("utf-8", "replace").lstrip("#").strip() for line in lines)
-    return text.strip(), len(lines)
+    return text.strip(), len(lines), tuple(name.strip() for name in names)
+
+
+def _parquet_columns(path: Path) -> tuple[str, ...]:
+    import pyarrow.parquet as pq
+
+    try:
+        return tuple(pq.read_schema(path).names)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and others for a damaged footer
+        raise LedgerError(Problem(str(path), "", f"not a readable Parquet file ({str(exc).strip()})")) from None
 
 
 def _parquet_banner(path: Path) -> str:

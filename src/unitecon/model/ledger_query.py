@@ -40,9 +40,11 @@ LARGEST_EXACT = 1e29
 AMOUNT_PROBLEMS = {1: "comma", 2: "not a number", 3: "out of range", 4: "too large", 5: "rounds to zero",
                    6: "empty", 7: "negative"}
 #: Why a billing date is unusable (``date_problem``).
-DATE_PROBLEMS = {1: "empty", 2: "not a date"}
+DATE_PROBLEMS = {1: "empty", 2: "not a date", 3: "out of range"}
+DATE_START = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+FIRST_DAY, LAST_MOMENT = "1900-01-01 00:00:00", "9999-12-31 23:59:59.999999"  # the dates a cell holds
 #: Why a usage figure is unusable (``tokens_problem``).
-TOKENS_PROBLEMS = {1: "not a number", 2: "negative"}
+TOKENS_PROBLEMS = {1: "not a number", 2: "negative", 3: "not whole"}
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,9 @@ def rows_sql(d: Dialect, raw: str, shape: Shape, periods: list[tuple[dt.date, dt
             typed += ["CAST(billed_at AS TIMESTAMP) AS billed_at", "billed_at IS NULL AS billed_empty"]
             shown["billed_text"] = "CAST(billed_at AS STRING)"
         else:
-            typed += [f"{d.timestamp(strip('billed_at'))} AS billed_at", f"{strip('billed_at')} = '' AS billed_empty"]
+            # a date first (2024-03-31…): the engines also read words such as 'epoch' and 'infinity' as times
+            typed += [f"CASE WHEN {d.finds(strip('billed_at'), DATE_START)} THEN {d.timestamp(strip('billed_at'))} "
+                      "END AS billed_at", f"{strip('billed_at')} = '' AS billed_empty"]
             shown["billed_text"] = strip("billed_at")
     if shape.has("tokens"):
         if kinds["tokens"] == "number":
@@ -136,15 +140,17 @@ def rows_sql(d: Dialect, raw: str, shape: Shape, periods: list[tuple[dt.date, dt
         checked.append("period_label")
     if shape.dated:
         checked += ["billed_at",
-                    "CASE WHEN billed_empty THEN 1 WHEN billed_at IS NULL THEN 2 ELSE 0 END AS date_problem"]
+                    "CASE WHEN billed_empty THEN 1 WHEN billed_at IS NULL THEN 2 "
+                    f"WHEN billed_at < TIMESTAMP '{FIRST_DAY}' OR billed_at > TIMESTAMP '{LAST_MOMENT}' THEN 3 "
+                    "ELSE 0 END AS date_problem"]
         if not shape.labelled:
             cases = " ".join(f"WHEN billed_at >= TIMESTAMP '{start.isoformat()} 00:00:00' AND billed_at < "
                              f"TIMESTAMP '{(end + dt.timedelta(days=1)).isoformat()} 00:00:00' THEN {i}"
                              for i, (start, end) in enumerate(periods))
             checked.append(f"CASE {cases} END AS period_index" if cases else "CAST(NULL AS INT) AS period_index")
     if shape.has("tokens"):
-        checked += ["tokens", "CASE WHEN NOT tokens_empty AND tokens IS NULL THEN 1 WHEN tokens < 0 THEN 2 ELSE 0 END "
-                              "AS tokens_problem"]
+        checked += ["tokens", "CASE WHEN NOT tokens_empty AND tokens IS NULL THEN 1 WHEN tokens < 0 THEN 2 "
+                              "WHEN tokens <> FLOOR(tokens) THEN 3 ELSE 0 END AS tokens_problem"]
     if shape.has("model"):
         checked.append("model")
     return f"SELECT {', '.join(checked)} FROM (SELECT {', '.join(typed)} FROM {raw}) typed_rows"

@@ -124,7 +124,7 @@ def _merged(problems: list[Problem]) -> list[Problem]:
 _ORDINARY = frozenset("\t\n\r")
 
 
-def _invisible(text: str) -> str | None:
+def invisible_character(text: str) -> str | None:
     """The first control or format character in ``text`` (Unicode categories Cc and Cf: Excel shows a control
     character as _x0001_; a bidirectional override, a zero-width space or a byte-order mark makes text read
     differently from what it holds); None when there is none."""
@@ -152,7 +152,7 @@ def cell_limit_problems(shown: str, data: Any) -> list[Problem]:
         elif isinstance(node, str) and len(node) > EXCEL_TEXT:
             problems.append(Problem(shown, where, f"{clip(node)!r} is longer than a cell holds; expected at most "
                                                   f"{EXCEL_TEXT:,} characters", line_of(data, loc)))
-        elif isinstance(node, str) and (odd := _invisible(node)):
+        elif isinstance(node, str) and (odd := invisible_character(node)):
             problems.append(Problem(shown, where, f"{clip(node)!r} holds the invisible character "
                                                   f"U+{ord(odd):04X}; expected printable text (line breaks "
                                                   "and tabs are fine)", line_of(data, loc)))
