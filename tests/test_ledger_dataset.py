@@ -426,3 +426,28 @@ def test_a_bad_thread_count_in_the_environment_is_one_line(small_csv, monkeypatc
     monkeypatch.setenv("UNITECON_DUCKDB_THREADS", "abc")
     with pytest.raises(LedgerError, match="UNITECON_DUCKDB_THREADS is 'abc'; expected a whole number"):
         _load(small_csv)
+
+
+def test_the_dataset_hash_is_what_sha256sum_and_a_c_sort_give(tmp_path):
+    import subprocess
+
+    lake = tmp_path / "lake"
+    for folder in ("a", "a-b", "B", "_temporary"):  # Python's path order puts a-b before a/…; C order does not
+        (lake / folder).mkdir(parents=True)
+        (lake / folder / "p.csv").write_text(HEADER + f"C{folder},Acme,finance,cloud,2024,1,CNY,\n")
+    (lake / "_SUCCESS").write_text("")
+    listing = subprocess.run("find . -type f ! -path '*/[._]*' | sed 's#^\\./##' | LC_ALL=C sort | xargs sha256sum "
+                             "| sha256sum", shell=True, cwd=lake, capture_output=True, text=True, check=True)
+    assert _load(lake).digest == listing.stdout.split()[0]
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--format", "parquet", "--invoices", "20000", "--out", "{tmp}/x.csv"], "a parquet ledger is written to a name "
+                                                                           "ending in .parquet"),
+    (["--out", "{tmp}/x.parquet"], "a csv ledger is written to a name ending in .csv or .csv.gz"),
+    (["--format", "parquet", "--invoices", "20000000000", "--out", "{tmp}/x.parquet"], "not in the range"),
+])
+def test_sample_ledger_refuses_a_name_or_size_that_does_not_fit_the_format(tmp_path, args, expected):
+    result = CliRunner().invoke(main, ["sample-ledger", "zhipu", "--inputs", str(INPUTS),
+                                       *[a.format(tmp=tmp_path) for a in args]])
+    assert result.exit_code != 0 and expected in result.output and not list(tmp_path.iterdir()), result.output

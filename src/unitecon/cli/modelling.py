@@ -234,6 +234,9 @@ def new(name: str, inputs_dir: Path, currency: str) -> None:
                f"inputs, then run `unitecon build {target}`")
 
 
+MAX_INVOICES = 10_000_000_000  # ~120 GB of Parquet: past that a typo, not a benchmark
+
+
 @click.command("sample-ledger")
 @click.argument("model")
 @click.option("--inputs", "inputs_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("inputs"),
@@ -245,8 +248,9 @@ def new(name: str, inputs_dir: Path, currency: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
               help="csv: the ledger, 1–4 invoices per customer and period. parquet: a billing dataset of "
                    "--invoices rows (billed_at, tokens, model) adding up to the same totals.")
-@click.option("--invoices", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Rows of the parquet billing dataset (at least one per customer and period).")
+@click.option("--invoices", type=click.IntRange(min=1, max=MAX_INVOICES), default=None, metavar="N",
+              help="Rows of the parquet billing dataset (at least one per customer and period; at most "
+                   "10,000,000,000).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="File to write: CSV (.csv or .csv.gz; default: the file the inputs' ledger: points at, else "
                    "<inputs>/ledgers/<model>_customers.csv) or Parquet (default: "
@@ -276,6 +280,10 @@ def sample_ledger(model: str, inputs_dir: Path, customers: int | None, seed: int
             out = out or inputs_dir / "ledgers" / f"{inputs.model}_billing.parquet"
         else:
             out = out or inputs.ledger_path or inputs_dir / "ledgers" / f"{inputs.model}_customers.csv"
+        suffixes = (".parquet",) if fmt == "parquet" else (".csv", ".csv.gz")
+        if not out.name.lower().endswith(suffixes):
+            raise UniteconError(f"{out}: a {fmt} ledger is written to a name ending in {' or '.join(suffixes)}; "
+                                "give --out such a name")
         writable_folder(out.parent)
         if fmt == "parquet":
             summary = write_billing_dataset(inputs, out, invoices, customers, seed)

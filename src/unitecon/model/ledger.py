@@ -89,18 +89,14 @@ class Ledger:
     def describe(self) -> str:
         """How the sheet's rows were made from the ledger, for the sheet itself, the Cover and trace."""
         kind = "a SYNTHETIC sample ledger" if self.synthetic else "the ledger"
-        text = (f"Aggregated by unitecon from {self.rows_read:,} rows of {kind} {self.name} "
-                f"(SHA-256 {self.digest[:16]}…): amounts in {self.currency} summed per customer and period; "
-                f"customers ordered by their total revenue, largest first.")
-        if self.dataset is None or (self.dataset.format == "csv" and len(self.dataset.files) == 1
-                                    and self.outside is None and self.engine == "duckdb" and not self.usage):
-            return text  # a single CSV reads as it always has
+        several = self.dataset is not None and len(self.dataset.files) > 1
         rule = "its billing date's period" if self.outside is not None else "its period label"
+        usage = {"tokens": "tokens billed", "models": "models counted"}
         text = (f"Aggregated by unitecon with {'Apache Spark' if self.engine == 'spark' else 'DuckDB'} from "
                 f"{self.rows_read:,} rows of {kind} {self.name} (SHA-256 {self.digest}"
-                f"{' of its files’ sha256sum listing, sorted by path' if len(self.dataset.files) > 1 else ''}): "
-                f"each row falls in {rule}; amounts in {self.currency} summed exactly per customer and period"
-                + (f", {' and '.join(self.usage)} too" if self.usage else "")
+                f"{' of its files’ sha256sum listing, sorted by path' if several else ''}): each row falls in "
+                f"{rule}; amounts in {self.currency} summed exactly per customer and period"
+                + "".join(f", {usage.get(u, u)}" for u in self.usage)
                 + "; customers ordered by their total revenue, largest first.")
         if self.outside is not None and self.outside.rows:
             o = self.outside
