@@ -298,6 +298,16 @@ def test_build_and_trace_name_the_dataset_its_rows_hash_and_rule(billing, tmp_pa
     cover = CliRunner().invoke(main, ["trace", str(out / "zhipu.xlsx"), "Cover!B6"])
     assert "6,000 rows" in cover.output and digest[:16] in cover.output, cover.output
     assert ledger.digest == digest
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(out / "zhipu.xlsx")["Customers"]
+    names = {sheet.cell(6, c).value: c for c in range(1, sheet.max_column + 1)}
+    expected = _expected_from_parquet(billing)
+    for row in (9, 10, 300):
+        customer = sheet.cell(row, names["customer_id"]).value
+        assert sheet.cell(row, names["customer_first_billed"]).value == expected["first"][customer]
+        assert sheet.cell(row, names["customer_last_billed"]).value == expected["last"][customer]
+        assert sheet.cell(row, names["customer_tokens_fy2024"]).value == expected["tokens"][(customer, "FY2024")]
 
 
 # --- found by review: each of these once gave a wrong number silently, or a traceback ----------------------

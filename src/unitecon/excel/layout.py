@@ -334,7 +334,7 @@ def _place_comparison(layout: Layout, r: int) -> None:
             layout.names[f"{name}__{scenario}"] = cell
 
 
-USAGE_LABELS = {"tokens": "Tokens billed", "models": "Models billed"}
+USAGE_COLUMNS = {"tokens": ("Tokens billed", "tokens"), "models": ("Models billed", "count")}  # label, unit
 
 
 def _place_customers(layout: Layout) -> None:
@@ -354,13 +354,13 @@ def _place_customers(layout: Layout) -> None:
         columns.append(CustomerColumn(f"customer_amount_{p.lower()}", "customer_amount", p, 0,
                                       f"Ledger amount, {model.inputs.periods[p].label}", ledger.currency))
     for usage in ledger.usage:  # carried from the ledger as it is: no metric reads them (yet)
-        label = USAGE_LABELS.get(usage, usage)
+        label, unit = USAGE_COLUMNS.get(usage, (usage, "count"))
         for p in ledger.periods:
             columns.append(CustomerColumn(f"customer_{usage}_{p.lower()}", f"{usage}_{p}", SCALAR, 0,
-                                          f"{label}, {model.inputs.periods[p].label}", "count"))
+                                          f"{label}, {model.inputs.periods[p].label}", unit))
     if "first_billed" in ledger.customers:
-        columns += [CustomerColumn("customer_first_billed", "first_billed", SCALAR, 0, "First billed (UTC)", "text"),
-                    CustomerColumn("customer_last_billed", "last_billed", SCALAR, 0, "Last billed (UTC)", "text")]
+        columns += [CustomerColumn("customer_first_billed", "first_billed", SCALAR, 0, "First billed", "UTC"),
+                    CustomerColumn("customer_last_billed", "last_billed", SCALAR, 0, "Last billed", "UTC")]
     for row in model.rows:
         if not row.per_customer:
             continue

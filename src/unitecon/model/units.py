@@ -98,6 +98,7 @@ class Unit:
             "months": "0.0",
             "flag": '"OK";"FAIL";"FAIL"',
             "indicator": '"yes";"no";"no"',  # a fact about a row (1 = yes), not a check
+            "UTC": "yyyy-mm-dd hh:mm:ss",  # a moment, as an Excel date serial in UTC
         }.get(self.text, "General")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pandas as pd
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from ...geometry import (
@@ -77,6 +78,9 @@ def write_customers(ws, layout: Layout, styles: Styles, progress: Callable[[str]
     return runs
 
 
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
 def _write_ledger_column(ws, column, model, styles: Styles) -> list:
     """A column of ledger data, as the model holds it (ids and names only shown, so taken from the ledger):
     text written as text (a name starting with = stays a name), numbers as inputs."""
@@ -88,5 +92,7 @@ def _write_ledger_column(ws, column, model, styles: Styles) -> list:
         for i, text in enumerate(values):
             ws.write_string(first + i, column.col, text, styles.text)
         return values
+    if column.unit == "UTC":  # a moment: an Excel date serial (days since 1899-12-30), shown as a date and time
+        values = [(pd.Timestamp(v) - EXCEL_EPOCH) / pd.Timedelta(days=1) for v in values]
     ws.write_cached_column(first, column.col, None, values, styles.value("input", column.unit))
     return values
