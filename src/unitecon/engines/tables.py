@@ -4,6 +4,8 @@ ledger's declared queries (:mod:`unitecon.model.ledger_query`) and the engines t
 
 from __future__ import annotations
 
+import codecs
+import gzip
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -27,6 +29,21 @@ class TableSource:
             return self
         return TableSource(self.format, (self.files[index],), self.skips[index:index + 1] if self.skips else (),
                            self.columns[index:index + 1] if self.columns else ())
+
+
+def first_bad_utf8(file: str) -> int | None:
+    """The offset of the first byte of ``file`` (inflated, for a .gz) that is not UTF-8, if any: what a problem
+    names when an engine refuses a file's text."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with (gzip.open if file.lower().endswith(".gz") else open)(file, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return offset + exc.start
+            offset += len(chunk)
+    return None
 
 
 class QueryError(Exception):

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..engines.tables import QueryError, Tables, TableSource
+from ..engines.tables import QueryError, Tables, TableSource, first_bad_utf8
 from ..errors import Problem
 from ..limits import EXCEL_RANGE, EXCEL_ROWS, EXCEL_TEXT, MAX_LEDGER_BYTES, MAX_LEDGER_GROUPS, clip
 from . import ledger_query as q
@@ -220,10 +220,13 @@ class _Reading:
         text = str(exc)
         if self.dataset.format == "csv" and ("unicode" in text.lower() or "utf-8" in text.lower()):
             for file in self.dataset.files:
-                byte = _first_bad_utf8(file)
+                byte = first_bad_utf8(str(file))
                 if byte is not None:
                     self.where = str(file)
                     return f"not UTF-8 text (byte {byte}); save the ledger as UTF-8 CSV"
+        if "overflow" in text.lower():
+            return (f"the amounts add up past what is added exactly (DECIMAL(38, 9): sizes below "
+                    f"{q.LARGEST_EXACT:.0e}) ({text})")
         kind = {"csv": "CSV table", "parquet": "Parquet dataset", "xlsx": "worksheet"}[self.dataset.format]
         return f"not a readable {kind} ({text})"
 
@@ -377,7 +380,7 @@ class _Reading:
     def _locate_rows(self, g: pd.DataFrame) -> tuple[list[tuple[tuple[int, int], Problem]], int]:
         """The first rows breaking a row rule (amount, billing date, tokens), found by the engine, and how many
         more there are."""
-        rules = [("amount", "amount_problem", "amount_problems", "amount_text")]
+        rules = [("amount", "amount_problem", "amount_problems", "amount_shown")]
         if self.shape.dated:
             rules.append(("billed_at", "date_problem", "date_problems", "billed_text"))
         if self.shape.has("tokens"):
@@ -395,7 +398,7 @@ class _Reading:
                 hits = self.tables.frame(q.problem_rows_sql(rows, f"{code} > 0", [code, text], MAX_PROBLEMS - shown))
                 for row, problem, value in zip(hits["_row"], hits[code], hits[text], strict=True):
                     line = self._line(index, int(row))
-                    message = _row_message(column, int(problem), "" if value is None else str(value))
+                    message = _row_message(column, int(problem), _shown(value))
                     found.append(((index, line), Problem(self._file(index), f"row {line}, column {column}", message)))
                     shown += 1
             unshown += total - shown
@@ -536,21 +539,14 @@ def _nanos(text: object) -> int:
     return int(Decimal(text).scaleb(9))
 
 
-def _first_bad_utf8(path: Path) -> int | None:
-    """The offset of the first byte of ``path`` (inflated, for a .gz) that is not UTF-8, if any."""
-    import codecs
-    import gzip
-
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    offset = 0
-    with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                return offset + exc.start
-            offset += len(chunk)
-    return None
+def _shown(value: object) -> str:
+    """A cell's value as a problem quotes it: text as it is, a number as Python writes it (whichever engine)."""
+    if value is None or value is pd.NA:
+        return ""
+    if isinstance(value, float):
+        value = float(value)
+        return repr(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+    return str(value)
 
 
 def _normal(column: str, value: str) -> str:

@@ -81,8 +81,9 @@ def rows_sql(d: Dialect, raw: str, shape: Shape, periods: list[tuple[dt.date, dt
     if kinds["amount"] == "number":
         typed += ["CAST(amount AS DOUBLE) AS amount_double", f"TRY_CAST(amount AS {EXACT}) AS amount_exact",
                   "amount IS NULL AS amount_missing", "TRUE AS amount_plain", "'' AS amount_text"]
-        shown["amount_text"] = "CAST(amount AS STRING)"
+        shown["amount_shown"] = "CAST(amount AS DOUBLE)"  # a number, worded by Python: the engines word inf apart
     else:
+        shown["amount_shown"] = strip("amount")
         typed += [f"{strip('amount')} AS amount_text", f"TRY_CAST({strip('amount')} AS DOUBLE) AS amount_double",
                   f"TRY_CAST({strip('amount')} AS {EXACT}) AS amount_exact", "FALSE AS amount_missing",
                   f"{d.finds(strip('amount'), f'^{PLAIN_NUMBER}$')} AS amount_plain"]
@@ -107,7 +108,7 @@ def rows_sql(d: Dialect, raw: str, shape: Shape, periods: list[tuple[dt.date, dt
     if shape.has("tokens"):
         if kinds["tokens"] == "number":
             typed += [f"TRY_CAST(tokens AS {EXACT}) AS tokens", "tokens IS NULL AS tokens_empty"]
-            shown["tokens_text"] = "CAST(tokens AS STRING)"
+            shown["tokens_text"] = "CAST(tokens AS DOUBLE)"
         else:
             typed += [f"CASE WHEN {d.finds(strip('tokens'), f'^{PLAIN_NUMBER}$')} THEN TRY_CAST({strip('tokens')} "
                       f"AS {EXACT}) END AS tokens", f"{strip('tokens')} = '' AS tokens_empty"]
@@ -115,15 +116,12 @@ def rows_sql(d: Dialect, raw: str, shape: Shape, periods: list[tuple[dt.date, dt
     if shape.has("model"):
         typed.append("COALESCE(CAST(model AS STRING), '') AS model")
     if numbered:
-        typed += ["_row", *(f"{expr} AS {name}" for name, expr in shown.items() if name != "amount_text"
-                            or kinds["amount"] == "number")]
-        if kinds["amount"] == "number":
-            typed.remove("'' AS amount_text")
+        typed += ["_row", *(f"{expr} AS {name}" for name, expr in shown.items())]
     typed.append("_file")
 
     checked = [*TEXT, "amount_text", "credit", "_file"]
     if numbered:
-        checked += ["_row", *(name for name in shown if name != "amount_text")]
+        checked += ["_row", *shown]
     underflow = d.finds("amount_text", "^[^eE]*[1-9]")
     checked.append(
         "CASE WHEN amount_missing THEN 6 "
