@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -72,7 +72,6 @@ class Ledger:
     engine: str = "duckdb"
     outside: Outside | None = None
     usage: tuple[str, ...] = ()  # usage columns carried per customer and period (tokens, models)
-    extras: dict[str, int | float] = field(default_factory=dict)  # invoices, credit notes … over all customers
 
     @property
     def synthetic(self) -> bool:
@@ -175,8 +174,8 @@ class _Reading:
         self.all_periods = periods
         self.period_dates = period_dates
 
-    def problem(self, where: str, message: str, file: str | None = None) -> Problem:
-        return Problem(file or self.where, where, message)
+    def problem(self, where: str, message: str) -> Problem:
+        return Problem(self.where, where, message)
 
     # --- reading --------------------------------------------------------------------------------------
     def run(self) -> Ledger:
@@ -515,10 +514,8 @@ class _Reading:
             raise LedgerError(self.problem("", f"{len(customers):,} customers need {rows:,} sheet rows; Excel holds "
                                                f"at most {EXCEL_ROWS:,}"))
         currency = str(inside["currency"].iat[0])
-        extras = {"invoices": int(inside["rows"].sum()), "credit_notes": int(inside["credit_rows"].sum()),
-                  "credit_amount": sum(inside["credit_notes"], 0) / NANO}
         return Ledger(Path(self.dataset.spec), self.banner, currency, periods, customers,
-                      int(g["rows"].sum()), "", self.dataset, self.engine, outside, tuple(usage), extras)
+                      int(g["rows"].sum()), "", self.dataset, self.engine, outside, tuple(usage))
 
 
 def _per_distinct(series: pd.Series, transform) -> pd.Series:

@@ -169,7 +169,6 @@ def groups_sql(d: Dialect, rows: str, shape: Shape, limit: int) -> str:
         "rows": ("COUNT(*)", "SUM(rows)"),
         "amount": (f"SUM(CASE WHEN {usable} THEN amount END)", "SUM(amount)"),
         "credit_notes": (f"SUM(CASE WHEN {usable} AND credit THEN amount END)", "SUM(credit_notes)"),
-        "credit_rows": (f"SUM(CASE WHEN {usable} AND credit THEN 1 ELSE 0 END)", "SUM(credit_rows)"),
         "amount_problems": ("SUM(CASE WHEN amount_problem > 0 THEN 1 ELSE 0 END)", "SUM(amount_problems)"),
     }
     if shape.dated:
