@@ -1,14 +1,14 @@
 """Where a ledger's rows lie: the one file, folder or glob an inputs file's ``ledger: file:`` names, resolved to
 the files read, their format, their banner, and a content hash.
 
-A folder is read with everything under it (a data lake's ``year=2024/part-0.parquet`` partitions too),
-leaving out hidden files and Spark's ``_SUCCESS`` markers; a glob (``billing/*.parquet``, ``**/*.csv.gz``) is
-matched relative to the inputs file. One dataset holds one format: Parquet, or CSV (``.csv`` and ``.csv.gz``
-mixed), or a single .xlsx workbook.
+A folder is read with everything under it (a data lake's ``year=2024/part-0.parquet`` partitions too); a glob
+(``billing/*.parquet``, ``**/*.csv.gz``) is matched relative to the inputs file. Either way names starting with
+``.`` or ``_`` are left out, folder links are not followed and each file is read once. One dataset holds one
+format: Parquet, or CSV (``.csv`` and ``.csv.gz`` mixed), or a single .xlsx workbook.
 
 The content hash is SHA-256: of the file itself for a one-file ledger (so it is the digest ``sha256sum``
 prints), else of the ``sha256sum`` listing of its files (``<digest>  <path relative to the dataset>`` per line,
-in path order), so an auditor can check any file on its own. :class:`Hashing` computes it in a thread of its
+sorted by path in C order), so an auditor can check any file on its own. :class:`Hashing` computes it in a thread of its
 own while the engine reads the files, each file read once more, but in the same time as the query.
 """
 
@@ -26,7 +26,7 @@ from ..errors import Problem, UniteconError
 PARQUET = (".parquet", ".parq")
 CSV = (".csv", ".csv.gz")
 XLSX = (".xlsx", ".xlsm")
-BANNER_KEY = b"unitecon.banner"  # a Parquet file's key-value metadata: what a CSV says in its '#' lines
+BANNER_KEY = "unitecon.banner"  # a Parquet file's key-value metadata: what a CSV says in its '#' lines
 MAX_BANNER_LINES = 100
 
 
@@ -239,7 +239,7 @@ def _parquet_banner(path: Path) -> str:
         metadata = pq.read_metadata(path).metadata or {}
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and others for a damaged footer
         raise LedgerError(Problem(str(path), "", f"not a readable Parquet file ({str(exc).strip()})")) from None
-    return metadata.get(BANNER_KEY, b"").decode("utf-8", "replace").strip()
+    return metadata.get(BANNER_KEY.encode(), b"").decode("utf-8", "replace").strip()
 
 
 class Hashing:

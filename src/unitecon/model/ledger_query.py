@@ -7,13 +7,14 @@ Two layers, so each row is touched once and only by cheap work:
   problem code saying why), its credit-note mark, its billing timestamp and the model period that timestamp
   falls in, its usage (``tokens``). Text columns pass through as the file has them.
 * :func:`groups_sql` adds the rows up per distinct (customer_id, customer_name, segment, deployment, currency,
-  period label or period, model): rows, amount, credit notes, problem counts, first and last billing time,
-  tokens. That is one row per customer and period for a clean ledger: what pandas sees.
+  period label or period): rows, amount, credit notes, problem counts, first and last billing time, tokens,
+  distinct models. That is one row per customer and period for a clean ledger: what pandas sees.
 
-Text rules (empty, too long, labels, one name per customer, case clashes) are then checked on those groups by
-:mod:`unitecon.model.ledger_rules`, once per distinct value rather than once per row. No text from the ledger
-or the inputs file is ever written into the SQL: periods are numbered, and the values a problem report looks
-up are joined from a registered table.
+A row's problem is a code (``amount_problem``, ``date_problem``, ``tokens_problem``; 0: none) that
+:mod:`unitecon.model.ledger` words. Text rules (empty, too long, invisible characters, labels, one name
+per customer, case clashes) are checked there on the groups, once per distinct value, not once per row.
+No text from the ledger or the inputs file is ever written into the SQL: periods are numbered, and the
+values a problem report looks up are joined from a registered table.
 """
 
 from __future__ import annotations
@@ -36,15 +37,9 @@ CREDIT_MARKS = ("yes", "true", "1", "y")
 EXACT = "DECIMAL(38, 9)"  # amounts are added exactly, to a billionth of the currency unit
 LARGEST_EXACT = 1e29
 
-#: Why an amount is unusable (``amount_problem``); 0 is a usable amount.
-AMOUNT_PROBLEMS = {1: "comma", 2: "not a number", 3: "out of range", 4: "too large", 5: "rounds to zero",
-                   6: "empty", 7: "negative"}
-#: Why a billing date is unusable (``date_problem``).
-DATE_PROBLEMS = {1: "empty", 2: "not a date", 3: "out of range"}
+#: A billing date as text starts with one (the engines also read 'epoch' and 'infinity' as times).
 DATE_START = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
 FIRST_DAY, LAST_MOMENT = "1900-01-01 00:00:00", "9999-12-31 23:59:59.999999"  # the dates a cell holds
-#: Why a usage figure is unusable (``tokens_problem``).
-TOKENS_PROBLEMS = {1: "not a number", 2: "negative", 3: "not whole"}
 
 
 @dataclass(frozen=True)
@@ -65,7 +60,8 @@ class Shape:
         return column in self.columns
 
 
-def rows_sql(d: Dialect, raw: str, shape: Shape, periods: list[tuple[dt.date, dt.date]], numbered: bool = False) -> str:
+def rows_sql(d: Dialect, raw: str, shape: Shape, periods: list[tuple[dt.date, dt.date]],
+             numbered: bool = False) -> str:
     """One typed row per ledger row of the view ``raw``; ``periods``: the start and end (inclusive) of the
     model periods a billing date may fall in, numbered from 0 in ``period_index``."""
     ws = d.literal(WHITESPACE)

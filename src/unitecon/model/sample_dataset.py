@@ -25,9 +25,9 @@ import pyarrow.parquet as pq
 from ..atomic import replacing
 from ..errors import UniteconError
 from .inputs import Inputs
+from .ledger_dataset import BANNER_KEY
 from .sample import Calibration, CustomerTotals, banner, calibration, customer_totals
 
-BANNER_KEY = "unitecon.banner"
 MODELS = ("model-a", "model-b", "model-c")  # generic names: the dataset is synthetic
 MODEL_SHARE = (0.6, 0.3, 0.1)  # share of lines billing each model
 PRICE_PER_MILLION = (1.0, 8.0, 40.0)  # each model's price per million tokens, in the ledger currency
