@@ -61,14 +61,13 @@ class Outside:
 class Ledger:
     """A validated, aggregated ledger."""
 
-    path: Path
+    dataset: Dataset
     banner: str  # the dataset's own header text ("SYNTHETIC …" for sample ledgers), "" if none
     currency: str
     periods: list[str]  # model period ids, in time order
     customers: pd.DataFrame  # customer_id, customer_name, segment, deployment, one amount column per period, …
     rows_read: int
     digest: str
-    dataset: Dataset | None = None
     engine: str = "duckdb"
     outside: Outside | None = None
     usage: tuple[str, ...] = ()  # usage columns carried per customer and period (tokens, models)
@@ -80,7 +79,7 @@ class Ledger:
     @property
     def name(self) -> str:
         """The file's name, or the dataset's and how many files it holds."""
-        return self.dataset.name if self.dataset is not None else self.path.name
+        return self.dataset.name
 
     def amount_column(self, period: str) -> str:
         return f"amount_{period}"
@@ -88,7 +87,7 @@ class Ledger:
     def describe(self) -> str:
         """How the sheet's rows were made from the ledger, for the sheet itself, the Cover and trace."""
         kind = "a SYNTHETIC sample ledger" if self.synthetic else "the ledger"
-        several = self.dataset is not None and len(self.dataset.files) > 1
+        several = len(self.dataset.files) > 1
         rule = "its billing date's period" if self.outside is not None else "its period label"
         usage = {"tokens": "tokens billed", "models": "models counted"}
         text = (f"Aggregated by unitecon with {'Apache Spark' if self.engine == 'spark' else 'DuckDB'} from "
@@ -189,7 +188,7 @@ class _Reading:
             columns = self.tables.columns("ledger_raw")
         except QueryError as exc:
             raise LedgerError(self.problem("", self._unreadable(exc))) from None
-        problems = _check_columns(self.where, list(columns)) or _check_kinds(self.where, columns)
+        problems = _check_kinds(self.where, columns)  # the columns themselves: checked file by file above
         if problems:
             raise LedgerError(problems)
         self.shape = q.Shape(columns)
@@ -514,8 +513,8 @@ class _Reading:
             raise LedgerError(self.problem("", f"{len(customers):,} customers need {rows:,} sheet rows; Excel holds "
                                                f"at most {EXCEL_ROWS:,}"))
         currency = str(inside["currency"].iat[0])
-        return Ledger(Path(self.dataset.spec), self.banner, currency, periods, customers,
-                      int(g["rows"].sum()), "", self.dataset, self.engine, outside, tuple(usage))
+        return Ledger(self.dataset, self.banner, currency, periods, customers, int(g["rows"].sum()), "", self.engine,
+                      outside, tuple(usage))
 
 
 def _per_distinct(series: pd.Series, transform) -> pd.Series:
